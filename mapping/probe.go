@@ -1,0 +1,26 @@
+package mapping
+
+// Probe is one attack manifest: the smallest request that performs an attack step, in one
+// variant (bare Pod, a workload's pod template, an init or ephemeral container, ...).
+type Probe struct {
+	// Name is "<family>/<variant>", unique among probes, e.g. "host-pid/deployment".
+	Name string `json:"name"`
+	// Family names what the probe does, e.g. "host-pid"; mapping entries refer to families.
+	Family string `json:"family"`
+	// Variant is how the attack is carried: pod, deployment, cronjob, initcontainer,
+	// ephemeralcontainer, ...
+	Variant     string `json:"variant"`
+	Description string `json:"description,omitempty"`
+	// Operation is the admission operation: CREATE, or UPDATE for subresource writes.
+	Operation string `json:"operation"`
+	// SubResource is set for subresource requests, e.g. "ephemeralcontainers".
+	SubResource string `json:"subResource,omitempty"`
+	// Object is the manifest as the API server would receive it (namespace left empty: the
+	// evaluator places it in the namespace under test).
+	Object map[string]any `json:"object"`
+	// OldObject is the object before an UPDATE.
+	OldObject map[string]any `json:"oldObject,omitempty"`
+	// File and Line locate the probe's definition.
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+}
