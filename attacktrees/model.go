@@ -55,6 +55,8 @@ type Node struct {
 
 	// Tree is the id of the tree the node belongs to.
 	Tree string `yaml:"-" json:"tree"`
-	// Line is the line of the node's id in its file.
+	// Line is the line of the node's entry in its file.
 	Line int `yaml:"-" json:"-"`
+
+	index int64 // graph id, set by Build
 }

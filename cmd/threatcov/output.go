@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/threatcov/threatcov/internal/atomicfile"
+)
+
+// outputFlags are -o/--output and --file, shared by every command that prints a result.
+type outputFlags struct {
+	format  string
+	file    string
+	allowed []string
+}
+
+func (f *outputFlags) register(cmd *cobra.Command, def string, allowed ...string) {
+	f.allowed = allowed
+	cmd.Flags().StringVarP(&f.format, "output", "o", def, "output format: "+strings.Join(allowed, "|"))
+	cmd.Flags().StringVar(&f.file, "file", "", "write the output to this file (atomically) instead of standard output")
+}
+
+func (f *outputFlags) validate() error {
+	if !slices.Contains(f.allowed, f.format) {
+		return fmt.Errorf("unknown output format %q: use one of %s", f.format, strings.Join(f.allowed, ", "))
+	}
+	return nil
+}
+
+// write sends produce's output to --file, replacing it atomically, or to standard output.
+func (f *outputFlags) write(s streams, produce func(w io.Writer) error) error {
+	if f.file == "" {
+		return produce(s.out)
+	}
+	return atomicfile.Write(f.file, produce)
+}

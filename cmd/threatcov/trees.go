@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/reports"
+)
+
+func newTreesCmd(s streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "trees",
+		Short: "List, show, validate and import attack trees",
+	}
+	cmd.AddCommand(newTreesListCmd(s), newTreesShowCmd(s), newTreesValidateCmd(s))
+	return cmd
+}
+
+type treesListOptions struct {
+	trees treeFlags
+	out   outputFlags
+}
+
+func newTreesListCmd(s streams) *cobra.Command {
+	var o treesListOptions
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the attack trees with their node, leaf and goal counts",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := o.out.validate(); err != nil {
+				return err
+			}
+			c, err := o.trees.load()
+			if err != nil {
+				return err
+			}
+			return o.out.write(s, func(w io.Writer) error { return writeTreeList(w, c, o.out.format) })
+		},
+	}
+	o.trees.register(cmd)
+	o.out.register(cmd, "table", "table", "json")
+	return cmd
+}
+
+// treeSummary is one row of `trees list`.
+type treeSummary struct {
+	ID     string `json:"id"`
+	Title  string `json:"title"`
+	Nodes  int    `json:"nodes"`
+	Leaves int    `json:"leaves"`
+	Goals  int    `json:"goals"`
+}
+
+func writeTreeList(w io.Writer, c *attacktrees.Catalog, format string) error {
+	var rows []treeSummary
+	for _, t := range c.Trees() {
+		leaves := 0
+		for _, n := range t.Nodes {
+			if c.IsLeaf(n) {
+				leaves++
+			}
+		}
+		rows = append(rows, treeSummary{ID: t.ID, Title: t.Title, Nodes: len(t.Nodes), Leaves: leaves, Goals: len(c.Goals(t.ID))})
+	}
+	if format == "json" {
+		return reports.WriteJSON(w, rows)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTITLE\tNODES\tLEAVES\tGOALS")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\n", r.ID, r.Title, r.Nodes, r.Leaves, r.Goals)
+	}
+	return tw.Flush()
+}
+
+type treesShowOptions struct {
+	trees treeFlags
+	out   outputFlags
+}
+
+func newTreesShowCmd(s streams) *cobra.Command {
+	var o treesShowOptions
+	cmd := &cobra.Command{
+		Use:   "show TREE",
+		Short: "Show one attack tree as an outline, JSON or YAML",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			if err := o.out.validate(); err != nil {
+				return err
+			}
+			c, err := o.trees.load()
+			if err != nil {
+				return err
+			}
+			t, ok := c.Tree(args[0])
+			if !ok {
+				return fmt.Errorf("no tree %q: run 'threatcov trees list' for the tree ids", args[0])
+			}
+			return o.out.write(s, func(w io.Writer) error {
+				switch o.out.format {
+				case "json":
+					return reports.TreeJSON(w, c, t)
+				case "yaml":
+					return reports.TreeYAML(w, t)
+				default:
+					return reports.TreeText(w, c, t)
+				}
+			})
+		},
+	}
+	o.trees.register(cmd)
+	o.out.register(cmd, "tree", "tree", "json", "yaml")
+	return cmd
+}
+
+func newTreesValidateCmd(s streams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE...",
+		Short: "Check attack tree files: schema, ids, children, cycles, reachability",
+		Long: `Check attack tree files. Each file is checked on its own, then together; subtree
+targets that none of them defines are resolved against the embedded catalog. Every problem is
+reported as file:line: node "id": what is wrong and what to do.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			if _, err := attacktrees.Validate(args...); err != nil {
+				return err
+			}
+			for _, arg := range args {
+				fmt.Fprintf(s.out, "%s: ok\n", arg)
+			}
+			return nil
+		},
+	}
+}
