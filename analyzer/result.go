@@ -1,0 +1,185 @@
+package analyzer
+
+import (
+	"math/big"
+	"time"
+)
+
+// SchemaVersion is the version of the JSON report (docs/report-schema.md). It changes when a
+// field changes meaning or disappears; adding a field does not change it.
+const SchemaVersion = "threatcov.dev/report/v1"
+
+// Status is a node's status. Leaves get one of every kind; inner nodes are blocked or open (a
+// gate's status follows from its children, DESIGN.md "Propagation").
+type Status string
+
+const (
+	// StatusBlocked: every probe of the step is denied by a deployed, enforcing policy at an
+	// enforcement point the step crosses (Evidence says how that is known).
+	StatusBlocked Status = "blocked"
+	// StatusMonitored: not blocked, but every probe is flagged by a dry-run/warn/audit policy.
+	StatusMonitored Status = "monitored"
+	// StatusBypassed: a mapped policy is deployed and enforcing, yet some probe is admitted.
+	StatusBypassed Status = "bypassed"
+	// StatusAttested: covered by an attested non-admission control that has not expired.
+	StatusAttested Status = "attested"
+	// StatusOpen: none of the above.
+	StatusOpen Status = "open"
+	// StatusOutOfScope: outside what admission can address (network floods, SDLC); open for
+	// paths, excluded from step coverage.
+	StatusOutOfScope Status = "out-of-scope"
+)
+
+// Evidence says how a blocked status is known.
+type Evidence string
+
+const (
+	EvidenceVerified Evidence = "verified" // policies executed here denied every probe
+	EvidenceDeclared Evidence = "declared" // an enforcing policy that cannot be executed here is deployed
+	EvidenceLive     Evidence = "live"     // the cluster's admission denied every probe (server-side dry-run)
+)
+
+// Closes reports whether a node with this status closes the attack paths through it.
+func (s Status) Closes() bool { return s == StatusBlocked || s == StatusAttested }
+
+// Ratio is a coverage figure: Num of Den. When Den is zero the figure is undefined and Percent
+// is nil; reports print "n/a (no ...)" rather than a number.
+type Ratio struct {
+	Num     *big.Int `json:"covered"`
+	Den     *big.Int `json:"total"`
+	Percent *float64 `json:"percent"` // rounded to two decimals; null when total is 0
+}
+
+// Figures are the coverage figures of DESIGN.md, for a goal, a tree or the whole catalog.
+type Figures struct {
+	Paths PathFigures `json:"paths"`
+	// Goals is blocked goals / goals (nil for a single goal).
+	Goals *Ratio `json:"goals,omitempty"`
+	// Steps is blocked addressable leaves / addressable leaves (attested leaves count as
+	// blocked here and are also counted apart in StepCounts).
+	Steps      *Ratio         `json:"steps,omitempty"`
+	StepCounts map[Status]int `json:"stepCounts,omitempty"`
+}
+
+// PathFigures counts minimal attack paths: all, blocked (containing a closed leaf) and open.
+type PathFigures struct {
+	Coverage Ratio    `json:"coverage"` // blocked / all
+	Open     *big.Int `json:"open"`
+}
+
+// Result is everything one analysis computed. Every report format, the console summary and
+// the CI gate read this one value.
+type Result struct {
+	SchemaVersion   string           `json:"schemaVersion"`
+	GeneratedAt     time.Time        `json:"generatedAt"`
+	Inputs          Inputs           `json:"inputs"`
+	Summary         Figures          `json:"summary"`
+	Trees           []TreeResult     `json:"trees"`
+	Steps           []StepResult     `json:"steps"`
+	Nodes           []NodeResult     `json:"nodes"`
+	Recommendations []Recommendation `json:"recommendations"`
+	Warnings        []string         `json:"warnings,omitempty"`
+}
+
+// Inputs records what the analysis read, so a report says what it is about.
+type Inputs struct {
+	Trees      []string `json:"trees"`      // tree ids
+	Policies   []string `json:"policies"`   // --policies paths, or the cluster context
+	Mapping    []string `json:"mapping"`    // "default" and any --mapping paths
+	Namespaces []string `json:"namespaces"` // namespaces probes were placed in
+	MaxPaths   int      `json:"maxPaths"`
+}
+
+// TreeResult is one tree's figures and goals.
+type TreeResult struct {
+	ID      string       `json:"id"`
+	Title   string       `json:"title"`
+	Figures Figures      `json:"figures"`
+	Goals   []GoalResult `json:"goals"`
+}
+
+// GoalResult is one goal: its status, path figures and its open paths, shortest first.
+type GoalResult struct {
+	ID        string  `json:"id"`
+	Tree      string  `json:"tree"`
+	Label     string  `json:"label"`
+	Status    Status  `json:"status"` // blocked or open
+	Figures   Figures `json:"figures"`
+	OpenPaths []Path  `json:"openPaths"`
+	// NotShown counts open paths beyond --max-paths.
+	NotShown *big.Int `json:"openPathsNotShown"`
+}
+
+// Path is one minimal attack path: the leaves (and actions of mapped inner nodes) that together
+// achieve a goal. Fingerprint is the sorted element ids joined by "+": stable across runs.
+type Path struct {
+	Fingerprint string   `json:"fingerprint"`
+	Steps       []string `json:"steps"` // node ids, sorted
+}
+
+// StepResult is the status of one mapped or leaf node and the evidence behind it.
+type StepResult struct {
+	Node     string   `json:"node"`
+	Tree     string   `json:"tree"`
+	Label    string   `json:"label"`
+	Ref      string   `json:"ref,omitempty"`
+	Leaf     bool     `json:"leaf"` // false for a mapped inner node (an attacker action with children)
+	Status   Status   `json:"status"`
+	Evidence Evidence `json:"evidence,omitempty"`
+	Points   []string `json:"points,omitempty"` // enforcement points the step crosses
+	// Blocking are the policy ids that deny every probe (or, declared, are deployed enforcing).
+	Blocking []string `json:"blocking,omitempty"`
+	// Monitoring are the policy ids that flag the probes without blocking.
+	Monitoring []string `json:"monitoring,omitempty"`
+	// Admitted names the probes (probe@namespace) no enforcing policy denied, for bypassed steps.
+	Admitted []string `json:"admitted,omitempty"`
+	// Mapped are the policy references of the mapping; Missing those with no deployed policy.
+	Mapped      []string     `json:"mapped,omitempty"`
+	Missing     []string     `json:"missing,omitempty"`
+	Verdicts    []Verdict    `json:"verdicts,omitempty"`
+	Attestation *Attestation `json:"attestation,omitempty"`
+	Reason      string       `json:"reason,omitempty"` // why out of scope, or why not addressable
+	OpenPaths   *big.Int     `json:"openPaths"`        // open paths (all goals) through this step
+	Explanation string       `json:"explanation"`
+}
+
+// Verdict is one policy's verdict on one probe.
+type Verdict struct {
+	Probe     string `json:"probe"`
+	Namespace string `json:"namespace,omitempty"`
+	Policy    string `json:"policy"`
+	Point     string `json:"point"`
+	Mode      string `json:"mode"`
+	Verdict   string `json:"verdict"` // denied, admitted, not-applicable, error
+	Via       string `json:"via,omitempty"`
+	Message   string `json:"message,omitempty"`
+}
+
+// Attestation is a non-admission control someone vouched for.
+type Attestation struct {
+	Control  string    `json:"control"`
+	Evidence string    `json:"evidence"`
+	Expires  time.Time `json:"expires"`
+	Expired  bool      `json:"expired"`
+}
+
+// NodeResult is every catalog node's status, for rendering trees.
+type NodeResult struct {
+	ID        string   `json:"id"`
+	Tree      string   `json:"tree"`
+	Status    Status   `json:"status"`
+	Evidence  Evidence `json:"evidence,omitempty"`
+	Policies  []string `json:"policies,omitempty"` // blocking policy ids (leaves and mapped nodes)
+	OpenPaths *big.Int `json:"openPaths"`          // open paths through the node, over all goals
+}
+
+// Recommendation is one policy to deploy or switch to enforcing, ranked by the paths it closes.
+type Recommendation struct {
+	Rank   int      `json:"rank"`
+	Action string   `json:"action"` // "deploy" or "enforce"
+	Policy string   `json:"policy"` // a mapping reference (deploy) or a policy id (enforce)
+	Steps  []string `json:"steps"`  // node ids it would block
+	// Closes is the number of open paths it closes given the recommendations ranked above it.
+	Closes *big.Int `json:"closes"`
+	Exact  bool     `json:"exact"` // the set was found by exhaustive search, not greedily
+}
