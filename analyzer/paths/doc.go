@@ -1,0 +1,42 @@
+// Package paths computes the minimal attack paths of a monotone AND/OR/AtLeast DAG: the
+// minimal cut sets of a goal, in fault-tree terms. It counts them exactly without listing them,
+// counts those that avoid a set of blocked leaves, and streams them shortest first with a cap.
+//
+// It owns the path engine only. It knows nothing of trees, policies or statuses: callers build
+// a Model (node indices, ops, children) and pass leaf predicates. It must not enumerate to count.
+//
+// # Representation
+//
+// Each node's family of minimal cut sets is a zero-suppressed binary decision diagram (ZBDD,
+// Minato 1993), as fault-tree engines such as SCRAM use: hash-consed nodes, so equal families are
+// one id; a leaf is {{leaf}}; an OR gate is the subsumption-free union of its children; an AND
+// gate is the minimised product (pairwise joins of sets); an AtLeast k-of-n gate is built by
+// the recurrence T(j, i) = T(j, i+1) ∪ c_i × T(j-1, i+1), minimised. Minimisation uses Rauzy's
+// "without" operation (remove supersets) recursively, memoised per node, so a family is
+// minimised at most once. Union, product and without are memoised in bounded, lossy caches.
+// Families are built children first with an explicit stack and kept per model node: several
+// roots (goals) share the work, and a chain of 100,000 gates costs no stack.
+//
+// Variables (leaves) are ordered by depth-first preorder from the parentless nodes, in index
+// order and children left to right, a gate's own leaves before its gates' leaves (so that deep
+// chains build in linear time); WithLeafOrder uses leaf index order instead.
+//
+// # Complexity
+//
+// Building a family costs time and memory polynomial in the sizes of the diagrams involved;
+// the diagrams are usually far smaller than the number of sets they hold (an AND of 100 ORs of
+// 2 leaves holds 2^100 sets in 200 nodes), but a ZBDD can be exponential in the worst case.
+// With the diagram built:
+//   - Count and CountAvoiding are linear in the diagram (integers grow to the log of the count);
+//   - SizeHistogram is the diagram's size times the longest set's size;
+//   - Enumerate costs, per set shown, the set's size times the diagram depth at worst (each
+//     size probe is memoised), and memory proportional to the diagram, never to the number of
+//     sets.
+//
+// # Output order
+//
+// Enumerate yields sets by increasing size; sets of one size in lexicographic order of their
+// leaves' variable ranks (Rank); each set's leaves in ascending rank. When the model's leaves
+// are numbered depth-first (as the importers and the analyzer number them) ranks follow leaf
+// indices and the order is lexicographic by leaf index; WithLeafOrder makes it so always.
+package paths

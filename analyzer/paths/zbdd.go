@@ -1,0 +1,350 @@
+package paths
+
+import (
+	"math"
+	"math/big"
+	"math/bits"
+	"slices"
+)
+
+// zbdd is a zero-suppressed BDD store: a family of leaf sets is a node id. Ids 0 and 1 are the
+// terminals (the empty family and the family holding only the empty set). A node's children
+// always have smaller ids than the node, so ascending id order is a topological order; the
+// counting passes rely on this instead of recursion.
+type zbdd struct {
+	nodes  []znode
+	unique []int32 // open addressing over nodes; 0 marks a free slot (terminal 0 is never stored)
+	used   int
+
+	union, product, without opCache
+}
+
+const (
+	zero     int32 = 0
+	one      int32 = 1
+	terminal int32 = math.MaxInt32 // the level of the terminals: below every variable
+	unknown  int32 = -1
+)
+
+type znode struct {
+	v      int32 // variable rank; smaller ranks are nearer the root
+	lo, hi int32 // sets without v; sets with v (v removed)
+	// min is the id of minimal(this node) once known: an exact per-node memo, so that a deep chain
+	// of gates never re-minimises what an earlier gate already minimised.
+	min      int32
+	hasEmpty bool // the family holds the empty set (follow lo to 1)
+}
+
+func newZBDD() *zbdd {
+	z := &zbdd{
+		nodes:  []znode{{v: terminal, min: zero}, {v: terminal, min: one, hasEmpty: true}},
+		unique: make([]int32, 1<<12),
+	}
+	z.union.init(1 << 14)
+	z.product.init(1 << 14)
+	z.without.init(1 << 14)
+	return z
+}
+
+func hash3(v, lo, hi int32) uint64 {
+	h := uint64(uint32(v))*0x9E3779B97F4A7C15 ^ uint64(uint32(lo))*0xC2B2AE3D27D4EB4F ^ uint64(uint32(hi))*0x165667B19E3779F9
+	return h ^ h>>29
+}
+
+// mk returns the canonical node (v, lo, hi), applying the zero-suppression rule.
+func (z *zbdd) mk(v, lo, hi int32) int32 {
+	if hi == zero {
+		return lo
+	}
+	mask := uint64(len(z.unique) - 1)
+	for i := hash3(v, lo, hi) & mask; ; i = (i + 1) & mask {
+		id := z.unique[i]
+		if id == 0 {
+			break
+		}
+		n := &z.nodes[id]
+		if n.v == v && n.lo == lo && n.hi == hi {
+			return id
+		}
+	}
+	id := int32(len(z.nodes))
+	z.nodes = append(z.nodes, znode{v: v, lo: lo, hi: hi, min: unknown, hasEmpty: z.nodes[lo].hasEmpty})
+	z.insert(id)
+	z.used++
+	if z.used*2 > len(z.unique) {
+		z.grow()
+	}
+	return id
+}
+
+func (z *zbdd) insert(id int32) {
+	n := z.nodes[id]
+	mask := uint64(len(z.unique) - 1)
+	i := hash3(n.v, n.lo, n.hi) & mask
+	for z.unique[i] != 0 {
+		i = (i + 1) & mask
+	}
+	z.unique[i] = id
+}
+
+func (z *zbdd) grow() {
+	z.unique = make([]int32, len(z.unique)*2)
+	for id := int32(2); id < int32(len(z.nodes)); id++ {
+		z.insert(id)
+	}
+	// The operation caches are lossy; keep them about as large as the store, up to a bound, so
+	// that memory stays proportional to the diagram and not to the number of operations.
+	if want := len(z.unique); want > len(z.union.e) && want <= maxCache {
+		z.union.init(want)
+		z.product.init(want)
+		z.without.init(want)
+	}
+}
+
+const maxCache = 1 << 22
+
+// opCache is a direct-mapped, lossy memo of a binary operation (as in CUDD and SCRAM): bounded
+// memory, and a lost entry only costs recomputation.
+type opCache struct {
+	e    []cacheEntry
+	mask uint64
+}
+
+type cacheEntry struct{ a, b, r int32 }
+
+func (c *opCache) init(n int) {
+	c.e = make([]cacheEntry, n)
+	for i := range c.e {
+		c.e[i].a = unknown
+	}
+	c.mask = uint64(n - 1)
+}
+
+func (c *opCache) slot(a, b int32) *cacheEntry {
+	h := uint64(uint32(a))*0x9E3779B97F4A7C15 ^ uint64(uint32(b))*0xC2B2AE3D27D4EB4F
+	return &c.e[(h^h>>31)&c.mask]
+}
+
+func (c *opCache) get(a, b int32) (int32, bool) {
+	s := c.slot(a, b)
+	if s.a == a && s.b == b {
+		return s.r, true
+	}
+	return 0, false
+}
+
+func (c *opCache) put(a, b, r int32) {
+	*c.slot(a, b) = cacheEntry{a, b, r}
+}
+
+// Union returns f ∪ g.
+func (z *zbdd) Union(f, g int32) int32 {
+	switch {
+	case f == zero:
+		return g
+	case g == zero, f == g:
+		return f
+	}
+	if f > g {
+		f, g = g, f
+	}
+	if r, ok := z.union.get(f, g); ok {
+		return r
+	}
+	F, G := z.nodes[f], z.nodes[g]
+	var r int32
+	switch {
+	case F.v < G.v:
+		r = z.mk(F.v, z.Union(F.lo, g), F.hi)
+	case F.v > G.v:
+		r = z.mk(G.v, z.Union(f, G.lo), G.hi)
+	default:
+		lo := z.Union(F.lo, G.lo)
+		r = z.mk(F.v, lo, z.Union(F.hi, G.hi))
+	}
+	z.union.put(f, g, r)
+	return r
+}
+
+// Product returns {a ∪ b : a ∈ f, b ∈ g} (the join of an AND gate).
+func (z *zbdd) Product(f, g int32) int32 {
+	switch {
+	case f == zero || g == zero:
+		return zero
+	case f == one:
+		return g
+	case g == one:
+		return f
+	}
+	if f > g {
+		f, g = g, f
+	}
+	if r, ok := z.product.get(f, g); ok {
+		return r
+	}
+	F, G := z.nodes[f], z.nodes[g]
+	var r int32
+	switch {
+	case F.v < G.v:
+		lo := z.Product(F.lo, g)
+		r = z.mk(F.v, lo, z.Product(F.hi, g))
+	case F.v > G.v:
+		lo := z.Product(f, G.lo)
+		r = z.mk(G.v, lo, z.Product(f, G.hi))
+	default:
+		lo := z.Product(F.lo, G.lo)
+		a := z.Product(F.lo, G.hi)
+		b := z.Product(F.hi, G.lo)
+		c := z.Product(F.hi, G.hi)
+		r = z.mk(F.v, lo, z.Union(z.Union(a, b), c))
+	}
+	z.product.put(f, g, r)
+	return r
+}
+
+// Without returns the sets of p that are not supersets of any set of q (subsumption removal).
+func (z *zbdd) Without(p, q int32) int32 {
+	switch {
+	case p == zero || p == q:
+		return zero
+	case q == zero:
+		return p
+	case z.nodes[q].hasEmpty:
+		return zero
+	case p == one:
+		return one
+	}
+	if r, ok := z.without.get(p, q); ok {
+		return r
+	}
+	P, Q := z.nodes[p], z.nodes[q]
+	var r int32
+	switch {
+	case P.v < Q.v:
+		lo := z.Without(P.lo, q)
+		r = z.mk(P.v, lo, z.Without(P.hi, q))
+	case P.v > Q.v:
+		// Sets of q holding Q.v cannot be subsets of sets of p, which never hold it.
+		r = z.Without(p, Q.lo)
+	default:
+		lo := z.Without(P.lo, Q.lo)
+		r = z.mk(P.v, lo, z.Without(z.Without(P.hi, Q.lo), Q.hi))
+	}
+	z.without.put(p, q, r)
+	return r
+}
+
+// Minimal returns the sets of f that have no proper subset in f.
+func (z *zbdd) Minimal(f int32) int32 {
+	if f <= one {
+		return f
+	}
+	if m := z.nodes[f].min; m != unknown {
+		return m
+	}
+	F := z.nodes[f]
+	lo := z.Minimal(F.lo)
+	hi := z.Without(z.Minimal(F.hi), lo)
+	r := z.mk(F.v, lo, hi)
+	z.nodes[f].min = r
+	z.nodes[r].min = r
+	return r
+}
+
+// MinUnion returns Minimal(f ∪ g) for antichains f and g without minimising the whole union:
+// keep g's sets no set of f is inside, then f's sets none of those is inside.
+func (z *zbdd) MinUnion(f, g int32) int32 {
+	a := z.Without(g, f)
+	b := z.Without(f, a)
+	r := z.Union(a, b)
+	if r > one {
+		z.nodes[r].min = r
+	}
+	return r
+}
+
+// reachable returns the non-terminal nodes reachable from f, ascending (children first).
+func (z *zbdd) reachable(f int32) []int32 {
+	if f <= one {
+		return nil
+	}
+	// Children have smaller ids than parents, so a bitmap over [0, f] marks what was seen.
+	seen := make([]uint64, f/64+1)
+	seen[f/64] |= 1 << (f % 64)
+	out := []int32{f}
+	stack := []int32{f}
+	for len(stack) > 0 {
+		n := z.nodes[stack[len(stack)-1]]
+		stack = stack[:len(stack)-1]
+		for _, c := range [2]int32{n.lo, n.hi} {
+			if c <= one || seen[c/64]&(1<<(c%64)) != 0 {
+				continue
+			}
+			seen[c/64] |= 1 << (c % 64)
+			out = append(out, c)
+			stack = append(stack, c)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// count returns the number of sets of f that hold no variable for which skip is true
+// (skip may be nil). Linear in the diagram; uint64 until a sum overflows, then big.Int.
+func (z *zbdd) count(f int32, skip []bool) *big.Int {
+	if f <= one {
+		return big.NewInt(int64(f))
+	}
+	order := z.reachable(f)
+	idx := denseIndex(order)
+	small := make([]uint64, len(order))
+	val := func(id int32) uint64 {
+		if id <= one {
+			return uint64(id)
+		}
+		return small[idx[id]]
+	}
+	overflow := false
+	for i, id := range order {
+		n := z.nodes[id]
+		s := val(n.lo)
+		if skip == nil || !skip[n.v] {
+			var c uint64
+			s, c = bits.Add64(s, val(n.hi), 0)
+			if c != 0 {
+				overflow = true
+				break
+			}
+		}
+		small[i] = s
+	}
+	if !overflow {
+		return new(big.Int).SetUint64(small[len(small)-1])
+	}
+	large := make([]*big.Int, len(order))
+	bval := func(id int32) *big.Int {
+		if id <= one {
+			return big.NewInt(int64(id))
+		}
+		return large[idx[id]]
+	}
+	for i, id := range order {
+		n := z.nodes[id]
+		s := new(big.Int).Set(bval(n.lo))
+		if skip == nil || !skip[n.v] {
+			s.Add(s, bval(n.hi))
+		}
+		large[i] = s
+	}
+	return large[len(large)-1]
+}
+
+// denseIndex maps each id of an ascending reachable list to its position; indexing it with an
+// id not in the list is meaningless.
+func denseIndex(order []int32) []int32 {
+	idx := make([]int32, order[len(order)-1]+1)
+	for i, id := range order {
+		idx[id] = int32(i)
+	}
+	return idx
+}
