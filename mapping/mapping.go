@@ -1,0 +1,370 @@
+package mapping
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/threatcov/threatcov/attacktrees"
+)
+
+//go:embed default.yaml
+var defaultMapping []byte
+
+// DefaultFile is the name errors use for the embedded default mapping.
+const DefaultFile = "mapping/default.yaml"
+
+// Enforcement points a step can cross (DESIGN.md "Enforcement points").
+const (
+	PointAdmission = "admission"
+	PointPipeline  = "pipeline"
+)
+
+// PolicyEngines are the prefixes a policy reference may carry: "engine:name".
+var PolicyEngines = []string{"gatekeeper", "konstraint", "kyverno", "psa", "rego", "vap"}
+
+var psaLevels = []string{"baseline", "restricted"}
+
+// File is one mapping file as written (schema in docs/mapping.md).
+type File struct {
+	Version      int                `yaml:"version"`
+	Steps        []*Entry           `yaml:"steps"`
+	Attestations []*AttestationSpec `yaml:"attestations"`
+
+	Name string `yaml:"-"`
+}
+
+// Entry maps catalog nodes, chosen by id or by exact label, to what covers them.
+type Entry struct {
+	Nodes  []string `yaml:"nodes"`
+	Labels []string `yaml:"labels"`
+	// Points are the enforcement points the attacker crosses doing the step; default admission.
+	Points   []string `yaml:"points"`
+	Policies []string `yaml:"policies"`
+	Probes   []string `yaml:"probes"`
+	// OutOfScope says why no admission policy can address the step and it does not count in
+	// step coverage (network floods, SDLC, hardware).
+	OutOfScope string `yaml:"out-of-scope"`
+	// Attestable says why the step is covered by a non-admission control that can be attested.
+	Attestable string `yaml:"attestable"`
+	Note       string `yaml:"note"`
+
+	File string `yaml:"-"`
+	Line int    `yaml:"-"`
+}
+
+// AttestationSpec is someone's word that a non-admission control covers a node.
+type AttestationSpec struct {
+	Node     string `yaml:"node"`
+	Control  string `yaml:"control"`
+	Evidence string `yaml:"evidence"`
+	Expires  string `yaml:"expires"` // YYYY-MM-DD
+
+	File string `yaml:"-"`
+	Line int    `yaml:"-"`
+}
+
+// Step is the resolved mapping of one catalog node.
+type Step struct {
+	Node        *attacktrees.Node
+	Points      []string
+	Policies    []string
+	Probes      []string
+	OutOfScope  string
+	Attestable  string
+	Note        string
+	Attestation *Attestation
+	File        string
+	Line        int
+}
+
+// Addressable reports whether the step counts in step coverage.
+func (s *Step) Addressable() bool { return s == nil || s.OutOfScope == "" }
+
+// Crosses reports whether the step's attacker passes the enforcement point.
+func (s *Step) Crosses(point string) bool { return slices.Contains(s.Points, point) }
+
+// Attestation is a parsed attestation.
+type Attestation struct {
+	Control  string
+	Evidence string
+	Expires  time.Time
+	File     string
+	Line     int
+}
+
+// Mapping is the resolved mapping: what covers each mapped node of a catalog.
+type Mapping struct {
+	steps map[string]*Step
+	// Warnings are problems that do not stop an analysis: selectors that match no node and
+	// probe families or policy references nobody knows. With strict resolution they are errors.
+	Warnings []string
+}
+
+// Step returns the mapping of a node, or nil when the node is unmapped.
+func (m *Mapping) Step(nodeID string) *Step { return m.steps[nodeID] }
+
+// Steps returns every mapped node's step, sorted by node id.
+func (m *Mapping) Steps() []*Step {
+	out := make([]*Step, 0, len(m.steps))
+	for _, s := range m.steps {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Node.ID < out[j].Node.ID })
+	return out
+}
+
+// Default returns the embedded default mapping file.
+func Default() (*File, error) { return Parse(defaultMapping, DefaultFile) }
+
+// ReadFile reads a mapping file.
+func ReadFile(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot read mapping: %v", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, attacktrees.MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot read mapping: %v", path, err)
+	}
+	if len(data) > attacktrees.MaxFileSize {
+		return nil, fmt.Errorf("%s: mapping file is larger than %d bytes", path, attacktrees.MaxFileSize)
+	}
+	return Parse(data, path)
+}
+
+// Parse decodes a mapping file strictly (unknown fields are errors) and checks each entry on
+// its own. Node ids, labels and probe families are checked against a catalog by Resolve.
+func Parse(data []byte, name string) (*File, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: invalid YAML: %s", name, trimYAML(err.Error()))
+	}
+	if len(doc.Content) == 0 {
+		return nil, fmt.Errorf("%s:1: empty mapping: add `version: 1` and `steps:` (see docs/mapping.md)", name)
+	}
+	f := &File{Name: name}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var errs []string
+	if err := dec.Decode(f); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, fmt.Errorf("%s: invalid YAML: %s", name, trimYAML(err.Error()))
+		}
+		for _, m := range te.Errors {
+			errs = append(errs, fmt.Sprintf("%s:%s (see docs/mapping.md for the fields)", name, trimYAML(m)))
+		}
+	}
+	locateEntries(f, doc.Content[0])
+	if f.Version != 1 {
+		errs = append(errs, fmt.Sprintf("%s:1: mapping version %d is not supported: set `version: 1`", name, f.Version))
+	}
+	for _, e := range f.Steps {
+		if e == nil {
+			errs = append(errs, fmt.Sprintf("%s: empty entry under steps", name))
+			continue
+		}
+		errs = append(errs, checkEntry(e)...)
+	}
+	for _, a := range f.Attestations {
+		if a == nil {
+			errs = append(errs, fmt.Sprintf("%s: empty entry under attestations", name))
+			continue
+		}
+		if _, err := a.parse(); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "\n"))
+	}
+	return f, nil
+}
+
+func trimYAML(msg string) string {
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		return m[1] + ": " + m[2]
+	}
+	return " " + msg
+}
+
+func locateEntries(f *File, root *yaml.Node) {
+	if root.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, val := root.Content[i].Value, root.Content[i+1]
+		if val.Kind != yaml.SequenceNode {
+			continue
+		}
+		for j, item := range val.Content {
+			switch {
+			case key == "steps" && j < len(f.Steps) && f.Steps[j] != nil:
+				f.Steps[j].File, f.Steps[j].Line = f.Name, item.Line
+			case key == "attestations" && j < len(f.Attestations) && f.Attestations[j] != nil:
+				f.Attestations[j].File, f.Attestations[j].Line = f.Name, item.Line
+			}
+		}
+	}
+}
+
+func (e *Entry) where() string { return fmt.Sprintf("%s:%d", e.File, e.Line) }
+
+func checkEntry(e *Entry) []string {
+	var errs []string
+	add := func(format string, args ...any) {
+		errs = append(errs, e.where()+": "+fmt.Sprintf(format, args...))
+	}
+	if len(e.Nodes) == 0 && len(e.Labels) == 0 {
+		add("entry selects no node: set `nodes:` (node ids) or `labels:` (exact labels)")
+	}
+	kinds := 0
+	for _, set := range []bool{len(e.Policies) > 0 || len(e.Probes) > 0, e.OutOfScope != "", e.Attestable != ""} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		add("an entry is exactly one of: policies with probes, `out-of-scope: reason`, or `attestable: reason`")
+	}
+	if len(e.Policies) > 0 && len(e.Probes) == 0 {
+		add("entry names policies but no probes: add the probe families that perform the step, so coverage is proven by execution")
+	}
+	if len(e.Probes) > 0 && len(e.Policies) == 0 {
+		add("entry names probes but no policies: add the policy references that should deny them")
+	}
+	for _, p := range e.Points {
+		if p != PointAdmission && p != PointPipeline {
+			add("unknown enforcement point %q: use admission or pipeline", p)
+		}
+	}
+	for _, ref := range e.Policies {
+		if err := CheckPolicyRef(ref); err != nil {
+			add("%v", err)
+		}
+	}
+	return errs
+}
+
+// CheckPolicyRef checks the form of a policy reference: "engine:name" with a known engine;
+// "psa:" takes a level.
+func CheckPolicyRef(ref string) error {
+	engine, name, ok := strings.Cut(ref, ":")
+	if !ok || name == "" || !slices.Contains(PolicyEngines, engine) {
+		return fmt.Errorf("policy reference %q is not engine:name with engine one of %s", ref, strings.Join(PolicyEngines, ", "))
+	}
+	if engine == "psa" && !slices.Contains(psaLevels, name) {
+		return fmt.Errorf("policy reference %q: Pod Security levels that deny are baseline and restricted", ref)
+	}
+	return nil
+}
+
+func (a *AttestationSpec) parse() (*Attestation, error) {
+	where := fmt.Sprintf("%s:%d", a.File, a.Line)
+	if a.Node == "" || a.Control == "" || a.Evidence == "" || a.Expires == "" {
+		return nil, fmt.Errorf("%s: an attestation needs node, control, evidence and expires (YYYY-MM-DD)", where)
+	}
+	exp, err := time.Parse("2006-01-02", a.Expires)
+	if err != nil {
+		return nil, fmt.Errorf("%s: attestation expires %q is not a date: use YYYY-MM-DD", where, a.Expires)
+	}
+	// An attestation holds through the whole of its expiry day, in UTC.
+	return &Attestation{Control: a.Control, Evidence: a.Evidence, Expires: exp.Add(24*time.Hour - time.Second), File: a.File, Line: a.Line}, nil
+}
+
+// Resolve applies mapping files, in order, to a catalog: a later file's entry for a node
+// replaces an earlier one's (a user mapping overrides the default per node). families are the
+// known probe families. With strict set, warnings are errors.
+func Resolve(c *attacktrees.Catalog, families []string, strict bool, files ...*File) (*Mapping, error) {
+	m := &Mapping{steps: map[string]*Step{}}
+	byLabel := map[string][]*attacktrees.Node{}
+	for _, n := range c.Nodes() {
+		byLabel[n.Label] = append(byLabel[n.Label], n)
+	}
+	known := map[string]bool{}
+	for _, f := range families {
+		known[f] = true
+	}
+	var errs []string
+	for _, f := range files {
+		for _, e := range f.Steps {
+			var nodes []*attacktrees.Node
+			for _, id := range e.Nodes {
+				n, ok := c.Node(id)
+				if !ok {
+					m.Warnings = append(m.Warnings, fmt.Sprintf("%s: node %q is not in the catalog", e.where(), id))
+					continue
+				}
+				nodes = append(nodes, n)
+			}
+			for _, l := range e.Labels {
+				ns := byLabel[l]
+				if len(ns) == 0 {
+					m.Warnings = append(m.Warnings, fmt.Sprintf("%s: no node has the label %q", e.where(), l))
+				}
+				nodes = append(nodes, ns...)
+			}
+			for _, p := range e.Probes {
+				if !known[p] {
+					errs = append(errs, fmt.Sprintf("%s: unknown probe family %q: add it to the probes or fix the name", e.where(), p))
+				}
+			}
+			points := e.Points
+			if len(points) == 0 {
+				points = []string{PointAdmission}
+			}
+			for _, n := range nodes {
+				if n.Kind == attacktrees.KindNote || n.Kind == attacktrees.KindSubtree {
+					errs = append(errs, fmt.Sprintf("%s: node %q is a %s: map the steps it stands for instead", e.where(), n.ID, n.Kind))
+					continue
+				}
+				m.steps[n.ID] = &Step{Node: n, Points: sorted(points), Policies: sorted(e.Policies), Probes: sorted(e.Probes),
+					OutOfScope: e.OutOfScope, Attestable: e.Attestable, Note: e.Note, File: e.File, Line: e.Line}
+			}
+		}
+	}
+	for _, f := range files {
+		for _, a := range f.Attestations {
+			att, err := a.parse()
+			if err != nil {
+				errs = append(errs, err.Error())
+				continue
+			}
+			n, ok := c.Node(a.Node)
+			if !ok {
+				m.Warnings = append(m.Warnings, fmt.Sprintf("%s:%d: attestation for node %q, which is not in the catalog", a.File, a.Line, a.Node))
+				continue
+			}
+			s := m.steps[n.ID]
+			if s == nil {
+				s = &Step{Node: n, Points: []string{PointAdmission}, File: a.File, Line: a.Line}
+				m.steps[n.ID] = s
+			}
+			s.Attestation = att
+		}
+	}
+	if strict {
+		errs = append(errs, m.Warnings...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "\n"))
+	}
+	return m, nil
+}
+
+func sorted(in []string) []string {
+	out := slices.Clone(in)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
