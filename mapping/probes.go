@@ -1,0 +1,868 @@
+package mapping
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The default probe families. base.yaml is the benign Pod every pod and container family patches;
+// README.md documents the format.
+//
+//go:embed probes/*.yaml
+var defaultProbeFS embed.FS
+
+// Probe variants. Pod-scope families get the first three; container-scope families all five
+// unless the attack needs a field the variant's container may not carry.
+const (
+	VariantPod                = "pod"
+	VariantDeployment         = "deployment"
+	VariantCronJob            = "cronjob"
+	VariantInitContainer      = "initcontainer"
+	VariantEphemeralContainer = "ephemeralcontainer"
+)
+
+// Probe family scopes: where in the request the attack sits.
+const (
+	ScopePod       = "pod"
+	ScopeContainer = "container"
+	ScopeObject    = "object"
+)
+
+// baseFileName is the file that holds the benign base Pod of a probe folder.
+const baseFileName = "base.yaml"
+
+// attackingContainer is the name every generated variant gives the container that carries the
+// attack, so a policy's message can be traced back to it.
+const (
+	ephemeralName = "debugger"
+	initName      = "setup"
+)
+
+// Fields an ephemeral container may not set (core/v1 validation of EphemeralContainerCommon):
+// an attack that needs one of them cannot be carried by an ephemeral container.
+var ephemeralForbidden = []string{"ports", "resources", "resizePolicy", "lifecycle", "livenessProbe", "readinessProbe", "startupProbe", "restartPolicy"}
+
+// Fields an init container without restartPolicy Always may not set.
+var initForbidden = []string{"lifecycle", "livenessProbe", "readinessProbe", "startupProbe"}
+
+var familyNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+
+// probeFamily is one file of a probe folder, as written.
+type probeFamily struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Scope       string `yaml:"scope"`
+	// Steps lists the CNCF tree leaves (labels, as drawn) the family performs; documentation
+	// for the mapping author, not used to map.
+	Steps []string `yaml:"steps"`
+	// PSALevel is the lowest Pod Security level that denies the attack ("baseline",
+	// "restricted"), empty when Pod Security Admission cannot see it.
+	PSALevel string `yaml:"psaLevel"`
+	// PSAChecks are the check IDs of k8s.io/pod-security-admission the attack fails at the
+	// restricted level; the tests hold the family to exactly this list.
+	PSAChecks    []string        `yaml:"psaChecks"`
+	Variants     []string        `yaml:"variants"`
+	Attack       *attackPatch    `yaml:"attack"`
+	Alternatives []alternative   `yaml:"alternatives"`
+	Objects      []objectVariant `yaml:"objects"`
+	line         int             // line of the family's name
+	file         string          // file it was read from
+	base         map[string]any  // benign Pod of its folder
+	lines        map[string]int  // line per alternative/object name
+}
+
+// attackPatch is what turns the benign base Pod into the attack: JSON merge patches (RFC 7386,
+// null deletes a field, lists are replaced whole) onto the Pod and onto its first container.
+type attackPatch struct {
+	Pod       map[string]any `yaml:"pod"`
+	Container map[string]any `yaml:"container"`
+}
+
+// alternative is another way to carry the same attack, emitted as one bare Pod probe named
+// "<family>/<name>" (e.g. the containerd socket next to the Docker socket).
+type alternative struct {
+	Name        string      `yaml:"name"`
+	Description string      `yaml:"description"`
+	Attack      attackPatch `yaml:"attack"`
+}
+
+// objectVariant is one hand-written request of an object-scope family (RBAC objects, Services,
+// pods/exec connections).
+type objectVariant struct {
+	Name        string         `yaml:"name"`
+	Description string         `yaml:"description"`
+	Operation   string         `yaml:"operation"`
+	SubResource string         `yaml:"subResource"`
+	Object      map[string]any `yaml:"object"`
+	OldObject   map[string]any `yaml:"oldObject"`
+}
+
+// DefaultProbes returns the embedded probe families expanded into their variants, sorted by
+// Name.
+func DefaultProbes() ([]Probe, error) {
+	base, err := readBase(defaultProbeFS, "probes/"+baseFileName, nil)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := fs.Glob(defaultProbeFS, "probes/*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	var fams []*probeFamily
+	for _, name := range entries {
+		if filepath.Base(name) == baseFileName {
+			continue
+		}
+		data, err := defaultProbeFS.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		// Name embedded files as they are in the repository, so errors and Probe.File point
+		// somewhere a reader can open.
+		f, err := parseFamily("mapping/"+name, data, base)
+		if err != nil {
+			return nil, err
+		}
+		fams = append(fams, f)
+	}
+	return expandFamilies(fams)
+}
+
+// LoadProbes reads probe families from files and folders (folders recursively, *.yaml and
+// *.yml). A folder may hold its own base.yaml; families elsewhere patch the embedded base Pod.
+// The result is sorted by Name; a name used twice is an error naming both files.
+func LoadProbes(paths ...string) ([]Probe, error) {
+	defBase, err := readBase(defaultProbeFS, "probes/"+baseFileName, nil)
+	if err != nil {
+		return nil, err
+	}
+	var fams []*probeFamily
+	for _, root := range paths {
+		info, err := os.Stat(root)
+		if err != nil {
+			return nil, fmt.Errorf("load probes: %w", err)
+		}
+		if !info.IsDir() {
+			f, err := loadFamilyFile(root, defBase)
+			if err != nil {
+				return nil, err
+			}
+			fams = append(fams, f)
+			continue
+		}
+		bases := map[string]folderBaseResult{}
+		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() || !isProbeFile(path) {
+				return nil
+			}
+			if d.Name() == baseFileName {
+				return nil
+			}
+			base, err := folderBase(filepath.Dir(path), root, bases, defBase)
+			if err != nil {
+				return err
+			}
+			f, err := loadFamilyFile(path, base)
+			if err != nil {
+				return err
+			}
+			fams = append(fams, f)
+			return nil
+		})
+		if err != nil {
+			var perr *ProbeError
+			if errors.As(err, &perr) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("load probes: %w", err)
+		}
+	}
+	return expandFamilies(fams)
+}
+
+type folderBaseResult struct {
+	base map[string]any
+	err  error
+}
+
+// folderBase finds the base.yaml nearest to dir, up to root, falling back to the default.
+func folderBase(dir, root string, cache map[string]folderBaseResult, def map[string]any) (map[string]any, error) {
+	for {
+		if b, ok := cache[dir]; ok {
+			return b.base, b.err
+		}
+		p := filepath.Join(dir, baseFileName)
+		if data, err := os.ReadFile(p); err == nil {
+			b, err := readBase(nil, p, data)
+			cache[dir] = folderBaseResult{b, err}
+			return b, err
+		}
+		if filepath.Clean(dir) == filepath.Clean(root) || filepath.Dir(dir) == dir {
+			return def, nil
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
+func isProbeFile(path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	return ext == ".yaml" || ext == ".yml"
+}
+
+func loadFamilyFile(path string, base map[string]any) (*probeFamily, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load probes: %w", err)
+	}
+	return parseFamily(path, data, base)
+}
+
+// ProbeError is a problem in a probe file, located at file:line.
+type ProbeError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ProbeError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+func probeErr(file string, line int, format string, args ...any) error {
+	return &ProbeError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// yamlLineRE pulls the line out of yaml.v3's messages ("yaml: line 7: ...") so every decoding
+// error reads file:line first.
+var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
+
+func probeYAMLErr(file string, err error) error {
+	var te *yaml.TypeError
+	msg := err.Error()
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		var line int
+		fmt.Sscan(m[1], &line)
+		return probeErr(file, line, "%s (see mapping/probes/README.md for the probe format)", m[2])
+	}
+	return probeErr(file, 0, "%s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+func readBase(fsys fs.FS, path string, data []byte) (map[string]any, error) {
+	if fsys != nil {
+		var err error
+		if data, err = fs.ReadFile(fsys, path); err != nil {
+			return nil, err
+		}
+	}
+	var raw any
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&raw); err != nil {
+		return nil, probeYAMLErr(path, err)
+	}
+	v, err := jsonValue(raw)
+	if err != nil {
+		return nil, probeErr(path, 1, "%v", err)
+	}
+	pod, ok := v.(map[string]any)
+	if !ok || pod["kind"] != "Pod" || pod["apiVersion"] != "v1" {
+		return nil, probeErr(path, 1, "a probe base must be one Pod (apiVersion: v1, kind: Pod)")
+	}
+	cs, _ := pod["spec"].(map[string]any)["containers"].([]any)
+	if len(cs) == 0 {
+		return nil, probeErr(path, 1, "the base Pod needs at least one container: its first container carries container attacks")
+	}
+	return pod, nil
+}
+
+func parseFamily(file string, data []byte, base map[string]any) (*probeFamily, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, probeYAMLErr(file, err)
+	}
+	if len(root.Content) == 0 {
+		return nil, probeErr(file, 1, "empty probe file: write one probe family (name, scope, attack or objects)")
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var f probeFamily
+	if err := dec.Decode(&f); err != nil {
+		return nil, probeYAMLErr(file, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err != io.EOF {
+		line := extra.Line
+		if len(extra.Content) > 0 {
+			line = extra.Content[0].Line
+		}
+		return nil, probeErr(file, line, "one probe family per file: start another file for this document")
+	}
+	f.file, f.base = file, base
+	f.line = yamlKeyLine(root.Content[0], "name")
+	f.lines = map[string]int{}
+	for _, list := range []string{"alternatives", "objects"} {
+		if n := yamlMapValue(root.Content[0], list); n != nil && n.Kind == yaml.SequenceNode {
+			for _, item := range n.Content {
+				if nameN := yamlMapValue(item, "name"); nameN != nil {
+					f.lines[list+"/"+nameN.Value] = nameN.Line
+				}
+			}
+		}
+	}
+	if err := f.normalize(); err != nil {
+		return nil, err
+	}
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+func yamlMapValue(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func yamlKeyLine(m *yaml.Node, key string) int {
+	if n := yamlMapValue(m, key); n != nil {
+		return n.Line
+	}
+	return m.Line
+}
+
+// normalize converts the YAML values into the JSON-compatible shapes the evaluator and the
+// unstructured converter expect (string keys, int64, float64).
+func (f *probeFamily) normalize() error {
+	conv := func(m *map[string]any, what string, line int) error {
+		if *m == nil {
+			return nil
+		}
+		v, err := jsonValue(*m)
+		if err != nil {
+			return probeErr(f.file, line, "%s: %v", what, err)
+		}
+		*m = v.(map[string]any)
+		return nil
+	}
+	if f.Attack != nil {
+		if err := conv(&f.Attack.Pod, "attack.pod", f.line); err != nil {
+			return err
+		}
+		if err := conv(&f.Attack.Container, "attack.container", f.line); err != nil {
+			return err
+		}
+	}
+	for i := range f.Alternatives {
+		a := &f.Alternatives[i]
+		line := f.lines["alternatives/"+a.Name]
+		if err := conv(&a.Attack.Pod, "attack.pod", line); err != nil {
+			return err
+		}
+		if err := conv(&a.Attack.Container, "attack.container", line); err != nil {
+			return err
+		}
+	}
+	for i := range f.Objects {
+		o := &f.Objects[i]
+		line := f.lines["objects/"+o.Name]
+		if err := conv(&o.Object, "object", line); err != nil {
+			return err
+		}
+		if err := conv(&o.OldObject, "oldObject", line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func jsonValue(v any) (any, error) {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			n, err := jsonValue(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = n
+		}
+		return out, nil
+	case map[any]any:
+		return nil, fmt.Errorf("mapping keys must be strings")
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			n, err := jsonValue(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
+		}
+		return out, nil
+	case int:
+		return int64(t), nil
+	case int64:
+		return t, nil
+	case uint64:
+		return nil, fmt.Errorf("number %d out of range", t)
+	case float64, string, bool, nil:
+		return t, nil
+	default:
+		return nil, fmt.Errorf("unsupported value %v (%T)", v, v)
+	}
+}
+
+func (f *probeFamily) validate() error {
+	if !familyNameRE.MatchString(f.Name) {
+		return probeErr(f.file, f.line, "family name %q must be lower-case words joined by '-' (it names the probes)", f.Name)
+	}
+	if strings.TrimSpace(f.Description) == "" {
+		return probeErr(f.file, f.line, "family %s: add a description saying what the attack does", f.Name)
+	}
+	switch f.PSALevel {
+	case "", "baseline", "restricted":
+	default:
+		return probeErr(f.file, f.line, "family %s: psaLevel %q: use baseline, restricted or leave it out", f.Name, f.PSALevel)
+	}
+	if (f.PSALevel == "") != (len(f.PSAChecks) == 0) {
+		return probeErr(f.file, f.line, "family %s: psaLevel and psaChecks go together: both set or both left out", f.Name)
+	}
+	switch f.Scope {
+	case ScopePod, ScopeContainer:
+		if len(f.Objects) > 0 {
+			return probeErr(f.file, f.line, "family %s: objects belong to scope object; a %s family has an attack patch", f.Name, f.Scope)
+		}
+		if f.Attack == nil || (len(f.Attack.Pod) == 0 && len(f.Attack.Container) == 0) {
+			return probeErr(f.file, f.line, "family %s: add attack.pod and/or attack.container (merge patches onto the base Pod)", f.Name)
+		}
+		if f.Scope == ScopeContainer && len(f.Attack.Pod) > 0 {
+			return probeErr(f.file, f.line, "family %s: a container family patches only the container (attack.container); use scope pod for pod-level changes", f.Name)
+		}
+		if len(f.Attack.Pod) > 0 {
+			if _, ok := f.Attack.Pod["kind"]; ok {
+				return probeErr(f.file, f.line, "family %s: attack.pod may not change the kind", f.Name)
+			}
+		}
+		seen := map[string]bool{}
+		for _, a := range f.Alternatives {
+			line := f.lines["alternatives/"+a.Name]
+			if !familyNameRE.MatchString(a.Name) {
+				return probeErr(f.file, line, "family %s: alternative name %q must be lower-case words joined by '-'", f.Name, a.Name)
+			}
+			if seen[a.Name] || slices.Contains(allVariants, a.Name) {
+				return probeErr(f.file, line, "family %s: alternative %q is used twice or collides with a generated variant", f.Name, a.Name)
+			}
+			seen[a.Name] = true
+			if len(a.Attack.Pod) == 0 && len(a.Attack.Container) == 0 {
+				return probeErr(f.file, line, "family %s: alternative %s has no attack", f.Name, a.Name)
+			}
+		}
+		possible := f.possibleVariants()
+		for _, v := range f.Variants {
+			if !slices.Contains(possible, v) {
+				return probeErr(f.file, f.line, "family %s: variant %q cannot carry this attack (possible: %s)", f.Name, v, strings.Join(possible, ", "))
+			}
+		}
+	case ScopeObject:
+		if f.Attack != nil || len(f.Alternatives) > 0 || len(f.Variants) > 0 {
+			return probeErr(f.file, f.line, "family %s: an object family lists its requests under objects (no attack, alternatives or variants)", f.Name)
+		}
+		if len(f.Objects) == 0 {
+			return probeErr(f.file, f.line, "family %s: add at least one entry under objects", f.Name)
+		}
+		seen := map[string]bool{}
+		for _, o := range f.Objects {
+			line := f.lines["objects/"+o.Name]
+			if !familyNameRE.MatchString(o.Name) {
+				return probeErr(f.file, line, "family %s: object name %q must be lower-case words joined by '-'", f.Name, o.Name)
+			}
+			if seen[o.Name] {
+				return probeErr(f.file, line, "family %s: object %q is listed twice", f.Name, o.Name)
+			}
+			seen[o.Name] = true
+			if o.Object == nil {
+				return probeErr(f.file, line, "family %s: object %s has no object manifest", f.Name, o.Name)
+			}
+			for _, k := range []string{"apiVersion", "kind"} {
+				if s, _ := o.Object[k].(string); s == "" {
+					return probeErr(f.file, line, "family %s: object %s: the manifest needs %s", f.Name, o.Name, k)
+				}
+			}
+			switch op := o.operation(); op {
+			case "CREATE", "CONNECT":
+				if o.OldObject != nil {
+					return probeErr(f.file, line, "family %s: object %s: oldObject only goes with operation UPDATE", f.Name, o.Name)
+				}
+			case "UPDATE":
+				if o.OldObject == nil {
+					return probeErr(f.file, line, "family %s: object %s: an UPDATE needs oldObject", f.Name, o.Name)
+				}
+			default:
+				return probeErr(f.file, line, "family %s: object %s: operation %q: use CREATE, UPDATE or CONNECT", f.Name, o.Name, op)
+			}
+		}
+	default:
+		return probeErr(f.file, f.line, "family %s: scope %q: use pod, container or object", f.Name, f.Scope)
+	}
+	return nil
+}
+
+func (o objectVariant) operation() string {
+	if o.Operation == "" {
+		return "CREATE"
+	}
+	return o.Operation
+}
+
+var allVariants = []string{VariantPod, VariantDeployment, VariantCronJob, VariantInitContainer, VariantEphemeralContainer}
+
+// possibleVariants lists the variants that can carry the family's attack: pod-level attacks
+// only fit whole pods; a container attack that sets a field forbidden to init or ephemeral
+// containers cannot be moved there (removing a field, e.g. resources, can).
+func (f *probeFamily) possibleVariants() []string {
+	out := []string{VariantPod, VariantDeployment, VariantCronJob}
+	if f.Scope != ScopeContainer {
+		return out
+	}
+	if !setsAny(f.Attack.Container, initForbidden) {
+		out = append(out, VariantInitContainer)
+	}
+	if !setsAny(f.Attack.Container, ephemeralForbidden) {
+		out = append(out, VariantEphemeralContainer)
+	}
+	return out
+}
+
+func setsAny(patch map[string]any, fields []string) bool {
+	for _, k := range fields {
+		if v, ok := patch[k]; ok && v != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *probeFamily) variants() []string {
+	if len(f.Variants) > 0 {
+		return f.Variants
+	}
+	return f.possibleVariants()
+}
+
+func expandFamilies(fams []*probeFamily) ([]Probe, error) {
+	var out []Probe
+	where := map[string]string{}
+	for _, f := range fams {
+		if prev, ok := where[f.Name]; ok {
+			return nil, probeErr(f.file, f.line, "probe family %s is also defined in %s: rename one", f.Name, prev)
+		}
+		where[f.Name] = fmt.Sprintf("%s:%d", f.file, f.line)
+		ps, err := f.expand()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ps...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (f *probeFamily) expand() ([]Probe, error) {
+	var out []Probe
+	if f.Scope == ScopeObject {
+		for _, o := range f.Objects {
+			out = append(out, Probe{
+				Name:        f.Name + "/" + o.Name,
+				Family:      f.Name,
+				Variant:     o.Name,
+				Description: joinDesc(f.Description, o.Description),
+				Operation:   o.operation(),
+				SubResource: o.SubResource,
+				Object:      copyValue(o.Object).(map[string]any),
+				OldObject:   copyOrNil(o.OldObject),
+				File:        f.file,
+				Line:        f.lines["objects/"+o.Name],
+			})
+		}
+		return out, nil
+	}
+	for _, v := range f.variants() {
+		p, err := f.build(v, *f.Attack, f.Description, f.line)
+		if err != nil {
+			return nil, err
+		}
+		p.Variant = v
+		p.Name = f.Name + "/" + v
+		out = append(out, p)
+	}
+	for _, a := range f.Alternatives {
+		line := f.lines["alternatives/"+a.Name]
+		p, err := f.build(VariantPod, a.Attack, joinDesc(f.Description, a.Description), line)
+		if err != nil {
+			return nil, err
+		}
+		p.Variant = a.Name
+		p.Name = f.Name + "/" + a.Name
+		p.Object["metadata"].(map[string]any)["name"] = f.Name + "-" + a.Name
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func joinDesc(a, b string) string {
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	if b == "" {
+		return a
+	}
+	return a + " " + b
+}
+
+func copyOrNil(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return copyValue(m).(map[string]any)
+}
+
+// attackPod applies the attack to a copy of the base Pod: the pod patch onto the Pod, the
+// container patch onto its first container.
+func (f *probeFamily) attackPod(a attackPatch, line int) (map[string]any, error) {
+	pod := copyValue(f.base).(map[string]any)
+	if len(a.Pod) > 0 {
+		pod = mergePatch(pod, a.Pod).(map[string]any)
+	}
+	if len(a.Container) > 0 {
+		c, err := firstContainer(pod)
+		if err != nil {
+			return nil, probeErr(f.file, line, "family %s: %v", f.Name, err)
+		}
+		spec := pod["spec"].(map[string]any)
+		cs := spec["containers"].([]any)
+		cs[0] = mergePatch(c, a.Container)
+	}
+	if _, err := firstContainer(pod); err != nil {
+		return nil, probeErr(f.file, line, "family %s: after the attack patch: %v", f.Name, err)
+	}
+	return pod, nil
+}
+
+func firstContainer(pod map[string]any) (map[string]any, error) {
+	spec, ok := pod["spec"].(map[string]any)
+	if !ok {
+		return nil, errors.New("the Pod has no spec")
+	}
+	cs, ok := spec["containers"].([]any)
+	if !ok || len(cs) == 0 {
+		return nil, errors.New("the Pod has no containers")
+	}
+	c, ok := cs[0].(map[string]any)
+	if !ok {
+		return nil, errors.New("spec.containers[0] is not an object")
+	}
+	return c, nil
+}
+
+func (f *probeFamily) build(variant string, a attackPatch, desc string, line int) (Probe, error) {
+	p := Probe{Family: f.Name, Description: desc, Operation: "CREATE", File: f.file, Line: line}
+	name := f.Name + "-" + variant
+	switch variant {
+	case VariantPod, VariantDeployment, VariantCronJob:
+		pod, err := f.attackPod(a, line)
+		if err != nil {
+			return p, err
+		}
+		setObjectName(pod, name)
+		switch variant {
+		case VariantPod:
+			p.Object = pod
+		case VariantDeployment:
+			p.Object = deployment(pod, name)
+		case VariantCronJob:
+			p.Object = cronJob(pod, name)
+		}
+	case VariantInitContainer:
+		attacked, err := f.attackPod(a, line)
+		if err != nil {
+			return p, err
+		}
+		pod := copyValue(f.base).(map[string]any)
+		setObjectName(pod, name)
+		c, _ := firstContainer(attacked)
+		c = withoutFields(c, initForbidden)
+		c["name"] = initName
+		spec := pod["spec"].(map[string]any)
+		spec["initContainers"] = []any{c}
+		p.Object = pod
+	case VariantEphemeralContainer:
+		attacked, err := f.attackPod(a, line)
+		if err != nil {
+			return p, err
+		}
+		old := copyValue(f.base).(map[string]any)
+		setObjectName(old, name)
+		c, _ := firstContainer(attacked)
+		c = withoutFields(c, ephemeralForbidden)
+		c["name"] = ephemeralName
+		if target, err := firstContainer(old); err == nil {
+			c["targetContainerName"] = target["name"]
+		}
+		pod := copyValue(old).(map[string]any)
+		pod["spec"].(map[string]any)["ephemeralContainers"] = []any{c}
+		p.Operation = "UPDATE"
+		p.SubResource = "ephemeralcontainers"
+		p.OldObject = old
+		p.Object = pod
+	default:
+		return p, probeErr(f.file, line, "family %s: unknown variant %q", f.Name, variant)
+	}
+	return p, nil
+}
+
+func setObjectName(obj map[string]any, name string) {
+	md, ok := obj["metadata"].(map[string]any)
+	if !ok {
+		md = map[string]any{}
+		obj["metadata"] = md
+	}
+	md["name"] = name
+}
+
+func withoutFields(c map[string]any, fields []string) map[string]any {
+	out := copyValue(c).(map[string]any)
+	for _, k := range fields {
+		delete(out, k)
+	}
+	return out
+}
+
+// templateOf turns a Pod into the pod template a controller would stamp it from.
+func templateOf(pod map[string]any) map[string]any {
+	md := map[string]any{}
+	if m, ok := pod["metadata"].(map[string]any); ok {
+		for _, k := range []string{"labels", "annotations"} {
+			if v, ok := m[k]; ok {
+				md[k] = copyValue(v)
+			}
+		}
+	}
+	return map[string]any{"metadata": md, "spec": copyValue(pod["spec"])}
+}
+
+func podLabels(pod map[string]any) map[string]any {
+	if m, ok := pod["metadata"].(map[string]any); ok {
+		if l, ok := m["labels"].(map[string]any); ok && len(l) > 0 {
+			return copyValue(l).(map[string]any)
+		}
+	}
+	return nil
+}
+
+func deployment(pod map[string]any, name string) map[string]any {
+	tmpl := templateOf(pod)
+	labels := podLabels(pod)
+	if labels == nil {
+		labels = map[string]any{"app.kubernetes.io/name": name}
+		tmpl["metadata"].(map[string]any)["labels"] = copyValue(labels)
+	}
+	return map[string]any{
+		"apiVersion": "apps/v1",
+		"kind":       "Deployment",
+		"metadata":   map[string]any{"name": name, "labels": copyValue(labels)},
+		"spec": map[string]any{
+			"replicas": int64(1),
+			"selector": map[string]any{"matchLabels": labels},
+			"template": tmpl,
+		},
+	}
+}
+
+func cronJob(pod map[string]any, name string) map[string]any {
+	tmpl := templateOf(pod)
+	// Job pods may not restart Always.
+	tmpl["spec"].(map[string]any)["restartPolicy"] = "OnFailure"
+	md := map[string]any{"name": name}
+	if l := podLabels(pod); l != nil {
+		md["labels"] = l
+	}
+	return map[string]any{
+		"apiVersion": "batch/v1",
+		"kind":       "CronJob",
+		"metadata":   md,
+		"spec": map[string]any{
+			"schedule": "*/10 * * * *",
+			"jobTemplate": map[string]any{
+				"spec": map[string]any{
+					"backoffLimit": int64(0),
+					"template":     tmpl,
+				},
+			},
+		},
+	}
+}
+
+// mergePatch applies an RFC 7386 JSON merge patch: objects merge recursively, null deletes,
+// anything else (lists included) replaces.
+func mergePatch(target, patch any) any {
+	pm, ok := patch.(map[string]any)
+	if !ok {
+		return copyValue(patch)
+	}
+	tm, ok := target.(map[string]any)
+	if !ok {
+		tm = map[string]any{}
+	}
+	for k, v := range pm {
+		if v == nil {
+			delete(tm, k)
+			continue
+		}
+		tm[k] = mergePatch(tm[k], v)
+	}
+	return tm
+}
+
+func copyValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = copyValue(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = copyValue(e)
+		}
+		return out
+	default:
+		return t
+	}
+}
