@@ -1,0 +1,66 @@
+// Package policies discovers the deployed policy set (the inventory) and executes policies
+// against probes (the evaluation). It sits between mapping and analyzer: it may import
+// mapping (for mapping.Probe) and nothing downstream.
+//
+// # Inventory
+//
+// Load reads files and folders; FromObjects takes decoded Kubernetes objects (the cluster
+// reader uses it), and both go through one builder, so a policy looks the same wherever it
+// was found. It recognises:
+//
+//   - Rego files (*.rego, not *_test.rego): one pipeline policy per package with
+//     deny/violation/warn rules (conftest suffixes such as deny_foo included), konstraint
+//     policyID (a policyID rule or METADATA custom.policyID), METADATA title, description,
+//     custom.enforcement and custom.matchers. Modules parse as Rego v1, falling back to v0
+//     per module. Packages without decision rules are libraries, compiled into each policy
+//     that references them (transitively through data.*).
+//   - Gatekeeper ConstraintTemplates (targets[].rego and libs, or code[] with engine Rego)
+//     and Constraints: one admission policy per Constraint. A template with only
+//     K8sNativeValidation (CEL) is declared, not verified. A template without a Constraint
+//     is listed with Mode none.
+//   - Kyverno ClusterPolicy/Policy (declared): per-rule failureAction wins over
+//     validationFailureAction; a policy whose rules disagree is split per rule.
+//   - Namespaces: kept for namespaceSelector; each pod-security.kubernetes.io enforce,
+//     audit or warn label is one PSA policy ("psa:NS/MODE"), resolved with the upstream
+//     PolicyToEvaluate so invalid labels behave as in the API server.
+//   - ValidatingAdmissionPolicy and bindings (declared): one policy per binding; a policy
+//     without binding is listed with Mode none.
+//
+// Every list is sorted (policies by ID), so output built from an Inventory is stable.
+// Errors about a user's file name file:line (OPA's own location for Rego, the YAML line for
+// Rego embedded in a template) and wrap ErrInput.
+//
+// # Evaluation
+//
+// NewEvaluator compiles each Rego policy once (each Gatekeeper template on its own, shared by
+// its Constraints) into a prepared query. Evaluate places a probe in a namespace and converts
+// it to OPA values once per probe and namespace. Pipeline policies get the manifest as input;
+// Gatekeeper policies get input.review (object, oldObject, kind, operation, namespace, name,
+// subResource, userInfo) and input.parameters, after the Constraint's match (kinds,
+// namespaces, excludedNamespaces, labelSelector, namespaceSelector, scope, name, source).
+// At admission a workload is also judged as the Pod its controller would create; it is
+// denied if either is (Evaluation.Via says which). PSA runs k8s.io/pod-security-admission's
+// own checks on the Pod. The verdict is the policy's logic, independent of its Mode.
+//
+// # Sandbox
+//
+// Policies are untrusted code. ForbiddenBuiltins (network, environment, clock, randomness,
+// remote schemas) are rejected before compilation with the caller's file:line and removed
+// from the compiler's capabilities; Rego's own rules reject recursion at compile time. Each
+// Evaluate call has a time limit (WithTimeout, default DefaultTimeout) enforced by context
+// cancellation inside OPA's evaluator. print() output is discarded unless WithPrintOutput is
+// given. A policy that fails to compile, errors, times out or panics yields VerdictError
+// with its file and message; other evaluations carry on. There is no memory limit on a
+// single evaluation beyond the time limit: a policy that allocates fast can still use a lot
+// of memory before it is stopped.
+//
+// # Must not
+//
+// Reach the network, read the environment, write files, or decide blocked/monitored: that is
+// the analyzer's job from Verdict, Mode and Point.
+//
+// # Cost
+//
+// Load is linear in input size. Library resolution is O(packages x references) per policy.
+// EvaluateAll spreads jobs over GOMAXPROCS workers and returns results in job order.
+package policies

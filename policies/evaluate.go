@@ -1,0 +1,555 @@
+package policies
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown"
+	"github.com/open-policy-agent/opa/v1/topdown/print"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/threatcov/threatcov/mapping"
+)
+
+// Verdict is what a policy's logic says about one request, independent of its Mode.
+type Verdict string
+
+const (
+	VerdictDenied   Verdict = "denied"
+	VerdictAdmitted Verdict = "admitted"
+	// VerdictNotApplicable: the policy's match or scope excludes the request.
+	VerdictNotApplicable Verdict = "not-applicable"
+	// VerdictError: the policy failed to compile or evaluate, timed out, or is not executable.
+	VerdictError Verdict = "error"
+)
+
+// Via values: which request decided a verdict.
+const (
+	ViaObject = "object" // the probe's own manifest
+	ViaPod    = "pod"    // the Pod a workload's controller would create (admission only)
+)
+
+// Evaluation is the outcome of one policy on one probe in one namespace.
+type Evaluation struct {
+	Policy    string   `json:"policy"`
+	Probe     string   `json:"probe"`
+	Namespace string   `json:"namespace"`
+	Verdict   Verdict  `json:"verdict"`
+	Via       string   `json:"via,omitempty"`
+	Messages  []string `json:"messages,omitempty"`
+	Err       string   `json:"error,omitempty"`
+}
+
+// Job is one evaluation to run.
+type Job struct {
+	Policy    *Policy
+	Probe     mapping.Probe
+	Namespace string
+}
+
+// DefaultTimeout bounds one Evaluate call (the object and, for workloads, its Pod).
+const DefaultTimeout = 2 * time.Second
+
+// DefaultNamespace is where a probe goes when the caller names no namespace.
+const DefaultNamespace = "default"
+
+// Option configures an Evaluator.
+type Option func(*Evaluator)
+
+// WithTimeout sets the per-evaluation time limit (default DefaultTimeout).
+func WithTimeout(d time.Duration) Option {
+	return func(e *Evaluator) {
+		if d > 0 {
+			e.timeout = d
+		}
+	}
+}
+
+// WithPrintOutput captures the output of Rego print() calls as "file:line: text" lines
+// (default: discarded).
+func WithPrintOutput(w io.Writer) Option {
+	return func(e *Evaluator) {
+		if w != nil {
+			e.printOut = w
+		}
+	}
+}
+
+// Evaluator executes verifiable policies against probes. It is safe for concurrent use.
+type Evaluator struct {
+	inv      *Inventory
+	timeout  time.Duration
+	printOut io.Writer
+	printMu  sync.Mutex
+
+	queries map[string]*compiled   // by execSpec.key
+	params  map[string]*ast.Term   // Gatekeeper parameters by policy ID
+	inputs  map[string]*probeInput // by probe identity and namespace
+	mu      sync.Mutex
+	psa     psaRegistry
+}
+
+type compiled struct {
+	pq  rego.PreparedEvalQuery
+	err string
+}
+
+// NewEvaluator compiles every verifiable policy of inv once. A policy that fails to compile
+// (syntax, type error, a forbidden built-in) is not an error here: its evaluations return
+// VerdictError with the compiler's file:line message.
+func NewEvaluator(inv *Inventory, opts ...Option) (*Evaluator, error) {
+	e := &Evaluator{
+		inv:      inv,
+		timeout:  DefaultTimeout,
+		printOut: io.Discard,
+		queries:  map[string]*compiled{},
+		params:   map[string]*ast.Term{},
+		inputs:   map[string]*probeInput{},
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	var err error
+	if e.psa, err = newPSARegistry(); err != nil {
+		return nil, fmt.Errorf("set up Pod Security Admission checks: %w", err)
+	}
+	caps := sandboxCapabilities()
+	for _, p := range inv.Policies {
+		if !p.Verifiable || p.exec == nil || p.exec.modules == nil {
+			continue
+		}
+		if _, done := e.queries[p.exec.key]; !done {
+			e.queries[p.exec.key] = e.compile(p.exec, caps)
+		}
+		if p.exec.gatekeeper {
+			params := p.exec.params
+			if params == nil {
+				params = map[string]any{}
+			}
+			v, err := ast.InterfaceToValue(params)
+			if err != nil {
+				e.queries[p.ID] = &compiled{err: fmt.Sprintf("%s: spec.parameters: %v", p.Source, err)}
+				continue
+			}
+			e.params[p.ID] = ast.NewTerm(v)
+		}
+	}
+	return e, nil
+}
+
+func (e *Evaluator) compile(spec *execSpec, caps *ast.Capabilities) *compiled {
+	if bad := forbiddenCalls(spec.modules); len(bad) > 0 {
+		return &compiled{err: strings.Join(bad, "; ")}
+	}
+	c := ast.NewCompiler().WithCapabilities(caps).WithEnablePrintStatements(true)
+	c.Compile(spec.modules)
+	if c.Failed() {
+		return &compiled{err: strings.Join(astErrors(c.Errors), "; ")}
+	}
+	var ref strings.Builder
+	ref.WriteString("data")
+	for _, seg := range strings.Split(spec.pkg, ".") {
+		fmt.Fprintf(&ref, "[%q]", seg)
+	}
+	var q []string
+	for i, r := range spec.rules {
+		iter := ""
+		if r.multi {
+			iter = "[_]"
+		}
+		q = append(q, fmt.Sprintf("r%d := [x | x := %s[%q]%s]", i, ref.String(), r.name, iter))
+	}
+	pq, err := rego.New(
+		rego.Compiler(c),
+		rego.Query(strings.Join(q, "; ")),
+		rego.EnablePrintStatements(true),
+		rego.PrintHook(e),
+	).PrepareForEval(context.Background())
+	if err != nil {
+		return &compiled{err: strings.Join(astErrors(err), "; ")}
+	}
+	return &compiled{pq: pq}
+}
+
+// Print implements OPA's print hook.
+func (e *Evaluator) Print(pc print.Context, msg string) error {
+	if e.printOut == io.Discard {
+		return nil
+	}
+	e.printMu.Lock()
+	defer e.printMu.Unlock()
+	loc := ""
+	if pc.Location != nil {
+		loc = fmt.Sprintf("%s:%d: ", pc.Location.File, pc.Location.Row)
+	}
+	_, err := fmt.Fprintf(e.printOut, "%s%s\n", loc, msg)
+	return err
+}
+
+// probeInput is a probe placed in a namespace, converted once for every policy.
+type probeInput struct {
+	object, pod   map[string]any
+	objectValue   ast.Value // pipeline input
+	objectReview  *ast.Term // Gatekeeper input.review
+	podReview     *ast.Term
+	objectRequest request
+	podRequest    request
+	typedPod      *corev1.Pod
+	typedPodErr   error
+	err           error
+}
+
+func (e *Evaluator) input(probe mapping.Probe, namespace string) *probeInput {
+	key := fmt.Sprintf("%s\x00%s\x00%p\x00%p", probe.Name, namespace, probe.Object, probe.OldObject)
+	e.mu.Lock()
+	in, ok := e.inputs[key]
+	e.mu.Unlock()
+	if ok {
+		return in
+	}
+	in = e.buildInput(probe, namespace)
+	e.mu.Lock()
+	if prev, ok := e.inputs[key]; ok {
+		in = prev
+	} else {
+		e.inputs[key] = in
+	}
+	e.mu.Unlock()
+	return in
+}
+
+func (e *Evaluator) nsLabels(namespace string) map[string]string {
+	for _, ns := range e.inv.Namespaces {
+		if ns.Name == namespace {
+			labels := map[string]string{"kubernetes.io/metadata.name": namespace}
+			for k, v := range ns.Labels {
+				labels[k] = v
+			}
+			return labels
+		}
+	}
+	// The API server labels every namespace with its name.
+	return map[string]string{"kubernetes.io/metadata.name": namespace}
+}
+
+func (e *Evaluator) buildInput(probe mapping.Probe, namespace string) *probeInput {
+	in := &probeInput{}
+	if probe.Object == nil {
+		in.err = fmt.Errorf("probe %s has no object", probe.Name)
+		return in
+	}
+	in.object = placeInNamespace(probe.Object, namespace)
+	var err error
+	if in.objectValue, err = ast.InterfaceToValue(in.object); err != nil {
+		in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
+		return in
+	}
+	nsLabels := e.nsLabels(namespace)
+	in.objectRequest = requestFor(in.object, nsLabels, false)
+	var old map[string]any
+	if probe.OldObject != nil {
+		old = placeInNamespace(probe.OldObject, namespace)
+	}
+	op := probe.Operation
+	if op == "" {
+		op = "CREATE"
+	}
+	if in.objectReview, err = review(in.object, old, op, probe.SubResource, in.objectRequest); err != nil {
+		in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
+		return in
+	}
+	if in.pod = expandPod(in.object); in.pod != nil {
+		in.podRequest = requestFor(in.pod, nsLabels, true)
+		if in.podReview, err = review(in.pod, nil, op, "", in.podRequest); err != nil {
+			in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
+			return in
+		}
+	}
+	return in
+}
+
+func requestFor(obj map[string]any, nsLabels map[string]string, generated bool) request {
+	apiVersion := str(obj, "apiVersion")
+	labels := map[string]string{}
+	if m, ok := lookup(obj, "metadata", "labels").(map[string]any); ok {
+		for k, v := range m {
+			labels[k] = fmt.Sprint(v)
+		}
+	}
+	return request{
+		group: group(apiVersion), kind: str(obj, "kind"), name: str(obj, "metadata", "name"),
+		namespace: str(obj, "metadata", "namespace"), labels: labels, nsLabels: nsLabels, generated: generated,
+	}
+}
+
+// review is Gatekeeper's input.review: the AdmissionRequest fields templates read.
+func review(obj, old map[string]any, op, sub string, r request) (*ast.Term, error) {
+	apiVersion := str(obj, "apiVersion")
+	version := apiVersion
+	if i := strings.Index(apiVersion, "/"); i >= 0 {
+		version = apiVersion[i+1:]
+	}
+	rv := map[string]any{
+		"kind":      map[string]any{"group": r.group, "version": version, "kind": r.kind},
+		"object":    obj,
+		"operation": op,
+		"name":      r.name,
+		"uid":       "threatcov-probe",
+		"userInfo":  map[string]any{"username": "threatcov-probe", "groups": []any{"system:authenticated"}},
+		"dryRun":    false,
+	}
+	if !r.clusterScoped() {
+		rv["namespace"] = r.namespace
+	}
+	if old != nil {
+		rv["oldObject"] = old
+	}
+	if sub != "" {
+		rv["subResource"] = sub
+	}
+	v, err := ast.InterfaceToValue(rv)
+	if err != nil {
+		return nil, err
+	}
+	return ast.NewTerm(v), nil
+}
+
+// Evaluate runs one policy on one probe placed in namespace ("" means DefaultNamespace).
+// At admission a workload is also judged as the Pod its controller would create and is denied
+// if either is; at the pipeline the manifest alone is judged. It never panics and never
+// returns without a verdict.
+func (e *Evaluator) Evaluate(ctx context.Context, p *Policy, probe mapping.Probe, namespace string) (ev Evaluation) {
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	ev = Evaluation{Policy: p.ID, Probe: probe.Name, Namespace: namespace}
+	defer func() {
+		if r := recover(); r != nil {
+			ev.Verdict, ev.Via, ev.Messages = VerdictError, "", nil
+			ev.Err = fmt.Sprintf("%s: policy %s crashed the evaluator: %v", p.Source, p.ID, r)
+		}
+	}()
+	if !p.Verifiable || p.exec == nil {
+		ev.Verdict = VerdictError
+		ev.Err = fmt.Sprintf("%s: %s policy %s is declared only: threatcov does not execute it", p.Source, p.Engine, p.ID)
+		return ev
+	}
+	in := e.input(probe, namespace)
+	if in.err != nil {
+		ev.Verdict, ev.Err = VerdictError, in.err.Error()
+		return ev
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+
+	if p.exec.psaNamespace != "" {
+		// A namespace's Pod Security level governs only pods created in it.
+		if p.exec.psaNamespace != namespace {
+			ev.Verdict = VerdictNotApplicable
+			return ev
+		}
+		r := e.evalPSA(p, probe, in)
+		ev.Verdict, ev.Messages, ev.Err = r.verdict, r.messages, r.err
+		if r.verdict == VerdictDenied {
+			ev.Via = ViaObject
+			if in.pod != nil {
+				ev.Via = ViaPod
+			}
+		}
+		return ev
+	}
+	judge := func(pod bool) result { return e.evalRego(ctx, p, in, pod) }
+
+	obj := judge(false)
+	if p.Point != PointAdmission || in.pod == nil {
+		ev.Verdict, ev.Messages, ev.Err = obj.verdict, obj.messages, obj.err
+		if obj.verdict == VerdictDenied {
+			ev.Via = ViaObject
+		}
+		return ev
+	}
+	pod := judge(true)
+	switch {
+	case obj.verdict == VerdictDenied:
+		ev.Verdict, ev.Via, ev.Messages = VerdictDenied, ViaObject, obj.messages
+		for _, m := range pod.messages {
+			ev.Messages = append(ev.Messages, "pod: "+m)
+		}
+	case pod.verdict == VerdictDenied:
+		ev.Verdict, ev.Via, ev.Messages = VerdictDenied, ViaPod, pod.messages
+	case obj.verdict == VerdictError || pod.verdict == VerdictError:
+		ev.Verdict = VerdictError
+		var errs []string
+		for _, r := range []result{obj, pod} {
+			if r.err != "" {
+				errs = append(errs, r.err)
+			}
+		}
+		ev.Err = strings.Join(dedupe(errs), "; ")
+	case obj.verdict == VerdictAdmitted || pod.verdict == VerdictAdmitted:
+		ev.Verdict = VerdictAdmitted
+	default:
+		ev.Verdict = VerdictNotApplicable
+	}
+	return ev
+}
+
+type result struct {
+	verdict  Verdict
+	messages []string
+	err      string
+}
+
+func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, pod bool) result {
+	if pod && in.pod == nil {
+		return result{verdict: VerdictNotApplicable}
+	}
+	q := e.queries[p.exec.key]
+	if bad, ok := e.queries[p.ID]; ok {
+		q = bad
+	}
+	if q == nil {
+		return result{verdict: VerdictError, err: fmt.Sprintf("%s: policy %s was not compiled", p.Source, p.ID)}
+	}
+	if q.err != "" {
+		return result{verdict: VerdictError, err: q.err}
+	}
+	var input ast.Value = in.objectValue
+	if p.exec.gatekeeper {
+		req, rev := in.objectRequest, in.objectReview
+		if pod {
+			req, rev = in.podRequest, in.podReview
+		}
+		ok, err := matches(p.exec.match, req)
+		if err != nil {
+			return result{verdict: VerdictError, err: fmt.Sprintf("%s: spec.match: %v", p.Source, err)}
+		}
+		if !ok {
+			return result{verdict: VerdictNotApplicable}
+		}
+		input = ast.NewObject(
+			[2]*ast.Term{ast.StringTerm("review"), rev},
+			[2]*ast.Term{ast.StringTerm("parameters"), e.params[p.ID]},
+		)
+	}
+	rs, err := q.pq.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return result{verdict: VerdictError, err: e.evalError(ctx, p, err)}
+	}
+	var msgs []string
+	denied := false
+	for _, r := range rs {
+		for i, rule := range p.exec.rules {
+			vals, _ := r.Bindings[fmt.Sprintf("r%d", i)].([]any)
+			for _, v := range vals {
+				if truthy(v) {
+					denied = true
+					msgs = append(msgs, message(rule.name, v))
+				}
+			}
+		}
+	}
+	if denied {
+		return result{verdict: VerdictDenied, messages: msgs}
+	}
+	return result{verdict: VerdictAdmitted}
+}
+
+func (e *Evaluator) evalError(ctx context.Context, p *Policy, err error) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || topdown.IsCancel(err) && ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Sprintf("%s: policy %s exceeded the %s evaluation time limit (it loops or builds huge values); fix or remove it", p.Source, p.ID, e.timeout)
+		}
+		return fmt.Sprintf("%s: evaluation of policy %s cancelled", p.Source, p.ID)
+	}
+	var te *topdown.Error
+	if errors.As(err, &te) && te.Location != nil {
+		return fmt.Sprintf("%s:%d: %s: %s", te.Location.File, te.Location.Row, te.Code, te.Message)
+	}
+	return fmt.Sprintf("%s: policy %s: %v", p.Source, p.ID, err)
+}
+
+// truthy follows conftest: false, null and empty values do not deny.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case []any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	return true
+}
+
+func message(rule string, v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case bool:
+		return rule
+	case map[string]any:
+		if m, ok := x["msg"].(string); ok {
+			return m
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// EvaluateAll runs jobs on GOMAXPROCS workers and returns the evaluations in job order.
+func (e *Evaluator) EvaluateAll(ctx context.Context, jobs []Job) []Evaluation {
+	out := make([]Evaluation, len(jobs))
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				j := jobs[i]
+				out[i] = e.Evaluate(ctx, j.Policy, j.Probe, j.Namespace)
+			}
+		}()
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// CompileErrors maps the ID of each verifiable policy that failed to compile (and so will only
+// ever evaluate to VerdictError) to the reason.
+func (e *Evaluator) CompileErrors() map[string]string {
+	out := map[string]string{}
+	for _, p := range e.inv.Policies {
+		if !p.Verifiable || p.exec == nil || p.exec.modules == nil {
+			continue
+		}
+		if q := e.queries[p.ID]; q != nil && q.err != "" {
+			out[p.ID] = q.err
+		} else if q := e.queries[p.exec.key]; q != nil && q.err != "" {
+			out[p.ID] = q.err
+		}
+	}
+	return out
+}

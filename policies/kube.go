@@ -1,0 +1,615 @@
+package policies
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	psaapi "k8s.io/pod-security-admission/api"
+)
+
+// execSpec is what the Evaluator needs to run a verifiable policy.
+type execSpec struct {
+	// Rego (files and Gatekeeper templates).
+	key        string // compile cache key: constraints of one template share a query
+	modules    map[string]*ast.Module
+	pkg        string
+	rules      []regoRule
+	gatekeeper bool           // input.review shape, match and parameters
+	match      map[string]any // Constraint spec.match
+	params     any            // Constraint spec.parameters
+	// PSA.
+	psaNamespace string
+	psaLevel     psaapi.LevelVersion
+}
+
+type builder struct {
+	inv         *Inventory
+	errs        []error
+	rego        map[string][]regoModule
+	templates   map[string]*template
+	tmplOrder   []string
+	constraints []Object
+	vaps        map[string]Object
+	bindings    []Object
+}
+
+type template struct {
+	kind       string
+	obj        Object
+	modules    map[string]*ast.Module
+	pkg        string
+	meta       regoMeta
+	hasRego    bool
+	engines    []string
+	constraint bool // at least one Constraint uses it
+}
+
+func newBuilder() *builder {
+	return &builder{
+		inv:       &Inventory{},
+		rego:      map[string][]regoModule{},
+		templates: map[string]*template{},
+		vaps:      map[string]Object{},
+	}
+}
+
+func (b *builder) skip(loc Location, reason string) {
+	b.inv.Skipped = append(b.inv.Skipped, Skip{File: loc.File, Line: loc.Line, Reason: reason})
+}
+
+func (b *builder) fail(loc Location, format string, args ...any) {
+	b.errs = append(b.errs, fmt.Errorf("%w: %s: %s", ErrInput, loc, fmt.Sprintf(format, args...)))
+}
+
+func group(apiVersion string) string {
+	if i := strings.Index(apiVersion, "/"); i >= 0 {
+		return apiVersion[:i]
+	}
+	return ""
+}
+
+func (b *builder) addObject(o Object) {
+	if o.Object == nil {
+		b.skip(o.Source, "YAML document is not a Kubernetes object")
+		return
+	}
+	kind, _ := o.Object["kind"].(string)
+	apiVersion, _ := o.Object["apiVersion"].(string)
+	g := group(apiVersion)
+	switch {
+	case kind == "":
+		b.skip(o.Source, "document has no kind")
+	case g == "templates.gatekeeper.sh" && kind == "ConstraintTemplate":
+		b.addTemplate(o)
+	case g == "constraints.gatekeeper.sh":
+		b.constraints = append(b.constraints, o)
+	case g == "kyverno.io" && (kind == "ClusterPolicy" || kind == "Policy"):
+		b.addKyverno(o)
+	case g == "" && kind == "Namespace":
+		b.addNamespace(o)
+	case g == "admissionregistration.k8s.io" && kind == "ValidatingAdmissionPolicy":
+		name := str(o.Object, "metadata", "name")
+		b.vaps[name] = o
+	case g == "admissionregistration.k8s.io" && kind == "ValidatingAdmissionPolicyBinding":
+		b.bindings = append(b.bindings, o)
+	default:
+		b.skip(o.Source, fmt.Sprintf("%s %s is not a policy", apiVersion, kind))
+	}
+}
+
+func (b *builder) build() (*Inventory, error) {
+	b.buildRegoPolicies()
+	b.buildConstraints()
+	b.buildVAPs()
+	if len(b.errs) > 0 {
+		return nil, errors.Join(b.errs...)
+	}
+	seen := map[string]Location{}
+	for _, p := range b.inv.Policies {
+		if prev, dup := seen[p.ID]; dup {
+			return nil, fmt.Errorf("%w: %s: policy %s is defined twice (also at %s); remove one", ErrInput, p.Source, p.ID, prev)
+		}
+		seen[p.ID] = p.Source
+	}
+	b.inv.sortAll()
+	return b.inv, nil
+}
+
+// lookup walks nested maps and slices by keys (strings) and indexes (ints).
+func lookup(v any, path ...any) any {
+	for _, k := range path {
+		switch key := k.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[key]
+		case int:
+			s, ok := v.([]any)
+			if !ok || key < 0 || key >= len(s) {
+				return nil
+			}
+			v = s[key]
+		}
+	}
+	return v
+}
+
+func str(v any, path ...any) string {
+	s, _ := lookup(v, path...).(string)
+	return s
+}
+
+func list(v any, path ...any) []any {
+	s, _ := lookup(v, path...).([]any)
+	return s
+}
+
+func strs(v any, path ...any) []string {
+	var out []string
+	for _, e := range list(v, path...) {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// --- Gatekeeper ---
+
+func (b *builder) addTemplate(o Object) {
+	kind := str(o.Object, "spec", "crd", "spec", "names", "kind")
+	if kind == "" {
+		kind = str(o.Object, "metadata", "name")
+	}
+	if kind == "" {
+		b.fail(o.Source, "ConstraintTemplate has no spec.crd.spec.names.kind; set it")
+		return
+	}
+	if _, dup := b.templates[kind]; dup {
+		b.fail(o.Source, "ConstraintTemplate for kind %s is defined twice; remove one", kind)
+		return
+	}
+	t := &template{kind: kind, obj: o, modules: map[string]*ast.Module{}}
+	line := func(path string) int {
+		if l := o.Lines[path]; l > 0 {
+			return l - 1
+		}
+		return 0
+	}
+	addModule := func(key, src, path string) bool {
+		m, err := parseRego(o.Source.File, src, line(path))
+		if err != nil {
+			b.errs = append(b.errs, fmt.Errorf("ConstraintTemplate %s: %w", kind, err))
+			return false
+		}
+		t.modules[fmt.Sprintf("%s#%s/%s", o.Source.File, kind, key)] = m
+		if key == "rego" {
+			t.pkg = strings.Join(packagePath(m), ".")
+			t.meta = moduleMeta([]*ast.Module{m})
+		}
+		return true
+	}
+	for ti, target := range list(o.Object, "spec", "targets") {
+		prefix := fmt.Sprintf("spec.targets.%d.", ti)
+		if src := str(target, "rego"); src != "" && !t.hasRego {
+			if !addModule("rego", src, prefix+"rego") {
+				return
+			}
+			for li, lib := range list(target, "libs") {
+				if s, ok := lib.(string); ok && !addModule(fmt.Sprintf("lib%d", li), s, fmt.Sprintf("%slibs.%d", prefix, li)) {
+					return
+				}
+			}
+			t.hasRego = true
+			t.engines = append(t.engines, "Rego")
+		}
+		for ci, code := range list(target, "code") {
+			engine := str(code, "engine")
+			t.engines = append(t.engines, engine)
+			if engine != "Rego" || t.hasRego {
+				continue
+			}
+			cp := fmt.Sprintf("%scode.%d.source.", prefix, ci)
+			if !addModule("rego", str(code, "source", "rego"), cp+"rego") {
+				return
+			}
+			for li, lib := range list(code, "source", "libs") {
+				if s, ok := lib.(string); ok && !addModule(fmt.Sprintf("lib%d", li), s, fmt.Sprintf("%slibs.%d", cp, li)) {
+					return
+				}
+			}
+			t.hasRego = true
+		}
+	}
+	t.engines = sortedUnique(t.engines)
+	b.templates[kind] = t
+	b.tmplOrder = append(b.tmplOrder, kind)
+}
+
+func (b *builder) buildConstraints() {
+	for _, o := range b.constraints {
+		kind := str(o.Object, "kind")
+		name := str(o.Object, "metadata", "name")
+		action := str(o.Object, "spec", "enforcementAction")
+		p := &Policy{
+			ID:     fmt.Sprintf("gatekeeper:%s/%s", kind, name),
+			Refs:   []string{"gatekeeper:" + kind, fmt.Sprintf("gatekeeper:%s/%s", kind, name)},
+			Engine: EngineGatekeeper,
+			Point:  PointAdmission,
+			Source: o.Source,
+		}
+		p.Mode, p.Action = gatekeeperMode(o.Object, action)
+		match, _ := lookup(o.Object, "spec", "match").(map[string]any)
+		p.Scope = matchScope(match)
+		t := b.templates[kind]
+		if t == nil {
+			p.Notes = append(p.Notes, fmt.Sprintf("no ConstraintTemplate for kind %s in the inventory: declared only, add the template to --policies to verify it", kind))
+			b.inv.Policies = append(b.inv.Policies, p)
+			continue
+		}
+		t.constraint = true
+		p.Title = firstNonEmpty(str(t.obj.Object, "metadata", "annotations", "metadata.gatekeeper.sh/title"), t.meta.title,
+			str(t.obj.Object, "metadata", "annotations", "description"), t.meta.description)
+		if t.meta.policyID != "" {
+			p.Refs = append(p.Refs, "konstraint:"+t.meta.policyID)
+		}
+		if t.pkg != "" {
+			p.Refs = append(p.Refs, "rego:"+t.pkg)
+		}
+		if !t.hasRego {
+			p.Notes = append(p.Notes, fmt.Sprintf("template %s has no Rego (engines: %s): declared only", kind, strings.Join(t.engines, ", ")))
+			b.inv.Policies = append(b.inv.Policies, p)
+			continue
+		}
+		p.Verifiable = true
+		p.exec = &execSpec{
+			key:        "gatekeeper:" + kind,
+			modules:    t.modules,
+			pkg:        t.pkg,
+			rules:      []regoRule{{name: "violation", multi: true}},
+			gatekeeper: true,
+			match:      match,
+			params:     lookup(o.Object, "spec", "parameters"),
+		}
+		b.inv.Policies = append(b.inv.Policies, p)
+	}
+	for _, kind := range b.tmplOrder {
+		t := b.templates[kind]
+		if t.constraint {
+			continue
+		}
+		b.inv.Policies = append(b.inv.Policies, &Policy{
+			ID:     "gatekeeper:" + kind,
+			Engine: EngineGatekeeper,
+			Point:  PointAdmission,
+			Mode:   ModeNone,
+			Action: "no constraint",
+			Title:  firstNonEmpty(str(t.obj.Object, "metadata", "annotations", "metadata.gatekeeper.sh/title"), t.meta.title),
+			Source: t.obj.Source,
+			Notes:  []string{fmt.Sprintf("ConstraintTemplate %s has no Constraint: it enforces nothing until one is deployed", kind)},
+		})
+	}
+}
+
+// gatekeeperMode: deny (the default) enforces; dryrun and warn monitor; scoped enforces when
+// some scoped action is deny at the validation webhook (validation.gatekeeper.sh or "*").
+func gatekeeperMode(obj map[string]any, action string) (Mode, string) {
+	switch strings.ToLower(action) {
+	case "", "deny":
+		return ModeEnforce, firstNonEmpty(action, "deny")
+	case "scoped":
+		var parts []string
+		mode := ModeMonitor
+		for _, s := range list(obj, "spec", "scopedEnforcementActions") {
+			a := str(s, "action")
+			var points []string
+			for _, ep := range list(s, "enforcementPoints") {
+				n := str(ep, "name")
+				points = append(points, n)
+				if strings.EqualFold(a, "deny") && (n == "validation.gatekeeper.sh" || n == "*") {
+					mode = ModeEnforce
+				}
+			}
+			parts = append(parts, a+"@"+strings.Join(points, "+"))
+		}
+		return mode, "scoped(" + strings.Join(parts, ",") + ")"
+	default:
+		return ModeMonitor, action
+	}
+}
+
+// matchScope summarises a Gatekeeper/konstraint match block.
+func matchScope(m map[string]any) string {
+	if len(m) == 0 {
+		return "all objects"
+	}
+	var parts []string
+	var kinds []string
+	for _, k := range list(m, "kinds") {
+		groups := strs(k, "apiGroups")
+		for _, kk := range strs(k, "kinds") {
+			for _, g := range groups {
+				if g == "" {
+					g = "core"
+				}
+				kinds = append(kinds, g+"/"+kk)
+			}
+			if len(groups) == 0 {
+				kinds = append(kinds, kk)
+			}
+		}
+	}
+	if len(kinds) > 0 {
+		parts = append(parts, "kinds="+strings.Join(sortedUnique(kinds), ","))
+	}
+	for _, key := range []string{"namespaces", "excludedNamespaces"} {
+		if v := strs(m, key); len(v) > 0 {
+			parts = append(parts, key+"="+strings.Join(v, ","))
+		}
+	}
+	for _, key := range []string{"scope", "name", "source"} {
+		if v := str(m, key); v != "" {
+			parts = append(parts, key+"="+v)
+		}
+	}
+	for _, key := range []string{"labelSelector", "namespaceSelector"} {
+		if v, ok := m[key].(map[string]any); ok && len(v) > 0 {
+			parts = append(parts, key+"="+selectorString(v))
+		}
+	}
+	if len(parts) == 0 {
+		return "all objects"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func selectorString(sel map[string]any) string {
+	var parts []string
+	if ml, ok := sel["matchLabels"].(map[string]any); ok {
+		keys := make([]string, 0, len(ml))
+		for k := range ml {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, ml[k]))
+		}
+	}
+	for _, e := range list(sel, "matchExpressions") {
+		parts = append(parts, fmt.Sprintf("%s %s (%s)", str(e, "key"), str(e, "operator"), strings.Join(strs(e, "values"), ",")))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// --- Kyverno ---
+
+type kyvernoRule struct {
+	name   string
+	action string
+	mode   Mode
+	kinds  []string
+}
+
+func kyvernoMode(action string) (Mode, bool) {
+	switch strings.ToLower(action) {
+	case "enforce":
+		return ModeEnforce, true
+	case "audit":
+		return ModeMonitor, true
+	}
+	return ModeMonitor, false
+}
+
+func (b *builder) addKyverno(o Object) {
+	name := str(o.Object, "metadata", "name")
+	id := "kyverno:" + name
+	if o.Object["kind"] == "Policy" {
+		if ns := str(o.Object, "metadata", "namespace"); ns != "" {
+			id = "kyverno:" + ns + "/" + name
+		}
+	}
+	specAction := firstNonEmpty(str(o.Object, "spec", "validationFailureAction"), "Audit")
+	var rules []kyvernoRule
+	var notes []string
+	for _, r := range list(o.Object, "spec", "rules") {
+		rm, _ := r.(map[string]any)
+		action := ""
+		switch {
+		case rm["validate"] != nil:
+			action = str(rm, "validate", "failureAction")
+		case rm["verifyImages"] != nil:
+			for _, vi := range list(rm, "verifyImages") {
+				action = firstNonEmpty(str(vi, "failureAction"), str(vi, "validationFailureAction"))
+			}
+		default:
+			continue
+		}
+		action = firstNonEmpty(action, specAction)
+		mode, ok := kyvernoMode(action)
+		if !ok {
+			notes = append(notes, fmt.Sprintf("rule %s: unknown failure action %q, treated as Audit", str(rm, "name"), action))
+		}
+		var kinds []string
+		for _, blk := range []string{"any", "all"} {
+			for _, f := range list(rm, "match", blk) {
+				kinds = append(kinds, strs(f, "resources", "kinds")...)
+			}
+		}
+		kinds = append(kinds, strs(rm, "match", "resources", "kinds")...)
+		rules = append(rules, kyvernoRule{name: str(rm, "name"), action: action, mode: mode, kinds: kinds})
+	}
+	if len(rules) == 0 {
+		b.skip(o.Source, fmt.Sprintf("Kyverno %s %s has no validate or verifyImages rule", o.Object["kind"], name))
+		return
+	}
+	title := firstNonEmpty(str(o.Object, "metadata", "annotations", "policies.kyverno.io/title"), name)
+	sameMode := true
+	for _, r := range rules[1:] {
+		sameMode = sameMode && r.mode == rules[0].mode && strings.EqualFold(r.action, rules[0].action)
+	}
+	newPolicy := func(id string, rs []kyvernoRule) *Policy {
+		p := &Policy{
+			ID: id, Refs: []string{"kyverno:" + name}, Engine: EngineKyverno, Point: PointAdmission,
+			Mode: rs[0].mode, Action: rs[0].action, Title: title, Source: o.Source, Notes: notes,
+		}
+		var kinds []string
+		for _, r := range rs {
+			p.Refs = append(p.Refs, "kyverno:"+name+"/"+r.name)
+			kinds = append(kinds, r.kinds...)
+		}
+		p.Scope = "kinds=" + strings.Join(sortedUnique(kinds), ",")
+		if len(kinds) == 0 {
+			p.Scope = "all objects"
+		}
+		return p
+	}
+	if sameMode {
+		b.inv.Policies = append(b.inv.Policies, newPolicy(id, rules))
+		return
+	}
+	// Rules disagree on enforcement: one policy per rule so each counts as what it is.
+	for _, r := range rules {
+		b.inv.Policies = append(b.inv.Policies, newPolicy(id+"/"+r.name, []kyvernoRule{r}))
+	}
+}
+
+// --- Pod Security Admission ---
+
+func (b *builder) addNamespace(o Object) {
+	name := str(o.Object, "metadata", "name")
+	labels := map[string]string{}
+	if m, ok := lookup(o.Object, "metadata", "labels").(map[string]any); ok {
+		for k, v := range m {
+			labels[k] = fmt.Sprint(v)
+		}
+	}
+	b.inv.Namespaces = append(b.inv.Namespaces, Namespace{Name: name, Labels: labels, Source: o.Source})
+	pol, errs := psaapi.PolicyToEvaluate(labels, psaapi.Policy{
+		Enforce: psaapi.LevelVersion{Level: psaapi.LevelPrivileged, Version: psaapi.LatestVersion()},
+		Audit:   psaapi.LevelVersion{Level: psaapi.LevelPrivileged, Version: psaapi.LatestVersion()},
+		Warn:    psaapi.LevelVersion{Level: psaapi.LevelPrivileged, Version: psaapi.LatestVersion()},
+	})
+	var notes []string
+	for _, e := range errs {
+		notes = append(notes, "invalid Pod Security label: "+e.Error()+" (the API server falls back to restricted/latest for enforce)")
+	}
+	modes := []struct {
+		name, label string
+		lv          psaapi.LevelVersion
+		mode        Mode
+	}{
+		{"enforce", psaapi.EnforceLevelLabel, pol.Enforce, ModeEnforce},
+		{"audit", psaapi.AuditLevelLabel, pol.Audit, ModeMonitor},
+		{"warn", psaapi.WarnLevelLabel, pol.Warn, ModeMonitor},
+	}
+	for _, m := range modes {
+		raw, ok := labels[m.label]
+		if !ok {
+			continue
+		}
+		version := labels[m.label+"-version"]
+		action := m.name + "=" + raw
+		if version != "" {
+			action += "," + m.name + "-version=" + version
+		}
+		p := &Policy{
+			ID:         fmt.Sprintf("psa:%s/%s", name, m.name),
+			Refs:       []string{"psa:" + string(m.lv.Level), "psa:" + name},
+			Engine:     EnginePSA,
+			Point:      PointAdmission,
+			Mode:       m.mode,
+			Action:     action,
+			Title:      fmt.Sprintf("Pod Security %s (%s) %s in namespace %s", m.lv.Level, m.lv.Version, m.name, name),
+			Scope:      "namespace=" + name,
+			Source:     o.Source,
+			Verifiable: true,
+			Notes:      notes,
+			exec:       &execSpec{key: "psa", psaNamespace: name, psaLevel: m.lv},
+		}
+		if m.lv.Level == psaapi.LevelRestricted {
+			p.Refs = append(p.Refs, "psa:"+string(psaapi.LevelBaseline))
+		}
+		b.inv.Policies = append(b.inv.Policies, p)
+	}
+}
+
+// --- ValidatingAdmissionPolicy ---
+
+func (b *builder) buildVAPs() {
+	bound := map[string]bool{}
+	for _, o := range b.bindings {
+		bname := str(o.Object, "metadata", "name")
+		pname := str(o.Object, "spec", "policyName")
+		actions := strs(o.Object, "spec", "validationActions")
+		p := &Policy{
+			ID:     fmt.Sprintf("vap:%s/%s", pname, bname),
+			Refs:   []string{"vap:" + pname},
+			Engine: EngineVAP,
+			Point:  PointAdmission,
+			Mode:   ModeMonitor,
+			Action: "[" + strings.Join(actions, " ") + "]",
+			Title:  pname,
+			Source: o.Source,
+		}
+		for _, a := range actions {
+			if strings.EqualFold(a, "Deny") {
+				p.Mode = ModeEnforce
+			}
+		}
+		vap, ok := b.vaps[pname]
+		if !ok {
+			p.Mode = ModeNone
+			p.Notes = append(p.Notes, fmt.Sprintf("binding %s names ValidatingAdmissionPolicy %s, which is not in the inventory: it enforces nothing", bname, pname))
+		} else {
+			bound[pname] = true
+			p.Scope = vapScope(vap.Object, o.Object)
+		}
+		b.inv.Policies = append(b.inv.Policies, p)
+	}
+	names := make([]string, 0, len(b.vaps))
+	for n := range b.vaps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if bound[n] {
+			continue
+		}
+		o := b.vaps[n]
+		b.inv.Policies = append(b.inv.Policies, &Policy{
+			ID: "vap:" + n, Engine: EngineVAP, Point: PointAdmission, Mode: ModeNone, Action: "no binding",
+			Title: n, Source: o.Source, Scope: vapScope(o.Object, nil),
+			Notes: []string{fmt.Sprintf("ValidatingAdmissionPolicy %s has no ValidatingAdmissionPolicyBinding: it enforces nothing until one binds it", n)},
+		})
+	}
+}
+
+func vapScope(policy, binding map[string]any) string {
+	var kinds []string
+	for _, r := range list(policy, "spec", "matchConstraints", "resourceRules") {
+		for _, g := range strs(r, "apiGroups") {
+			if g == "" {
+				g = "core"
+			}
+			for _, res := range strs(r, "resources") {
+				kinds = append(kinds, g+"/"+res)
+			}
+		}
+	}
+	parts := []string{}
+	if len(kinds) > 0 {
+		parts = append(parts, "resources="+strings.Join(sortedUnique(kinds), ","))
+	}
+	if sel, ok := lookup(binding, "spec", "matchResources", "namespaceSelector").(map[string]any); ok && len(sel) > 0 {
+		parts = append(parts, "namespaceSelector="+selectorString(sel))
+	}
+	if len(parts) == 0 {
+		return "all objects"
+	}
+	return strings.Join(parts, "; ")
+}

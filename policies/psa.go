@@ -1,0 +1,59 @@
+package policies
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	psaapi "k8s.io/pod-security-admission/api"
+	psapolicy "k8s.io/pod-security-admission/policy"
+
+	"github.com/threatcov/threatcov/mapping"
+)
+
+// psaRegistry is the upstream Pod Security Admission evaluator.
+type psaRegistry interface {
+	EvaluatePod(lv psaapi.LevelVersion, podMetadata *metav1.ObjectMeta, podSpec *corev1.PodSpec) []psapolicy.CheckResult
+}
+
+func newPSARegistry() (psaRegistry, error) {
+	return psapolicy.NewEvaluator(psapolicy.DefaultChecks(), nil)
+}
+
+// evalPSA judges the Pod of a probe (the probe itself or the Pod its controller would create)
+// with the namespace's level, as the API server's PodSecurity admission plugin does for pods
+// and the pods/ephemeralcontainers subresource.
+func (e *Evaluator) evalPSA(p *Policy, probe mapping.Probe, in *probeInput) result {
+	podObj := in.pod
+	if podObj == nil {
+		if str(in.object, "kind") != "Pod" || group(str(in.object, "apiVersion")) != "" {
+			return result{verdict: VerdictNotApplicable}
+		}
+		if probe.SubResource != "" && probe.SubResource != "ephemeralcontainers" {
+			return result{verdict: VerdictNotApplicable}
+		}
+		podObj = in.object
+	}
+	e.mu.Lock()
+	if in.typedPod == nil && in.typedPodErr == nil {
+		pod := &corev1.Pod{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(podObj, pod); err != nil {
+			in.typedPodErr = err
+		} else {
+			in.typedPod = pod
+		}
+	}
+	pod, perr := in.typedPod, in.typedPodErr
+	e.mu.Unlock()
+	if perr != nil {
+		return result{verdict: VerdictError, err: fmt.Sprintf("probe %s is not a valid Pod for Pod Security Admission: %v", probe.Name, perr)}
+	}
+	agg := psapolicy.AggregateCheckResults(e.psa.EvaluatePod(p.exec.psaLevel, &pod.ObjectMeta, &pod.Spec))
+	if agg.Allowed {
+		return result{verdict: VerdictAdmitted}
+	}
+	return result{verdict: VerdictDenied, messages: []string{
+		fmt.Sprintf("violates PodSecurity %q: %s", p.exec.psaLevel.String(), agg.ForbiddenDetail()),
+	}}
+}

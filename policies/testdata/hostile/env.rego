@@ -1,0 +1,7 @@
+package hostile.env
+
+deny contains msg if {
+	input.kind == "Pod"
+	env := opa.runtime().env
+	msg := sprintf("%v", [env])
+}

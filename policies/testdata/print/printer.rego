@@ -1,0 +1,7 @@
+package printer
+
+deny contains msg if {
+	print("checking", input.metadata.name)
+	input.spec.hostPID
+	msg := "host PID"
+}
