@@ -88,6 +88,8 @@ type Inputs struct {
 	Mapping    []string `json:"mapping"`    // "default" and any --mapping paths
 	Namespaces []string `json:"namespaces"` // namespaces probes were placed in
 	MaxPaths   int      `json:"maxPaths"`
+	// Date is the day attestations were judged against (YYYY-MM-DD, UTC).
+	Date string `json:"date"`
 }
 
 // TreeResult is one tree's figures and goals.
@@ -133,7 +135,8 @@ type StepResult struct {
 	Monitoring []string `json:"monitoring,omitempty"`
 	// Admitted names the probes (probe@namespace) no enforcing policy denied, for bypassed steps.
 	Admitted []string `json:"admitted,omitempty"`
-	// Mapped are the policy references of the mapping; Missing those with no deployed policy.
+	// Mapped are the policy references of the mapping; Missing those with no policy deployed at
+	// a point the step crosses.
 	Mapped      []string     `json:"mapped,omitempty"`
 	Missing     []string     `json:"missing,omitempty"`
 	Verdicts    []Verdict    `json:"verdicts,omitempty"`
@@ -175,10 +178,12 @@ type NodeResult struct {
 
 // Recommendation is one policy to deploy or switch to enforcing, ranked by the paths it closes.
 type Recommendation struct {
-	Rank   int      `json:"rank"`
-	Action string   `json:"action"` // "deploy" or "enforce"
-	Policy string   `json:"policy"` // a mapping reference (deploy) or a policy id (enforce)
-	Steps  []string `json:"steps"`  // node ids it would block
+	Rank   int    `json:"rank"`
+	Action string `json:"action"` // "deploy", "enforce" (switch from monitor) or "fix" (close a bypass)
+	Policy string `json:"policy"` // a mapping reference (deploy) or a policy id (enforce, fix)
+	// Alternatives close exactly the same steps (e.g. the Kyverno twin of a Gatekeeper kind).
+	Alternatives []string `json:"alternatives,omitempty"`
+	Steps        []string `json:"steps"` // node ids it would block
 	// Closes is the number of open paths it closes given the recommendations ranked above it.
 	Closes *big.Int `json:"closes"`
 	Exact  bool     `json:"exact"` // the set was found by exhaustive search, not greedily

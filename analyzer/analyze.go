@@ -1,0 +1,396 @@
+package analyzer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/threatcov/threatcov/analyzer/paths"
+	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/mapping"
+	"github.com/threatcov/threatcov/policies"
+)
+
+// DefaultMaxPaths is how many open paths per goal a result lists unless told otherwise.
+const DefaultMaxPaths = 20
+
+// Input is everything one analysis reads.
+type Input struct {
+	Catalog   *attacktrees.Catalog
+	Mapping   *mapping.Mapping
+	Probes    []mapping.Probe
+	Inventory *policies.Inventory
+	Evaluator *policies.Evaluator
+	// Namespaces are where the attacker can create workloads; each probe is evaluated in each.
+	Namespaces []string
+	// Live, when set, sends every probe to a cluster as a server-side dry-run.
+	Live LiveProber
+	// MaxPaths caps the open paths listed per goal (<= 0: DefaultMaxPaths).
+	MaxPaths int
+	// Now decides attestation expiry; inject it for reproducible output.
+	Now time.Time
+	// Stamp, when set, is recorded as the result's GeneratedAt.
+	Stamp   time.Time
+	Sources Inputs
+}
+
+// model is the catalog as a path-engine model: one model node per catalog node (same index)
+// plus, for each mapped inner node, a leaf standing for the node's own action.
+type model struct {
+	engine  *paths.Engine
+	action  map[int]int // catalog index of a mapped inner node -> its action leaf
+	element []string    // model index -> element id for paths ("node" or "node#action")
+	nodeOf  []*attacktrees.Node
+}
+
+// Analyze evaluates the deployed policies on the probes, computes every node's status, counts
+// and lists open attack paths per goal, and derives figures and recommendations.
+//
+// Cost: evaluation is O(policies x probes x namespaces) policy runs, spread over the cores;
+// path counting is linear in the size of the path engine's decision diagram, which is small
+// for real trees even when the number of paths is exponential.
+func Analyze(ctx context.Context, in Input) (*Result, error) {
+	if in.Catalog == nil || in.Mapping == nil || in.Inventory == nil || in.Evaluator == nil {
+		return nil, errors.New("analyze: catalog, mapping, inventory and evaluator are required")
+	}
+	if len(in.Namespaces) == 0 {
+		in.Namespaces = DefaultNamespaces(in.Inventory)
+	}
+	if in.MaxPaths <= 0 {
+		in.MaxPaths = DefaultMaxPaths
+	}
+	evals, err := evaluateSteps(ctx, &in)
+	if err != nil {
+		return nil, err
+	}
+	byNode := map[string]*stepEval{}
+	for _, se := range evals {
+		byNode[se.node.ID] = se
+	}
+	m, err := buildModel(in.Catalog, byNode)
+	if err != nil {
+		return nil, err
+	}
+	closed := make([]bool, len(m.element))
+	for _, se := range evals {
+		if !se.closes {
+			continue
+		}
+		i := int(se.node.GraphID())
+		if a, ok := m.action[i]; ok {
+			closed[a] = true
+		} else {
+			closed[i] = true
+		}
+	}
+	blocked := func(i int) bool { return closed[i] }
+
+	res := &Result{SchemaVersion: SchemaVersion, GeneratedAt: in.Stamp, Inputs: in.Sources}
+	res.Inputs.Date = in.Now.UTC().Format(time.DateOnly)
+	res.Inputs.Namespaces = in.Namespaces
+	res.Inputs.MaxPaths = in.MaxPaths
+	for _, t := range in.Catalog.Trees() {
+		res.Inputs.Trees = append(res.Inputs.Trees, t.ID)
+	}
+	res.Warnings = append(res.Warnings, in.Mapping.Warnings...)
+
+	// Per goal: all and open paths, and the open paths listed shortest first.
+	var goals []goalRoot
+	total := PathTotals{}
+	var goalsBlocked, goalsAll int64
+	for _, t := range in.Catalog.Trees() {
+		tr := TreeResult{ID: t.ID, Title: t.Title}
+		tt := PathTotals{}
+		var tBlocked int64
+		for _, g := range in.Catalog.Goals(t.ID) {
+			i := int(g.GraphID())
+			all := m.engine.Count(i)
+			open := m.engine.CountAvoiding(i, blocked)
+			gr := GoalResult{ID: g.ID, Tree: t.ID, Label: g.Label, Status: StatusOpen, OpenPaths: []Path{}}
+			if open.Sign() == 0 {
+				gr.Status = StatusBlocked
+				tBlocked++
+			}
+			shown, _ := m.engine.Enumerate(i, blocked, in.MaxPaths, func(leaves []int) bool {
+				gr.OpenPaths = append(gr.OpenPaths, m.path(leaves))
+				return true
+			})
+			gr.NotShown = new(big.Int).Sub(open, big.NewInt(int64(shown)))
+			gr.Figures.Paths = pathFigures(all, open)
+			tr.Goals = append(tr.Goals, gr)
+			tt.add(all, open)
+			goals = append(goals, goalRoot{i, all, open})
+		}
+		nGoals := int64(len(tr.Goals))
+		tr.Figures.Paths = pathFigures(tt.all, tt.open)
+		tr.Figures.Goals = ratio(big.NewInt(tBlocked), big.NewInt(nGoals))
+		tr.Figures.Steps, tr.Figures.StepCounts = stepFigures(in.Catalog, byNode, in.Catalog.Leaves(t.ID))
+		total.add(tt.all, tt.open)
+		goalsBlocked += tBlocked
+		goalsAll += nGoals
+		res.Trees = append(res.Trees, tr)
+	}
+	var allGoals, allLeaves []*attacktrees.Node
+	for _, t := range in.Catalog.Trees() {
+		allGoals = append(allGoals, in.Catalog.Goals(t.ID)...)
+	}
+	for _, n := range in.Catalog.Reachable(allGoals...) {
+		if in.Catalog.IsLeaf(n) {
+			allLeaves = append(allLeaves, n)
+		}
+	}
+	res.Summary.Paths = pathFigures(total.all, total.open)
+	res.Summary.Goals = ratio(big.NewInt(goalsBlocked), big.NewInt(goalsAll))
+	res.Summary.Steps, res.Summary.StepCounts = stepFigures(in.Catalog, byNode, allLeaves)
+
+	// Open paths through each node: open paths (over all goals) that use an element under it.
+	through := func(elements []int) *big.Int {
+		mask := make(map[int]bool, len(elements))
+		for _, e := range elements {
+			mask[e] = true
+		}
+		sum := new(big.Int)
+		for _, g := range goals {
+			if g.open.Sign() == 0 {
+				continue
+			}
+			rest := m.engine.CountAvoiding(g.idx, func(i int) bool { return closed[i] || mask[i] })
+			sum.Add(sum, new(big.Int).Sub(g.open, rest))
+		}
+		return sum
+	}
+	elementsUnder := m.elementsUnder(in.Catalog)
+	for _, n := range in.Catalog.Nodes() {
+		if n.Kind == attacktrees.KindNote {
+			continue
+		}
+		nr := NodeResult{ID: n.ID, Tree: n.Tree, OpenPaths: through(elementsUnder[n.GraphID()])}
+		if se := byNode[n.ID]; se != nil {
+			nr.Status, nr.Evidence, nr.Policies = se.result.Status, se.result.Evidence, se.result.Blocking
+		}
+		if !in.Catalog.IsLeaf(n) && !(byNode[n.ID] != nil && byNode[n.ID].closes) {
+			nr.Status, nr.Evidence, nr.Policies = StatusOpen, "", nil
+			if propagateClosed(in.Catalog, n, byNode) {
+				nr.Status = StatusBlocked
+			}
+		}
+		res.Nodes = append(res.Nodes, nr)
+	}
+	for _, se := range evals {
+		se.result.OpenPaths = through(elementsUnder[se.node.GraphID()])
+		res.Steps = append(res.Steps, se.result)
+	}
+	sort.Slice(res.Steps, func(i, j int) bool { return res.Steps[i].Node < res.Steps[j].Node })
+
+	res.Recommendations = recommend(&in, m, evals, goals, closed)
+	return res, nil
+}
+
+// goalRoot is a goal's model index and path counts.
+type goalRoot struct {
+	idx       int
+	all, open *big.Int
+}
+
+// PathTotals sums path counts.
+type PathTotals struct{ all, open *big.Int }
+
+func (t *PathTotals) add(all, open *big.Int) {
+	if t.all == nil {
+		t.all, t.open = new(big.Int), new(big.Int)
+	}
+	t.all.Add(t.all, all)
+	t.open.Add(t.open, open)
+}
+
+// DefaultNamespaces are the namespaces probes go to when none is named: every namespace of the
+// policy set that is not a system namespace, or "default" when there is none. An attacker picks
+// the weakest, so a step is blocked only when it is blocked in each.
+func DefaultNamespaces(inv *policies.Inventory) []string {
+	var out []string
+	for _, ns := range inv.Namespaces {
+		if isSystemNamespace(ns.Name) {
+			continue
+		}
+		out = append(out, ns.Name)
+	}
+	if len(out) == 0 {
+		out = []string{policies.DefaultNamespace}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func isSystemNamespace(name string) bool {
+	switch name {
+	case "kube-system", "kube-public", "kube-node-lease", "gatekeeper-system", "kyverno":
+		return true
+	}
+	return false
+}
+
+func buildModel(c *attacktrees.Catalog, byNode map[string]*stepEval) (*model, error) {
+	nodes := c.Nodes()
+	m := &model{action: map[int]int{}}
+	mn := make([]paths.Node, len(nodes), len(nodes)+len(byNode))
+	m.element = make([]string, len(nodes), cap(mn))
+	m.nodeOf = make([]*attacktrees.Node, len(nodes), cap(mn))
+	for i, n := range nodes {
+		m.element[i], m.nodeOf[i] = n.ID, n
+		children := c.Children(n)
+		if len(children) == 0 {
+			mn[i] = paths.Node{Op: paths.Leaf}
+			continue
+		}
+		kids := make([]int, len(children))
+		for j, ch := range children {
+			kids[j] = int(ch.GraphID())
+		}
+		gate, k := n.Combine()
+		switch gate {
+		case attacktrees.GateAnd:
+			mn[i] = paths.Node{Op: paths.And, Children: kids}
+		case attacktrees.GateAtLeast:
+			mn[i] = paths.Node{Op: paths.AtLeast, K: k, Children: kids}
+		default:
+			mn[i] = paths.Node{Op: paths.Or, Children: kids}
+		}
+	}
+	// A mapped inner node is AND(its own action, its children's gate): blocking the action
+	// blocks every path through the node.
+	var inner []*attacktrees.Node
+	for _, se := range byNode {
+		if se.step != nil && se.step.OutOfScope == "" && len(c.Children(se.node)) > 0 {
+			inner = append(inner, se.node)
+		}
+	}
+	sort.Slice(inner, func(i, j int) bool { return inner[i].GraphID() < inner[j].GraphID() })
+	for _, n := range inner {
+		i := int(n.GraphID())
+		act := len(mn)
+		mn = append(mn, paths.Node{Op: paths.Leaf})
+		m.element = append(m.element, n.ID+"#action")
+		m.nodeOf = append(m.nodeOf, n)
+		gateIdx := len(mn)
+		mn = append(mn, mn[i])
+		m.element = append(m.element, n.ID+"#gate")
+		m.nodeOf = append(m.nodeOf, n)
+		mn[i] = paths.Node{Op: paths.And, Children: []int{act, gateIdx}}
+		m.action[i] = act
+	}
+	e, err := paths.New(paths.Model{Nodes: mn})
+	if err != nil {
+		return nil, fmt.Errorf("build path model: %w", err)
+	}
+	m.engine = e
+	return m, nil
+}
+
+// path turns a set of model leaves into a Path with a stable fingerprint.
+func (m *model) path(leaves []int) Path {
+	ids := make([]string, len(leaves))
+	for i, l := range leaves {
+		ids[i] = m.element[l]
+	}
+	sort.Strings(ids)
+	return Path{Fingerprint: strings.Join(ids, "+"), Steps: ids}
+}
+
+// elementsUnder lists, per catalog node, the model leaves reachable from it (its action leaf
+// included). O(nodes x leaves) in the worst case; the catalog has a few hundred of each.
+func (m *model) elementsUnder(c *attacktrees.Catalog) [][]int {
+	out := make([][]int, len(c.Nodes()))
+	for _, n := range c.Nodes() {
+		for _, r := range c.Reachable(n) {
+			i := int(r.GraphID())
+			if a, ok := m.action[i]; ok {
+				out[n.GraphID()] = append(out[n.GraphID()], a)
+			}
+			if c.IsLeaf(r) {
+				out[n.GraphID()] = append(out[n.GraphID()], i)
+			}
+		}
+	}
+	return out
+}
+
+// propagateClosed applies DESIGN.md's propagation to one node: AND is closed when any child
+// is, OR when all are, k-of-n when fewer than k children remain open; a mapped inner node is
+// also closed by its own action.
+func propagateClosed(c *attacktrees.Catalog, n *attacktrees.Node, byNode map[string]*stepEval) bool {
+	memo := map[*attacktrees.Node]bool{}
+	var walk func(*attacktrees.Node) bool
+	walk = func(n *attacktrees.Node) bool {
+		if v, ok := memo[n]; ok {
+			return v
+		}
+		se := byNode[n.ID]
+		closed := se != nil && se.closes
+		children := c.Children(n)
+		if !closed && len(children) > 0 {
+			gate, k := n.Combine()
+			openKids := 0
+			for _, ch := range children {
+				if !walk(ch) {
+					openKids++
+				}
+			}
+			switch gate {
+			case attacktrees.GateAnd:
+				closed = openKids < len(children)
+			case attacktrees.GateAtLeast:
+				closed = openKids < k
+			default:
+				closed = openKids == 0
+			}
+		}
+		memo[n] = closed
+		return closed
+	}
+	return walk(n)
+}
+
+func pathFigures(all, open *big.Int) PathFigures {
+	if all == nil {
+		all, open = new(big.Int), new(big.Int)
+	}
+	return PathFigures{Coverage: *ratio(new(big.Int).Sub(all, open), all), Open: open}
+}
+
+func ratio(num, den *big.Int) *Ratio {
+	r := &Ratio{Num: num, Den: den}
+	if den.Sign() == 0 {
+		return r
+	}
+	q := new(big.Rat).SetFrac(num, den)
+	f, _ := q.Float64()
+	p := math.Round(f*10000) / 100
+	r.Percent = &p
+	return r
+}
+
+func stepFigures(c *attacktrees.Catalog, byNode map[string]*stepEval, leaves []*attacktrees.Node) (*Ratio, map[Status]int) {
+	counts := map[Status]int{}
+	var covered, addressable int64
+	for _, l := range leaves {
+		se := byNode[l.ID]
+		st := StatusOpen
+		if se != nil {
+			st = se.result.Status
+		}
+		counts[st]++
+		if st == StatusOutOfScope {
+			continue
+		}
+		addressable++
+		if st.Closes() {
+			covered++
+		}
+	}
+	return ratio(big.NewInt(covered), big.NewInt(addressable)), counts
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/threatcov/threatcov/analyzer"
+	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/mapping"
+	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/reports"
+)
+
+// analysisFlags are the inputs of an analysis, shared by analyze, verify, explain, check,
+// baseline, render and serve.
+type analysisFlags struct {
+	trees      treeFlags
+	policies   []string
+	mappings   []string
+	probes     []string
+	namespaces []string
+	strict     bool
+	maxPaths   int
+	timeout    time.Duration
+	date       string
+	timestamp  bool
+	progress   io.Writer
+}
+
+func (f *analysisFlags) register(cmd *cobra.Command) {
+	f.trees.register(cmd)
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.policies, "policies", nil, "deployed policy file or folder: Rego, Gatekeeper, Kyverno, Namespaces, VAPs (repeatable)")
+	fl.StringArrayVar(&f.mappings, "mapping", nil, "mapping file applied over the default mapping (repeatable; later files win per node)")
+	fl.StringArrayVar(&f.probes, "probes", nil, "extra probe family file or folder (repeatable)")
+	fl.StringArrayVar(&f.namespaces, "namespace", nil, "namespace the attacker can create workloads in (repeatable; default: the policy set's non-system namespaces, else default)")
+	fl.BoolVar(&f.strict, "strict", false, "treat mapping warnings (unknown nodes or labels) as errors")
+	fl.IntVar(&f.maxPaths, "max-paths", analyzer.DefaultMaxPaths, "open paths listed per goal (the rest are counted)")
+	fl.DurationVar(&f.timeout, "policy-timeout", policies.DefaultTimeout, "time limit for one policy evaluation")
+	fl.StringVar(&f.date, "date", "", "judge attestation expiry on this day (YYYY-MM-DD; default today, UTC)")
+	fl.BoolVar(&f.timestamp, "timestamp", false, "record the generation time in the report (reports are otherwise byte-identical for the same inputs)")
+}
+
+// inputs loads everything an analysis reads. Problems with the user's files come back as
+// errors naming the file and line.
+func (f *analysisFlags) inputs() (*analyzer.Input, error) {
+	cat, err := f.trees.load()
+	if err != nil {
+		return nil, err
+	}
+	probes, err := mapping.DefaultProbes()
+	if err != nil {
+		return nil, fmt.Errorf("load default probes: %w", err)
+	}
+	if len(f.probes) > 0 {
+		extra, err := mapping.LoadProbes(f.probes...)
+		if err != nil {
+			return nil, err
+		}
+		probes = append(probes, extra...)
+	}
+	var families []string
+	for _, p := range probes {
+		if !slices.Contains(families, p.Family) {
+			families = append(families, p.Family)
+		}
+	}
+	def, err := mapping.Default()
+	if err != nil {
+		return nil, fmt.Errorf("load default mapping: %w", err)
+	}
+	files := []*mapping.File{def}
+	for _, path := range f.mappings {
+		mf, err := mapping.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, mf)
+	}
+	mp, err := mapping.Resolve(cat, families, f.strict, files...)
+	if err != nil {
+		return nil, err
+	}
+	inv := &policies.Inventory{}
+	if len(f.policies) > 0 {
+		if inv, err = policies.Load(f.policies...); err != nil {
+			return nil, err
+		}
+	}
+	ev, err := policies.NewEvaluator(inv, policies.WithTimeout(f.timeout))
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	if f.date != "" {
+		if now, err = time.Parse(time.DateOnly, f.date); err != nil {
+			return nil, fmt.Errorf("--date %q: use YYYY-MM-DD", f.date)
+		}
+	}
+	in := &analyzer.Input{Catalog: cat, Mapping: mp, Probes: probes, Inventory: inv, Evaluator: ev,
+		Namespaces: f.namespaces, MaxPaths: f.maxPaths, Now: now}
+	if f.timestamp {
+		in.Stamp = time.Now().UTC().Truncate(time.Second)
+	}
+	in.Sources.Policies = append([]string{}, f.policies...)
+	in.Sources.Mapping = append([]string{mapping.DefaultFile}, f.mappings...)
+	return in, nil
+}
+
+// run loads the inputs and analyses them.
+func (f *analysisFlags) run(ctx context.Context) (*analyzer.Result, *attacktrees.Catalog, error) {
+	in, err := f.inputs()
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.progress != nil {
+		fmt.Fprintf(f.progress, "analysing %d trees against %d policies in %d namespace(s)...\n", len(in.Catalog.Trees()), len(in.Inventory.Policies), max(1, len(in.Namespaces)))
+	}
+	res, err := analyzer.Analyze(ctx, *in)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, in.Catalog, nil
+}
+
+type analyzeOptions struct {
+	analysis analysisFlags
+	out      outputFlags
+}
+
+func newAnalyzeCmd(s streams) *cobra.Command {
+	var o analyzeOptions
+	cmd := &cobra.Command{
+		Use:   "analyze",
+		Short: "Report which attack paths remain open under the deployed policies",
+		Long: `Analyse the attack trees against the deployed policies: execute the policies on the
+attack probes, compute every step's status, count the open attack paths per goal, and report
+coverage figures, open paths (shortest first) and recommendations.`,
+		Example: `  threatcov analyze --policies examples/platform
+  threatcov analyze --policies policies/ -o json --file report.json
+  threatcov analyze --policies policies/ -o sarif --file threatcov.sarif`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.out.validate(); err != nil {
+				return err
+			}
+			res, cat, err := o.analysis.run(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return o.out.write(s, func(w io.Writer) error { return reports.Render(w, o.out.format, res, cat) })
+		},
+	}
+	o.analysis.register(cmd)
+	o.analysis.progress = s.err
+	o.out.register(cmd, "table", reports.Formats...)
+	return cmd
+}

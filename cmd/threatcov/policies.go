@@ -1,0 +1,47 @@
+package main
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/reports"
+)
+
+func newPoliciesCmd(s streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policies",
+		Short: "Inspect the deployed policy set",
+	}
+	cmd.AddCommand(newPoliciesListCmd(s))
+	return cmd
+}
+
+type policiesListOptions struct {
+	paths []string
+	out   outputFlags
+}
+
+func newPoliciesListCmd(s streams) *cobra.Command {
+	var o policiesListOptions
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the policies found: id, engine, enforcement point, enforcement, scope, source",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := o.out.validate(); err != nil {
+				return err
+			}
+			inv, err := policies.Load(o.paths...)
+			if err != nil {
+				return err
+			}
+			return o.out.write(s, func(w io.Writer) error { return reports.Inventory(w, o.out.format, inv) })
+		},
+	}
+	cmd.Flags().StringArrayVar(&o.paths, "policies", nil, "policy file or folder (repeatable)")
+	_ = cmd.MarkFlagRequired("policies")
+	o.out.register(cmd, "table", "table", "json")
+	return cmd
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/threatcov/threatcov/reports"
+)
+
+type verifyOptions struct {
+	analysis analysisFlags
+	out      outputFlags
+}
+
+func newVerifyCmd(s streams) *cobra.Command {
+	var o verifyOptions
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Execute the deployed policies on the attack probes and show every verdict",
+		Long: `Show the matrix step x probe x policy with each verdict (denied, admitted,
+not-applicable, error) and the resulting step status: blocked (verified or declared),
+monitored, bypassed, attested, open or out-of-scope.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.out.validate(); err != nil {
+				return err
+			}
+			res, _, err := o.analysis.run(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return o.out.write(s, func(w io.Writer) error { return reports.Verification(w, o.out.format, res) })
+		},
+	}
+	o.analysis.register(cmd)
+	o.analysis.progress = s.err
+	o.out.register(cmd, "table", "table", "json")
+	return cmd
+}
+
+type explainOptions struct {
+	analysis analysisFlags
+	out      outputFlags
+}
+
+func newExplainCmd(s streams) *cobra.Command {
+	var o explainOptions
+	cmd := &cobra.Command{
+		Use:   "explain NODE",
+		Short: "Explain why a node is open or blocked: policies, probes, verdicts, open paths",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.out.validate(); err != nil {
+				return err
+			}
+			res, cat, err := o.analysis.run(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return o.out.write(s, func(w io.Writer) error { return reports.Explain(w, o.out.format, res, cat, args[0]) })
+		},
+	}
+	o.analysis.register(cmd)
+	o.out.register(cmd, "table", "table", "json")
+	return cmd
+}
