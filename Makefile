@@ -1,0 +1,47 @@
+# threatcov: build, test, lint, benchmark.
+GO      ?= go
+BIN     ?= bin/threatcov
+EXAMPLE ?= examples/platform
+
+.PHONY: all build demo test test-deps unit lint bench fuzz clean
+
+all: lint test
+
+build:
+	$(GO) build -o $(BIN) ./cmd/threatcov
+
+## demo: the main job — analyse the embedded CNCF catalog against the example policy set.
+demo:
+	$(GO) run ./cmd/threatcov analyze --policies $(EXAMPLE)
+
+## test: install what the tests need (SCRAM, etcd, kube-apiserver, Chromium), then run them all.
+test: test-deps
+	CI=$${CI:-} $(GO) test ./...
+
+test-deps:
+	bash scripts/test-deps.sh
+
+## unit: the tests that need nothing installed (integration tests skip with a message).
+unit:
+	$(GO) test ./...
+
+lint:
+	$(GO) vet ./...
+	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi
+
+## bench: Go benchmarks, then threatcov side by side with conftest, gator, scram and dot.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./analyzer/... ./policies/... ./reports/...
+	@if [ -f bench/run.sh ]; then bash bench/run.sh; fi
+
+## fuzz: run every fuzz target for a bounded time (FUZZTIME, default 20s each).
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin
