@@ -8,8 +8,9 @@
 // child: the gate is reached through it. <event name> references resolve to a gate of that name
 // if there is one, else to a basic event. A basic event need not be defined in the file (its
 // definition carries only probabilities, which attack paths ignore; SCRAM's examples keep them
-// in a separate file). Node ids are the names lower-cased, with every run of other characters
-// than [a-z0-9] replaced by '-', made unique with -2, -3, ... in depth-first order from the
+// in a separate file). A node id is the tree id, '-', and the name lower-cased with every run of
+// characters other than [a-z0-9] replaced by '-' (the tree prefix keeps ids unique across
+// imported models and the catalog), made unique with -2, -3, ... in depth-first order from the
 // goals, which is also the order of the tree's nodes; a label is the original name, followed by
 // ": " and the MEF <label> when there is one.
 //

@@ -367,7 +367,7 @@ func (im *importer) tree() *attacktrees.Tree {
 		t.Source += ": " + filepath.Base(im.file)
 	}
 	ids := map[*inode]string{}
-	used := map[string]bool{}
+	used := newIDSet()
 	seen := map[*inode]bool{}
 	var stack []*inode
 	for _, top := range im.order {
@@ -382,7 +382,7 @@ func (im *importer) tree() *attacktrees.Tree {
 				continue
 			}
 			seen[n] = true
-			ids[n] = uniqueID(sanitize(n.name), used)
+			ids[n] = used.unique(t.ID + "-" + sanitize(n.name))
 			node := &attacktrees.Node{ID: ids[n], Label: n.name, Line: n.line, Tree: t.ID}
 			if n.label != "" {
 				node.Label += ": " + n.label
@@ -448,12 +448,25 @@ func sanitize(s string) string {
 	return out
 }
 
-// uniqueID returns id, or id-2, id-3, ... the first not yet used, and marks it used.
-func uniqueID(id string, used map[string]bool) string {
+// idSet hands out unique ids: id, or id-2, id-3, ... the first not yet used. It remembers the
+// next suffix per base id, so a thousand nodes of one name cost linear time, not quadratic.
+type idSet struct {
+	used map[string]bool
+	next map[string]int
+}
+
+func newIDSet() *idSet { return &idSet{used: map[string]bool{}, next: map[string]int{}} }
+
+func (s *idSet) unique(id string) string {
 	out := id
-	for i := 2; used[out]; i++ {
+	if s.used[out] {
+		i := max(s.next[id], 2)
+		for s.used[id+"-"+strconv.Itoa(i)] {
+			i++
+		}
 		out = id + "-" + strconv.Itoa(i)
+		s.next[id] = i + 1
 	}
-	used[out] = true
+	s.used[out] = true
 	return out
 }
