@@ -37,8 +37,10 @@ var (
 	forbiddenPrefix = `^(?:[a-z0-9.-]+(?: "[^"]*")? is )?forbidden: `
 
 	// pod-security-admission/admission/admission.go:
-	// `violates PodSecurity "baseline:latest": host namespaces (hostPID=true)`.
-	podSecurityRE = regexp.MustCompile(forbiddenPrefix + `violates PodSecurity "[^"]*": `)
+	// `violates PodSecurity "baseline:latest": host namespaces (hostPID=true)`, or the
+	// fallback of kubernetes/plugin/pkg/admission/security/podsecurity when the evaluation
+	// carries no message.
+	podSecurityRE = regexp.MustCompile(forbiddenPrefix + `(?:violates PodSecurity "[^"]*": |Not allowed by PodSecurity$)`)
 
 	// apiserver/pkg/admission/plugin/policy/validating/dispatcher.go:
 	// `ValidatingAdmissionPolicy 'p' with binding 'b' denied request: <message>`.

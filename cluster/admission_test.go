@@ -70,6 +70,11 @@ func TestClassifyDryRunError(t *testing.T) {
 			want: result{true, DeniedByPodSecurity, `pods is forbidden: violates PodSecurity "restricted:v1.37": runAsNonRoot != true`},
 		},
 		{
+			name: "pod security without a message",
+			err:  apierrors.NewForbidden(pods, "p", errors.New("Not allowed by PodSecurity")),
+			want: result{true, DeniedByPodSecurity, `pods "p" is forbidden: Not allowed by PodSecurity`},
+		},
+		{
 			name: "validating admission policy with default reason Invalid",
 			err:  vapError(vapMessage, metav1.StatusReasonInvalid, http.StatusUnprocessableEntity),
 			want: result{true, DeniedByValidatingAdmissionPolicy, `pods "p" is forbidden: ` + vapMessage},
