@@ -5,7 +5,7 @@
 #   allowed prefixes: the Constraint's repos parameter in the cluster, the platform registry
 #   in CI.
 # custom:
-#   policyID: P1008
+#   policyID: P2008
 #   enforcement: deny
 #   parameters:
 #     repos:
@@ -25,7 +25,7 @@ package container_allowed_repos
 import data.lib.core
 import data.lib.pods
 
-policyID := "P1008"
+policyID := "P2008"
 
 default_repos := ["registry.example/"]
 

@@ -5,7 +5,7 @@
 #   node or its neighbours. Only NET_BIND_SERVICE may be added. Rolled out in dryrun while
 #   teams remove the capabilities they add.
 # custom:
-#   policyID: P1003
+#   policyID: P2003
 #   enforcement: dryrun
 #   matchers:
 #     kinds:
@@ -20,7 +20,7 @@ package container_deny_added_caps
 import data.lib.core
 import data.lib.pods
 
-policyID := "P1003"
+policyID := "P2003"
 
 allowed := {"NET_BIND_SERVICE"}
 

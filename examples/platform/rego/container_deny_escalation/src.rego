@@ -4,7 +4,7 @@
 #   Without allowPrivilegeEscalation false, a setuid binary raises a process back to root.
 #   Checked in CI only so far: the Gatekeeper template is still in review.
 # custom:
-#   policyID: P1004
+#   policyID: P2004
 #   enforcement: deny
 #   matchers:
 #     kinds:
@@ -19,7 +19,7 @@ package container_deny_escalation
 import data.lib.core
 import data.lib.pods
 
-policyID := "P1004"
+policyID := "P2004"
 
 violation contains msg if {
 	some container in pods.all_containers

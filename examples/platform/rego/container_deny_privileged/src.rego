@@ -4,7 +4,7 @@
 #   A privileged container has every capability and device of the node; breaking out of it
 #   gives root on the node.
 # custom:
-#   policyID: P1001
+#   policyID: P2001
 #   enforcement: deny
 #   matchers:
 #     kinds:
@@ -15,7 +15,7 @@ package container_deny_privileged
 import data.lib.core
 import data.lib.pods
 
-policyID := "P1001"
+policyID := "P2001"
 
 # Written before the team used init containers; it looks at spec.containers only.
 violation contains msg if {

@@ -15,7 +15,7 @@ test_unprivileged_container_allowed if {
 test_privileged_in_gatekeeper_review_denied if {
 	review := {"review": {"object": pod({"containers": [{"name": "app", "securityContext": {"privileged": true}}]})}}
 	some v in container_deny_privileged.violation with input as review
-	v.details.policyID == "P1001"
+	v.details.policyID == "P2001"
 }
 
 # Documents the known gap: init containers are not checked. threatcov reports it as a bypass.

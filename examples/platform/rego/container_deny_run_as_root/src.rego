@@ -3,7 +3,7 @@
 # description: >-
 #   A container must set runAsNonRoot (itself or through the pod) and must not ask for UID 0.
 # custom:
-#   policyID: P1005
+#   policyID: P2005
 #   enforcement: deny
 #   matchers:
 #     kinds:
@@ -18,7 +18,7 @@ package container_deny_run_as_root
 import data.lib.core
 import data.lib.pods
 
-policyID := "P1005"
+policyID := "P2005"
 
 violation contains msg if {
 	some container in pods.all_containers

@@ -4,7 +4,7 @@
 #   A writable root filesystem lets an intruder drop tools into the container. A warning in
 #   CI: several legacy services still write to their image.
 # custom:
-#   policyID: P1007
+#   policyID: P2007
 #   enforcement: warn
 #   matchers:
 #     kinds:
@@ -19,7 +19,7 @@ package container_warn_writable_rootfs
 import data.lib.core
 import data.lib.pods
 
-policyID := "P1007"
+policyID := "P2007"
 
 warn contains msg if {
 	some container in pods.containers

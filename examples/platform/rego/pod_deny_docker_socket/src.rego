@@ -4,7 +4,7 @@
 #   Whoever reaches the Docker socket starts containers on the node outside Kubernetes, as
 #   root. Written when the nodes ran Docker.
 # custom:
-#   policyID: P1006
+#   policyID: P2006
 #   enforcement: deny
 #   matchers:
 #     kinds:
@@ -19,7 +19,7 @@ package pod_deny_docker_socket
 import data.lib.core
 import data.lib.pods
 
-policyID := "P1006"
+policyID := "P2006"
 
 sockets := {"/var/run/docker.sock", "/run/docker.sock"}
 

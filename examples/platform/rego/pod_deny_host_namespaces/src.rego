@@ -4,7 +4,7 @@
 #   hostPID, hostIPC and hostNetwork put the pod in the node's process, IPC or network
 #   namespace: it sees the node's processes, shared memory or traffic.
 # custom:
-#   policyID: P1002
+#   policyID: P2002
 #   enforcement: deny
 #   matchers:
 #     kinds:
@@ -23,7 +23,7 @@ import rego.v1
 import data.lib.core
 import data.lib.pods
 
-policyID := "P1002"
+policyID := "P2002"
 
 host_namespaces := ["hostPID", "hostIPC", "hostNetwork"]
 

@@ -5,7 +5,7 @@
 #   system:unauthenticated, system:anonymous or system:authenticated hands rights to anyone
 #   who reaches the API server.
 # custom:
-#   policyID: P1009
+#   policyID: P2009
 #   enforcement: deny
 #   matchers:
 #     kinds:
@@ -15,7 +15,7 @@ package rbac_deny_privileged_bindings
 
 import data.lib.core
 
-policyID := "P1009"
+policyID := "P2009"
 
 binding_kinds := {"ClusterRoleBinding", "RoleBinding"}
 
