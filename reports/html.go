@@ -1,0 +1,178 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"html/template"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/threatcov/threatcov/analyzer"
+)
+
+// writeHTML writes one self-contained page: summary, each tree with its SVG drawing inline and
+// its goals, the open paths, recommendations and every step. No script, no external asset (the
+// Content-Security-Policy forbids loading any), and html/template escapes every text; the SVGs
+// are ours, with their labels escaped when drawn.
+func writeHTML(w io.Writer, v *view) error {
+	type treeSection struct {
+		Tree analyzer.TreeResult
+		SVG  template.HTML
+	}
+	var trees []treeSection
+	for _, t := range v.r.Trees {
+		sec := treeSection{Tree: t}
+		if v.c != nil {
+			if _, ok := v.c.Tree(t.ID); ok {
+				// Background: a page is rendered in full or not at all (see TreeSVG).
+				svg, err := TreeSVG(context.Background(), v.c, v.r, t.ID)
+				if err != nil {
+					return err
+				}
+				sec.SVG = template.HTML(inlineSVG(svg))
+			}
+		}
+		trees = append(trees, sec)
+	}
+	data := map[string]any{
+		"R":           v.r,
+		"Generated":   generated(v.r.GeneratedAt),
+		"Trees":       trees,
+		"OpenPaths":   v.openPaths(),
+		"NotShown":    v.notShown(),
+		"Unmapped":    v.unmapped(),
+		"OutOfScope":  v.withStatus(analyzer.StatusOutOfScope),
+		"StepCounts":  stepCounts(v.r.Summary.StepCounts),
+		"PathsFigure": ratio(&v.r.Summary.Paths.Coverage, "paths"),
+		"GoalsFigure": ratio(v.r.Summary.Goals, "goals"),
+		"StepsFigure": ratio(v.r.Summary.Steps, "addressable steps"),
+	}
+	funcs := template.FuncMap{
+		"ratio": func(r any, what string) string {
+			switch r := r.(type) {
+			case analyzer.Ratio:
+				return ratio(&r, what)
+			case *analyzer.Ratio:
+				return ratio(r, what)
+			}
+			return ratio(nil, what)
+		},
+		"intStr":     intStr,
+		"pathLabels": func(p analyzer.Path) string { return v.pathLabels(p) },
+		"label":      v.label,
+		"status":     statusText,
+		"join":       strings.Join,
+		"closes":     func(s analyzer.Status) bool { return s.Closes() },
+		"len":        func(p analyzer.Path) int { return len(p.Steps) },
+	}
+	tmpl, err := template.New("report").Funcs(funcs).Parse(htmlTemplate)
+	if err != nil {
+		return err
+	}
+	return tmpl.Execute(w, data)
+}
+
+func generated(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// inlineSVG drops the XML declaration, DOCTYPE and comments before the <svg> element, which
+// have no place inside an HTML document.
+func inlineSVG(svg []byte) []byte {
+	if i := bytes.Index(svg, []byte("<svg")); i >= 0 {
+		return svg[i:]
+	}
+	return svg
+}
+
+const htmlTemplate = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>threatcov: attack-path coverage report</title>
+<style>
+body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2rem; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+.open { color: #A33F00; font-weight: bold; }
+.blocked { color: #00684B; font-weight: bold; }
+.tree { overflow: auto; border: 1px solid #ddd; padding: 0.5rem; margin-bottom: 1rem; }
+.tree svg { height: auto; }
+nav ul { columns: 2; }
+code { font-size: 0.9em; }
+</style>
+</head>
+<body>
+<header>
+<h1>Attack-path coverage report</h1>
+<p>{{if .Generated}}Generated {{.Generated}} · {{end}}report schema <code>{{.R.SchemaVersion}}</code></p>
+</header>
+<section id="summary">
+<h2>Summary</h2>
+<table>
+<tr><th>Path coverage (blocked / all paths)</th><td>{{.PathsFigure}}</td></tr>
+<tr><th>Open paths</th><td>{{intStr .R.Summary.Paths.Open}}</td></tr>
+<tr><th>Goal coverage (blocked / goals)</th><td>{{.GoalsFigure}}</td></tr>
+<tr><th>Step coverage (blocked / addressable steps)</th><td>{{.StepsFigure}}</td></tr>
+{{if .StepCounts}}<tr><th>Steps by status</th><td>{{.StepCounts}}</td></tr>{{end}}
+<tr><th>Trees</th><td>{{join .R.Inputs.Trees ", "}}</td></tr>
+<tr><th>Policies</th><td>{{if .R.Inputs.Policies}}{{join .R.Inputs.Policies ", "}}{{else}}none{{end}}</td></tr>
+<tr><th>Mapping</th><td>{{join .R.Inputs.Mapping ", "}}</td></tr>
+</table>
+{{with .R.Warnings}}<h3>Warnings</h3><ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
+</section>
+<nav>
+<h2>Trees</h2>
+<ul>{{range .Trees}}<li><a href="#tree-section-{{.Tree.ID}}">{{.Tree.Title}}</a> ({{ratio .Tree.Figures.Paths.Coverage "paths"}} blocked)</li>{{end}}</ul>
+</nav>
+{{range .Trees}}
+<section id="tree-section-{{.Tree.ID}}" class="tree-section">
+<h2>{{.Tree.Title}}</h2>
+<p>Path coverage {{ratio .Tree.Figures.Paths.Coverage "paths"}}, {{intStr .Tree.Figures.Paths.Open}} open; goal coverage {{ratio .Tree.Figures.Goals "goals"}}; step coverage {{ratio .Tree.Figures.Steps "addressable steps"}}.</p>
+<table>
+<tr><th>Goal</th><th>Status</th><th>Path coverage</th><th>Open paths</th></tr>
+{{range .Tree.Goals}}<tr><td>{{.Label}} <code>{{.ID}}</code></td><td class="{{if closes .Status}}blocked{{else}}open{{end}}">{{.Status}}</td><td>{{ratio .Figures.Paths.Coverage "paths"}}</td><td>{{intStr .Figures.Paths.Open}}</td></tr>
+{{end}}</table>
+{{if .SVG}}<div class="tree">{{.SVG}}</div>{{end}}
+</section>
+{{end}}
+<section id="open-paths">
+<h2>Open attack paths</h2>
+{{if .OpenPaths}}<table>
+<tr><th>Steps</th><th>Goal</th><th>Path</th></tr>
+{{range .OpenPaths}}<tr><td>{{len .Path}}</td><td>{{.Goal.Label}}</td><td>{{pathLabels .Path}}</td></tr>
+{{end}}</table>{{else}}<p>No open attack path.</p>{{end}}
+{{if .NotShown.Sign}}<p>{{.NotShown}} more open paths are not listed (raise <code>--max-paths</code> to list them).</p>{{end}}
+</section>
+<section id="recommendations">
+<h2>Recommendations</h2>
+{{if .R.Recommendations}}<table>
+<tr><th>Rank</th><th>Action</th><th>Policy</th><th>Closes paths</th><th>Steps</th></tr>
+{{range .R.Recommendations}}<tr><td>{{.Rank}}</td><td>{{.Action}}</td><td><code>{{.Policy}}</code></td><td>{{intStr .Closes}}{{if not .Exact}} (greedy){{end}}</td><td>{{range $i, $s := .Steps}}{{if $i}}; {{end}}{{label $s}}{{end}}</td></tr>
+{{end}}</table>{{else}}<p>None.</p>{{end}}
+</section>
+<section id="steps">
+<h2>Steps</h2>
+<table>
+<tr><th>Step</th><th>Tree</th><th>Status</th><th>Blocking</th><th>Monitoring</th><th>Open paths</th><th>Explanation</th></tr>
+{{range .R.Steps}}<tr><td>{{.Label}} <code>{{.Node}}</code></td><td>{{.Tree}}</td><td class="{{if closes .Status}}blocked{{else}}open{{end}}">{{status .Status .Evidence}}</td><td>{{join .Blocking ", "}}</td><td>{{join .Monitoring ", "}}</td><td>{{intStr .OpenPaths}}</td><td>{{.Explanation}}</td></tr>
+{{end}}</table>
+</section>
+<section id="unmapped">
+<h2>Steps without a mapped policy</h2>
+{{if .Unmapped}}<ul>{{range .Unmapped}}<li>{{.Label}} <code>{{.Node}}</code> ({{.Status}})</li>{{end}}</ul>{{else}}<p>Every addressable step has a mapped policy.</p>{{end}}
+</section>
+<section id="out-of-scope">
+<h2>Out-of-scope steps</h2>
+{{if .OutOfScope}}<ul>{{range .OutOfScope}}<li>{{.Label}} <code>{{.Node}}</code>{{if .Reason}}: {{.Reason}}{{end}}</li>{{end}}</ul>{{else}}<p>None.</p>{{end}}
+</section>
+</body>
+</html>
+`

@@ -1,0 +1,128 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// writeTable writes the terminal report: the summary first (what a reader wants in the first
+// lines), then each tree's goals, the open paths shortest first and the recommendations.
+func writeTable(w io.Writer, v *view) error {
+	ew := &errWriter{w: w}
+	r := v.r
+	ew.printf("threatcov report (%s)\n", r.SchemaVersion)
+	if !r.GeneratedAt.IsZero() {
+		ew.printf("generated %s\n", r.GeneratedAt.UTC().Format(time.RFC3339))
+	}
+	ew.printf("\nSUMMARY\n")
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  path coverage (blocked/all paths)\t%s, %s open\n", ratio(&r.Summary.Paths.Coverage, "paths"), intStr(r.Summary.Paths.Open))
+	fmt.Fprintf(tw, "  goal coverage (blocked/goals)\t%s\n", ratio(r.Summary.Goals, "goals"))
+	steps := ratio(r.Summary.Steps, "addressable steps")
+	if c := stepCounts(r.Summary.StepCounts); c != "" {
+		steps += "  [" + c + "]"
+	}
+	fmt.Fprintf(tw, "  step coverage (blocked/addressable)\t%s\n", steps)
+	fmt.Fprintf(tw, "  trees\t%s\n", joinOr(r.Inputs.Trees, "-"))
+	fmt.Fprintf(tw, "  policies\t%s\n", joinOr(r.Inputs.Policies, "none"))
+	fmt.Fprintf(tw, "  mapping\t%s\n", joinOr(r.Inputs.Mapping, "-"))
+	tw.Flush()
+
+	ew.printf("\nGOALS\n")
+	if len(r.Trees) == 0 {
+		ew.printf("  none\n")
+	}
+	tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	if len(r.Trees) > 0 {
+		fmt.Fprintf(tw, "  TREE / GOAL\tSTATUS\tPATH COVERAGE\tOPEN PATHS\n")
+	}
+	for _, t := range r.Trees {
+		fmt.Fprintf(tw, "  %s\t\t%s\t%s\n", oneLine(t.ID), ratio(&t.Figures.Paths.Coverage, "paths"), intStr(t.Figures.Paths.Open))
+		for _, g := range t.Goals {
+			fmt.Fprintf(tw, "    %s (%s)\t%s\t%s\t%s\n", oneLine(g.Label), oneLine(g.ID), g.Status, ratio(&g.Figures.Paths.Coverage, "paths"), intStr(g.Figures.Paths.Open))
+		}
+	}
+	tw.Flush()
+
+	paths := v.openPaths()
+	ew.printf("\nOPEN PATHS (shortest first)\n")
+	if len(paths) == 0 {
+		ew.printf("  none\n")
+	} else {
+		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "  STEPS\tGOAL\tPATH\n")
+		for _, p := range paths {
+			fmt.Fprintf(tw, "  %d\t%s\t%s\n", len(p.Path.Steps), oneLine(p.Goal.ID), oneLine(v.pathLabels(p.Path)))
+		}
+		tw.Flush()
+	}
+	if n := v.notShown(); n.Sign() > 0 {
+		ew.printf("  ... and %s more open paths not listed (raise --max-paths to list them)\n", n)
+	}
+
+	ew.printf("\nRECOMMENDATIONS\n")
+	if len(r.Recommendations) == 0 {
+		ew.printf("  none\n")
+	} else {
+		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "  RANK\tACTION\tPOLICY\tCLOSES\tSTEPS\n")
+		for _, rec := range r.Recommendations {
+			closes := intStr(rec.Closes)
+			if !rec.Exact {
+				closes += " (greedy)"
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", rec.Rank, oneLine(rec.Action), oneLine(rec.Policy), closes, oneLine(strings.Join(rec.Steps, ", ")))
+		}
+		tw.Flush()
+	}
+	for i, warn := range r.Warnings {
+		if i == 0 {
+			ew.printf("\nWARNINGS\n")
+		}
+		ew.printf("  %s\n", oneLine(warn))
+	}
+	return ew.err
+}
+
+// errWriter keeps the first write error so the renderers can write without checking each call.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	fmt.Fprintf(e, format, args...)
+}
+
+// oneLine keeps a table row on one line and strips terminal control characters, so a label
+// from a hostile tree file cannot redraw the terminal.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			return ' '
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func joinOr(s []string, none string) string {
+	if len(s) == 0 {
+		return none
+	}
+	return oneLine(strings.Join(s, ", "))
+}
