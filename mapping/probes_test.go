@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -21,6 +22,8 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	psaapi "k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
+
+	"github.com/threatcov/threatcov/attacktrees"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -722,5 +725,30 @@ func TestLoadProbesMissingPath(t *testing.T) {
 	_, err := LoadProbes(filepath.Join(t.TempDir(), "nope"))
 	if err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("error %v, want one naming the missing path", err)
+	}
+}
+
+// TestFamilyStepsAreCatalogLabels: the steps a family says it performs are labels of the
+// embedded catalog (as drawn, with the bracket reference), so the mapping author can trust them.
+func TestFamilyStepsAreCatalogLabels(t *testing.T) {
+	c, err := attacktrees.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]bool{}
+	for _, n := range c.Nodes() {
+		labels[n.Label] = true
+	}
+	// Labels keep their text; the bracket reference ([M9], (D14), [D13)) is the node's ref.
+	ref := regexp.MustCompile(`\s*[\[(][A-Z]*[0-9]+[\])]$`)
+	for name, f := range defaultFamilies(t) {
+		if len(f.Steps) == 0 {
+			t.Errorf("%s: no steps: say which catalog leaves the family performs", name)
+		}
+		for _, s := range f.Steps {
+			if l := ref.ReplaceAllString(s, ""); !labels[l] {
+				t.Errorf("%s: step %q is not a catalog label", name, l)
+			}
+		}
 	}
 }
