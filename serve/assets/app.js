@@ -1,0 +1,361 @@
+// threatcov serve: progressive enhancement only. Every fact is already in the HTML (drawing,
+// tables, node sections); this script adds the side panel, in-page search, pan and zoom, the
+// one-path-at-a-time view and live updates. It never builds HTML from strings: it clones the
+// server's escaped node sections and sets textContent.
+(function () {
+  'use strict';
+
+  document.documentElement.classList.add('js');
+
+  var state = { selected: null, path: null, view: null, drag: null, moved: false };
+
+  function byId(id) { return document.getElementById(id); }
+  function all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+  function svg() { var c = byId('tc_canvas'); return c ? c.querySelector('svg') : null; }
+  function detail(id) { return id ? byId('d_' + id) : null; }
+  function quoteAttr(s) { return '"' + String(s).replace(/["\\]/g, '\\$&') + '"'; }
+
+  // svgNode is the drawing's element for a node id (the drawing uses node ids as element ids).
+  function svgNode(id) {
+    var s = svg();
+    return s ? s.querySelector('[id=' + quoteAttr(id) + ']') : null;
+  }
+
+  // nodeAt walks up from a clicked element to the nearest element that is a node of this page.
+  function nodeAt(el) {
+    var s = svg();
+    for (; el && el !== s; el = el.parentNode) {
+      if (el.id && detail(el.id)) { return el.id; }
+    }
+    return null;
+  }
+
+  function mark(cls, ids) {
+    var s = svg();
+    if (!s) { return; }
+    all('.' + cls, s).forEach(function (el) { el.classList.remove(cls); });
+    ids.forEach(function (id) { var el = svgNode(id); if (el) { el.classList.add(cls); } });
+  }
+
+  // ---- side panel ---------------------------------------------------------------------------
+
+  function select(id, center) {
+    var d = detail(id), panel = byId('tc_panel');
+    if (!d || !panel) { return false; }
+    state.selected = id;
+    panel.textContent = '';
+    var close = document.createElement('button');
+    close.type = 'button';
+    close.className = 'close';
+    close.title = 'Close';
+    close.setAttribute('aria-label', 'Close the node panel');
+    close.textContent = '×';
+    close.addEventListener('click', deselect);
+    var copy = d.cloneNode(true);
+    copy.removeAttribute('id');
+    copy.classList.add('in-panel');
+    panel.appendChild(close);
+    panel.appendChild(copy);
+    panel.hidden = false;
+    panel.scrollTop = 0;
+    mark('tc-selected', [id]);
+    if (center) { centerOn(id); }
+    history.replaceState(null, '', '#d_' + id);
+    return true;
+  }
+
+  function deselect() {
+    var panel = byId('tc_panel');
+    state.selected = null;
+    if (panel) { panel.hidden = true; panel.textContent = ''; }
+    mark('tc-selected', []);
+  }
+
+  // ---- one open path at a time -------------------------------------------------------------
+
+  function pathItems() { return all('li.path'); }
+
+  function showPath(i) {
+    var items = pathItems(), c = byId('tc_canvas');
+    if (!items.length || !c) { return; }
+    i = (i + items.length) % items.length;
+    var li = items[i], ids = (li.getAttribute('data-nodes') || '').split(' ').filter(Boolean);
+    state.path = li.id;
+    c.classList.add('pathmode');
+    mark('tc-lit', ids);
+    markEdges(ids);
+    items.forEach(function (it) { it.classList.toggle('current', it === li); });
+    var goal = li.closest('section.goal'), heading = goal ? goal.querySelector('h3') : null;
+    var steps = all('a.step', li).map(function (a) { return a.textContent; }).join(' + ');
+    byId('tc_path_label').textContent = 'Path ' + (i + 1) + ' of ' + items.length +
+      (heading ? ' · ' + heading.firstChild.textContent.trim() : '') + ': ' + steps;
+    byId('tc_pathbar').hidden = false;
+    history.replaceState(null, '', '#' + li.id);
+  }
+
+  // markEdges lights the drawn edges between two lit nodes. Graphviz titles an edge "a->b".
+  function markEdges(ids) {
+    var s = svg(), lit = {};
+    if (!s) { return; }
+    ids.forEach(function (id) { lit[id] = true; });
+    all('g.edge', s).forEach(function (g) {
+      var t = g.querySelector('title'), ends = t ? t.textContent.split('->') : [];
+      g.classList.toggle('tc-lit', ends.length === 2 && lit[ends[0].trim()] && lit[ends[1].trim()]);
+    });
+  }
+
+  function clearPath() {
+    var c = byId('tc_canvas'), bar = byId('tc_pathbar');
+    state.path = null;
+    if (c) { c.classList.remove('pathmode'); }
+    mark('tc-lit', []);
+    all('g.edge.tc-lit').forEach(function (g) { g.classList.remove('tc-lit'); });
+    pathItems().forEach(function (it) { it.classList.remove('current'); });
+    if (bar) { bar.hidden = true; }
+  }
+
+  function pathIndex(anchor) {
+    var items = pathItems();
+    for (var i = 0; i < items.length; i++) { if (items[i].id === anchor) { return i; } }
+    return -1;
+  }
+
+  // ---- pan and zoom through the viewBox ------------------------------------------------------
+
+  function initZoom() {
+    var s = svg(), c = byId('tc_canvas');
+    if (!s || !c) { return; }
+    var vb = s.viewBox && s.viewBox.baseVal;
+    if (!vb || !vb.width) {
+      var bb = s.getBBox();
+      s.setAttribute('viewBox', [bb.x, bb.y, bb.width, bb.height].join(' '));
+      vb = s.viewBox.baseVal;
+    }
+    state.full = { x: vb.x, y: vb.y, w: vb.width, h: vb.height };
+    s.removeAttribute('width');
+    s.removeAttribute('height');
+    s.setAttribute('preserveAspectRatio', 'xMidYMid meet');
+    applyView(state.view || state.full);
+
+    c.addEventListener('wheel', function (e) {
+      e.preventDefault();
+      zoomAt(e.clientX, e.clientY, e.deltaY < 0 ? 0.8 : 1.25);
+    }, { passive: false });
+    c.addEventListener('pointerdown', function (e) {
+      if (e.button !== 0) { return; }
+      state.drag = { x: e.clientX, y: e.clientY, view: state.view };
+      state.moved = false;
+    });
+    c.addEventListener('pointermove', function (e) {
+      var d = state.drag;
+      if (!d) { return; }
+      var dx = e.clientX - d.x, dy = e.clientY - d.y;
+      if (!state.moved && Math.abs(dx) + Math.abs(dy) < 4) { return; }
+      if (!state.moved) { state.moved = true; c.classList.add('dragging'); c.setPointerCapture(e.pointerId); }
+      var k = scale();
+      applyView({ x: d.view.x - dx * k, y: d.view.y - dy * k, w: d.view.w, h: d.view.h });
+    });
+    function end() { state.drag = null; c.classList.remove('dragging'); }
+    c.addEventListener('pointerup', end);
+    c.addEventListener('pointercancel', end);
+    c.addEventListener('click', function (e) {
+      if (state.moved) { state.moved = false; e.preventDefault(); return; }
+      var id = nodeAt(e.target);
+      if (id) { e.preventDefault(); select(id, false); }
+    });
+  }
+
+  // scale is viewBox units per screen pixel ("meet" fits the larger ratio).
+  function scale() {
+    var c = byId('tc_canvas'), r = c.getBoundingClientRect(), v = state.view;
+    return Math.max(v.w / r.width, v.h / r.height);
+  }
+
+  function applyView(v) {
+    var s = svg();
+    state.view = { x: v.x, y: v.y, w: v.w, h: v.h };
+    if (s) { s.setAttribute('viewBox', [v.x, v.y, v.w, v.h].join(' ')); }
+  }
+
+  function toSVG(clientX, clientY) {
+    var s = svg(), pt = s.createSVGPoint();
+    pt.x = clientX;
+    pt.y = clientY;
+    return pt.matrixTransform(s.getScreenCTM().inverse());
+  }
+
+  function zoomAt(clientX, clientY, factor) {
+    var v = state.view, f = state.full, p = toSVG(clientX, clientY);
+    var w = Math.min(Math.max(v.w * factor, f.w / 40), f.w * 4);
+    factor = w / v.w;
+    applyView({ x: p.x - (p.x - v.x) * factor, y: p.y - (p.y - v.y) * factor, w: w, h: v.h * factor });
+  }
+
+  function zoomButton(kind) {
+    var c = byId('tc_canvas');
+    if (!c || !state.view) { return; }
+    if (kind === 'fit') { applyView(state.full); return; }
+    var r = c.getBoundingClientRect();
+    zoomAt(r.left + r.width / 2, r.top + r.height / 2, kind === 'in' ? 0.8 : 1.25);
+  }
+
+  function centerOn(id) {
+    var el = svgNode(id);
+    if (!el || !state.view) { return; }
+    var r = el.getBoundingClientRect(), p = toSVG(r.left + r.width / 2, r.top + r.height / 2), v = state.view;
+    applyView({ x: p.x - v.w / 2, y: p.y - v.h / 2, w: v.w, h: v.h });
+  }
+
+  // ---- search over node labels and refs ----------------------------------------------------
+
+  var searchTimer = null;
+
+  function runSearch() {
+    var q = byId('tc_q'), box = byId('tc_results');
+    if (!q || !box) { return; }
+    var term = q.value.trim().toLowerCase();
+    box.textContent = '';
+    if (!term) { box.hidden = true; mark('tc-match', []); return; }
+    var hits = all('section.node[data-node]').filter(function (d) {
+      return (d.getAttribute('data-label') || '').toLowerCase().indexOf(term) >= 0 ||
+        (d.getAttribute('data-ref') || '').toLowerCase().indexOf(term) >= 0 ||
+        d.getAttribute('data-node').indexOf(term) >= 0;
+    });
+    mark('tc-match', hits.map(function (d) { return d.getAttribute('data-node'); }));
+    hits.slice(0, 30).forEach(function (d) {
+      var a = document.createElement('a'), id = d.getAttribute('data-node'), ref = d.getAttribute('data-ref');
+      a.href = '#d_' + id;
+      a.className = 'hit';
+      a.setAttribute('data-node', id);
+      a.textContent = d.getAttribute('data-label') + (ref ? ' [' + ref + ']' : '');
+      box.appendChild(a);
+    });
+    if (!hits.length) {
+      var none = document.createElement('div');
+      none.className = 'none';
+      none.textContent = 'No node of this tree matches.';
+      box.appendChild(none);
+    }
+    var more = document.createElement('div'), link = document.createElement('a');
+    more.className = 'all';
+    link.href = '/search?q=' + encodeURIComponent(q.value.trim());
+    link.textContent = 'Search every tree for “' + q.value.trim() + '”';
+    more.appendChild(link);
+    box.appendChild(more);
+    box.hidden = false;
+  }
+
+  function initSearch() {
+    var q = byId('tc_q');
+    if (!q || document.body.getAttribute('data-page') !== 'tree') { return; }
+    q.addEventListener('input', function () {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(runSearch, 120);
+    });
+    q.addEventListener('focus', function () { if (q.value.trim()) { runSearch(); } });
+  }
+
+  // ---- clicks, keys and the address bar ----------------------------------------------------
+
+  function samePage(a) {
+    return a.pathname === location.pathname && a.search === location.search;
+  }
+
+  document.addEventListener('click', function (e) {
+    var a = e.target.closest ? e.target.closest('a') : null;
+    if (!a || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey) { return; }
+    var node = a.getAttribute('data-node');
+    if (node && samePage(a) && detail(node)) {
+      e.preventDefault();
+      var box = byId('tc_results');
+      if (box) { box.hidden = true; }
+      select(node, true);
+      return;
+    }
+    var anchor = a.getAttribute('data-path') || (a.classList.contains('path-link') ? a.hash.slice(1) : '');
+    if (anchor && samePage(a) && pathIndex(anchor) >= 0) {
+      e.preventDefault();
+      showPath(pathIndex(anchor));
+      byId('tc_canvas').scrollIntoView({ block: 'nearest' });
+    }
+  });
+
+  document.addEventListener('keydown', function (e) {
+    if (e.key !== 'Escape') { return; }
+    var box = byId('tc_results');
+    if (box && !box.hidden) { box.hidden = true; return; }
+    if (state.path) { clearPath(); return; }
+    deselect();
+  });
+
+  function initControls() {
+    all('[data-zoom]').forEach(function (b) {
+      b.addEventListener('click', function () { zoomButton(b.getAttribute('data-zoom')); });
+    });
+    var prev = byId('tc_path_prev'), next = byId('tc_path_next'), clear = byId('tc_path_clear');
+    if (prev) { prev.addEventListener('click', function () { showPath(Math.max(pathIndex(state.path), 0) - 1); }); }
+    if (next) { next.addEventListener('click', function () { showPath(pathIndex(state.path) + 1); }); }
+    if (clear) { clear.addEventListener('click', clearPath); }
+  }
+
+  function restore(hash) {
+    if (hash.indexOf('#d_') === 0) { select(hash.slice(3), true); }
+    if (hash.indexOf('#p_') === 0 && pathIndex(hash.slice(1)) >= 0) { showPath(pathIndex(hash.slice(1))); }
+  }
+
+  function initPage() {
+    initZoom();
+    initControls();
+    var path = state.path, selected = state.selected;
+    if (path && pathIndex(path) >= 0) { showPath(pathIndex(path)); }
+    if (selected && detail(selected)) { select(selected, false); } else if (selected) { deselect(); }
+    var q = byId('tc_q');
+    if (q && q.value.trim() && document.body.getAttribute('data-page') === 'tree' && document.activeElement === q) { runSearch(); }
+  }
+
+  // ---- live updates ------------------------------------------------------------------------
+
+  function refresh() {
+    var live = byId('tc_live');
+    fetch(location.pathname + location.search, { cache: 'no-store', credentials: 'same-origin' })
+      .then(function (r) {
+        if (!r.ok) { throw new Error(r.status + ' ' + r.statusText); }
+        return r.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, 'text/html');
+        var fresh = doc.getElementById('tc_live_root'), old = byId('tc_live_root');
+        if (!fresh || !old) { return; }
+        old.replaceWith(document.importNode(fresh, true));
+        document.body.setAttribute('data-version', doc.body.getAttribute('data-version'));
+        document.title = doc.title;
+        initPage();
+        runSearch();
+        if (live) { live.textContent = 'Re-analysed · updated ' + new Date().toLocaleTimeString(); }
+      })
+      .catch(function (err) {
+        if (live) { live.textContent = 'A new analysis is ready but this page could not load it (' + err.message + '): reload.'; }
+      });
+  }
+
+  function initLive() {
+    if (!window.EventSource) { return; }
+    var es = new EventSource('/events');
+    es.addEventListener('version', function (e) {
+      if (e.data !== document.body.getAttribute('data-version')) { refresh(); }
+    });
+  }
+
+  function start() {
+    initSearch();
+    initPage();
+    restore(location.hash);
+    initLive();
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start);
+  } else {
+    start();
+  }
+}());

@@ -1,0 +1,481 @@
+package serve
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"math/big"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/threatcov/threatcov/analyzer"
+	"github.com/threatcov/threatcov/attacktrees"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// Page limits: they keep a page readable and its size bounded whatever the catalog; the
+// downloadable reports hold everything.
+const (
+	maxPathsPerGoal = 50  // open paths listed under each goal of a tree page
+	maxPathsPerNode = 10  // open paths listed in a node's panel
+	maxSearchHits   = 200 // search results shown
+	maxQuery        = 200 // bytes of a search query considered
+)
+
+// pages holds one template set per page, each the layout plus the page's content.
+type pages struct {
+	index_, tree_, search_ *template.Template
+}
+
+func newPages() (*pages, error) {
+	parse := func(name string) (*template.Template, error) {
+		t, err := template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name)
+		if err != nil {
+			return nil, fmt.Errorf("serve: parse templates: %w", err)
+		}
+		return t, nil
+	}
+	var p pages
+	var err error
+	if p.index_, err = parse("index.html"); err != nil {
+		return nil, err
+	}
+	if p.tree_, err = parse("tree.html"); err != nil {
+		return nil, err
+	}
+	if p.search_, err = parse("search.html"); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func execute(t *template.Template, data any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// layout is what every page shows around its content.
+type layout struct {
+	Title       string
+	Page        string
+	TreeID      string
+	Version     string
+	Query       string
+	GeneratedAt string
+	AnalyzedAt  string
+	Failed      string
+	Warnings    []string
+	NavTrees    []link
+	Reports     []link
+}
+
+type link struct{ Href, Text string }
+
+func newLayout(snap *snapshot, title, page string) layout {
+	l := layout{
+		Title:       title,
+		Page:        page,
+		Version:     snap.etag,
+		GeneratedAt: snap.result.GeneratedAt.UTC().Format(time.RFC3339),
+		AnalyzedAt:  snap.analyzedAt.Format(time.TimeOnly),
+		Warnings:    snap.result.Warnings,
+	}
+	if snap.failed != nil {
+		l.Failed = snap.failed.Error()
+	}
+	for _, t := range snap.catalog.Trees() {
+		l.NavTrees = append(l.NavTrees, link{"/tree/" + t.ID, t.Title})
+	}
+	for _, f := range reportFiles {
+		l.Reports = append(l.Reports, link{"/reports/" + f.name, f.title})
+	}
+	return l
+}
+
+// figures is a Figures as text, plus percentages for <meter> bars (nil when undefined).
+type figures struct {
+	Paths, Goals, Steps, Open, StepCounts string
+	PathsPct, GoalsPct, StepsPct          string // "" when undefined
+}
+
+func newFigures(f analyzer.Figures) figures {
+	out := figures{
+		Paths:    ratioText(&f.Paths.Coverage, "paths"),
+		PathsPct: pctValue(&f.Paths.Coverage),
+		Open:     bigText(f.Paths.Open),
+	}
+	if f.Goals != nil {
+		out.Goals, out.GoalsPct = ratioText(f.Goals, "goals"), pctValue(f.Goals)
+	}
+	if f.Steps != nil {
+		out.Steps, out.StepsPct = ratioText(f.Steps, "addressable steps"), pctValue(f.Steps)
+	}
+	if len(f.StepCounts) > 0 {
+		keys := make([]string, 0, len(f.StepCounts))
+		for k := range f.StepCounts {
+			keys = append(keys, string(k))
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s %d", k, f.StepCounts[analyzer.Status(k)])
+		}
+		out.StepCounts = strings.Join(parts, ", ")
+	}
+	return out
+}
+
+// ratioText is one coverage figure as the reports print it; an empty denominator says so.
+func ratioText(r *analyzer.Ratio, what string) string {
+	if r == nil || r.Den == nil || r.Den.Sign() == 0 || r.Percent == nil {
+		return "n/a (no " + what + ")"
+	}
+	return fmt.Sprintf("%.2f%% (%s of %s blocked)", *r.Percent, bigText(r.Num), bigText(r.Den))
+}
+
+// pctValue is a percentage for a <meter> value attribute.
+func pctValue(r *analyzer.Ratio) string {
+	if r == nil || r.Percent == nil {
+		return ""
+	}
+	return fmt.Sprintf("%.2f", *r.Percent)
+}
+
+func bigText(n *big.Int) string {
+	if n == nil {
+		return "0"
+	}
+	return n.String()
+}
+
+// goalRow is one goal in the index and on its tree page.
+type goalRow struct {
+	ID, Label, Status, Href string
+	Figures                 figures
+	NotShown                string
+	Paths                   []pathView
+	More                    int // listed open paths not shown on the page
+}
+
+type treeRow struct {
+	ID, Title, Href string
+	Figures         figures
+	Goals           []goalRow
+}
+
+type recommendation struct {
+	Rank           int
+	Action, Policy string
+	Steps          []stepLink
+	Closes         string
+	Exact          bool
+}
+
+type indexData struct {
+	layout
+	Summary         figures
+	Inputs          analyzer.Inputs
+	Trees           []treeRow
+	Recommendations []recommendation
+}
+
+func (p *pages) index(snap *snapshot) ([]byte, error) {
+	r := snap.result
+	d := indexData{layout: newLayout(snap, "Coverage", "index"), Summary: newFigures(r.Summary), Inputs: r.Inputs}
+	for _, t := range r.Trees {
+		row := treeRow{ID: t.ID, Title: t.Title, Href: "/tree/" + t.ID, Figures: newFigures(t.Figures)}
+		for _, g := range t.Goals {
+			row.Goals = append(row.Goals, newGoalRow(snap, &g))
+		}
+		d.Trees = append(d.Trees, row)
+	}
+	for _, rec := range r.Recommendations {
+		if len(d.Recommendations) == 10 {
+			break
+		}
+		v := recommendation{Rank: rec.Rank, Action: rec.Action, Policy: rec.Policy, Closes: bigText(rec.Closes), Exact: rec.Exact}
+		for _, s := range rec.Steps {
+			v.Steps = append(v.Steps, snap.stepLink(s))
+		}
+		d.Recommendations = append(d.Recommendations, v)
+	}
+	return execute(p.index_, d)
+}
+
+func newGoalRow(snap *snapshot, g *analyzer.GoalResult) goalRow {
+	row := goalRow{ID: g.ID, Label: g.Label, Status: string(g.Status), Figures: newFigures(g.Figures),
+		Href: "/tree/" + g.Tree + "#" + goalAnchor(g.ID)}
+	if row.Label == "" {
+		row.Label = snap.label(g.ID)
+	}
+	if g.NotShown != nil && g.NotShown.Sign() > 0 {
+		row.NotShown = g.NotShown.String()
+	}
+	return row
+}
+
+// Anchors: node ids are [a-z0-9-], so an underscore keeps these apart from the drawing's own
+// element ids (which are the node ids).
+func nodeAnchor(id string) string          { return "d_" + id }
+func goalAnchor(id string) string          { return "g_" + id }
+func pathAnchor(goal string, n int) string { return fmt.Sprintf("p_%s_%d", goal, n) }
+
+// stepLink is a node named in a path or list, linking to its place on its tree's page.
+type stepLink struct {
+	ID, Label, Status, Tree, Href string
+}
+
+func (s *snapshot) stepLink(id string) stepLink {
+	tree := s.treeOf(id)
+	return stepLink{ID: id, Label: s.label(id), Status: string(s.status(id)), Tree: tree,
+		Href: "/tree/" + tree + "#" + nodeAnchor(id)}
+}
+
+// pathView is one open path: its steps, and the nodes of the drawing it runs through (every
+// node between the goal and one of its steps), for the highlight.
+type pathView struct {
+	Anchor, Href, Goal, GoalLabel, GoalHref string
+	N                                       int
+	Nodes                                   string
+	Steps                                   []stepLink
+}
+
+type nodeView struct {
+	ID, Anchor, Label, Ref, Kind, Status, Evidence string
+	Leaf                                           bool
+	OpenPaths                                      string
+	Target                                         *stepLink
+	Step                                           *analyzer.StepResult
+	Mapped                                         []mappedPolicy
+	Parents, Children                              []stepLink
+	Paths                                          []pathView
+	PathsListed                                    int
+}
+
+type mappedPolicy struct {
+	Ref      string
+	Deployed bool
+}
+
+type treeData struct {
+	layout
+	ID, TreeTitle, Source string
+	Figures               figures
+	SVG                   template.HTML
+	SVGError              string
+	Goals                 []goalRow
+	Nodes                 []nodeView
+}
+
+// tree renders one tree's page. svg is the drawing (already reports' escaped SVG output).
+func (p *pages) tree(snap *snapshot, id string, svg []byte, svgErr error) ([]byte, error) {
+	c := snap.catalog
+	t, _ := c.Tree(id)
+	d := treeData{layout: newLayout(snap, t.Title, "tree"), ID: t.ID, TreeTitle: t.Title, Source: t.Source}
+	d.TreeID = t.ID
+	if svgErr != nil {
+		d.SVGError = svgErr.Error()
+	} else {
+		// reports.TreeSVG escapes every label it writes (it is XML); the drawing is ours.
+		d.SVG = template.HTML(svg)
+	}
+	var tr *analyzer.TreeResult
+	for i := range snap.result.Trees {
+		if snap.result.Trees[i].ID == id {
+			tr = &snap.result.Trees[i]
+		}
+	}
+	if tr != nil {
+		d.Figures = newFigures(tr.Figures)
+		for gi := range tr.Goals {
+			g := &tr.Goals[gi]
+			row := newGoalRow(snap, g)
+			reach := reachSet(c, g.ID)
+			for pi, path := range g.OpenPaths {
+				if pi == maxPathsPerGoal {
+					row.More = len(g.OpenPaths) - pi
+					break
+				}
+				row.Paths = append(row.Paths, snap.pathView(g, pi, path, reach))
+			}
+			d.Goals = append(d.Goals, row)
+		}
+	}
+	for _, n := range t.Nodes {
+		if n.Kind == attacktrees.KindNote {
+			continue
+		}
+		d.Nodes = append(d.Nodes, snap.nodeView(n))
+	}
+	return execute(p.tree_, d)
+}
+
+func reachSet(c *attacktrees.Catalog, id string) map[string]bool {
+	set := map[string]bool{}
+	if n, ok := c.Node(id); ok {
+		for _, m := range c.Reachable(n) {
+			set[m.ID] = true
+		}
+	}
+	return set
+}
+
+// pathView builds path pi of goal g. reach is every node reachable from the goal; the lit nodes
+// are those of reach from which a step of the path is reachable (walked up from the steps).
+func (s *snapshot) pathView(g *analyzer.GoalResult, pi int, p analyzer.Path, reach map[string]bool) pathView {
+	v := pathView{Anchor: pathAnchor(g.ID, pi+1), Goal: g.ID, GoalLabel: g.Label, N: pi + 1,
+		GoalHref: "/tree/" + g.Tree + "#" + goalAnchor(g.ID)}
+	v.Href = "/tree/" + g.Tree + "#" + v.Anchor
+	if v.GoalLabel == "" {
+		v.GoalLabel = s.label(g.ID)
+	}
+	if reach != nil {
+		lit := map[string]bool{}
+		var stack []*attacktrees.Node
+		for _, id := range p.Steps {
+			if n, ok := s.catalog.Node(id); ok {
+				stack = append(stack, n)
+			}
+		}
+		for len(stack) > 0 {
+			n := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if lit[n.ID] || !reach[n.ID] {
+				continue
+			}
+			lit[n.ID] = true
+			stack = append(stack, s.catalog.Parents(n)...)
+		}
+		ids := make([]string, 0, len(lit))
+		for id := range lit {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		v.Nodes = strings.Join(ids, " ")
+	}
+	for _, step := range p.Steps {
+		v.Steps = append(v.Steps, s.stepLink(step))
+	}
+	return v
+}
+
+func (s *snapshot) nodeView(n *attacktrees.Node) nodeView {
+	v := nodeView{ID: n.ID, Anchor: nodeAnchor(n.ID), Label: n.Label, Ref: n.Ref, Kind: kindText(n),
+		Leaf: s.catalog.IsLeaf(n)}
+	if nr, ok := s.nodes[n.ID]; ok {
+		v.Status, v.Evidence, v.OpenPaths = string(nr.Status), string(nr.Evidence), bigText(nr.OpenPaths)
+	}
+	if st, ok := s.steps[n.ID]; ok {
+		v.Step = st
+		if v.Status == "" {
+			v.Status, v.Evidence = string(st.Status), string(st.Evidence)
+		}
+		missing := map[string]bool{}
+		for _, m := range st.Missing {
+			missing[m] = true
+		}
+		for _, m := range st.Mapped {
+			v.Mapped = append(v.Mapped, mappedPolicy{Ref: m, Deployed: !missing[m]})
+		}
+	}
+	if n.Kind == attacktrees.KindSubtree {
+		for _, ch := range s.catalog.Children(n) {
+			l := s.stepLink(ch.ID)
+			v.Target = &l
+		}
+	} else {
+		for _, ch := range s.catalog.Children(n) {
+			v.Children = append(v.Children, s.stepLink(ch.ID))
+		}
+	}
+	for _, par := range s.catalog.Parents(n) {
+		v.Parents = append(v.Parents, s.stepLink(par.ID))
+	}
+	v.Paths, v.PathsListed = s.pathsThrough(n)
+	return v
+}
+
+// pathsThrough lists the listed open paths (of every goal) that contain this node or a node
+// below it, first maxPathsPerNode of them in report order, and how many there are in all.
+func (s *snapshot) pathsThrough(n *attacktrees.Node) ([]pathView, int) {
+	seen := map[pathRef]bool{}
+	var refs []pathRef
+	for _, m := range s.catalog.Reachable(n) {
+		for _, ref := range s.pathsByStep[m.ID] {
+			if !seen[ref] {
+				seen[ref] = true
+				refs = append(refs, ref)
+			}
+		}
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i].less(refs[j]) })
+	var out []pathView
+	for _, ref := range refs {
+		if len(out) == maxPathsPerNode {
+			break
+		}
+		g := &s.result.Trees[ref.tree].Goals[ref.goal]
+		out = append(out, s.pathView(g, ref.path, g.OpenPaths[ref.path], nil))
+	}
+	return out, len(refs)
+}
+
+func kindText(n *attacktrees.Node) string {
+	gate, k := n.Combine()
+	switch n.Kind {
+	case attacktrees.KindGoal:
+		if gate == attacktrees.GateAtLeast {
+			return fmt.Sprintf("goal (%d of %d)", k, len(n.Children))
+		}
+		return "goal (" + strings.ToUpper(string(gate)) + ")"
+	case attacktrees.KindAtLeast:
+		return fmt.Sprintf("%d-of-%d gate", k, len(n.Children))
+	case attacktrees.KindAnd, attacktrees.KindOr:
+		return strings.ToUpper(string(n.Kind)) + " gate"
+	case attacktrees.KindSubtree:
+		return "subtree reference"
+	}
+	return "attack step"
+}
+
+type searchHit struct {
+	stepLink
+	Ref, TreeTitle string
+}
+
+type searchData struct {
+	layout
+	Hits []searchHit
+	More int
+}
+
+// search finds nodes whose label, ref or id contains q, case-insensitively, in catalog order.
+func (p *pages) search(snap *snapshot, q string) ([]byte, error) {
+	d := searchData{layout: newLayout(snap, "Search", "search")}
+	d.Query = q
+	if q = strings.ToLower(strings.TrimSpace(q)); q != "" {
+		for _, n := range snap.catalog.Nodes() {
+			if n.Kind == attacktrees.KindNote {
+				continue
+			}
+			if !strings.Contains(strings.ToLower(n.Label), q) && !strings.Contains(strings.ToLower(n.Ref), q) &&
+				!strings.Contains(n.ID, q) {
+				continue
+			}
+			if len(d.Hits) == maxSearchHits {
+				d.More++
+				continue
+			}
+			t, _ := snap.catalog.Tree(n.Tree)
+			d.Hits = append(d.Hits, searchHit{stepLink: snap.stepLink(n.ID), Ref: n.Ref, TreeTitle: t.Title})
+		}
+	}
+	return execute(p.search_, d)
+}

@@ -1,0 +1,289 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/threatcov/threatcov/reports"
+)
+
+// contentSecurityPolicy allows only this origin's own files: no inline script, no inline style
+// (the drawing's colours are SVG presentation attributes, which CSP does not govern), no
+// plugins, no framing, forms and event streams to this origin only.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// reportFile is one downloadable report of the analysis.
+type reportFile struct {
+	name, format, contentType, title string
+}
+
+var reportFiles = []reportFile{
+	{"threatcov-report.json", "json", "application/json", "JSON"},
+	{"threatcov-report.sarif", "sarif", "application/sarif+json", "SARIF"},
+	{"threatcov-report.md", "markdown", "text/markdown; charset=utf-8", "Markdown"},
+	{"threatcov-report.html", "html", "text/html; charset=utf-8", "HTML"},
+}
+
+// maxStreams bounds the open live-update streams; each holds a goroutine and a connection.
+const maxStreams = 64
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.serveIndex)
+	mux.HandleFunc("GET /tree/{id}", s.serveTree)
+	mux.HandleFunc("GET /search", s.serveSearch)
+	mux.HandleFunc("GET /reports/{name}", s.serveReport)
+	mux.HandleFunc("GET /assets/{name}", serveAsset)
+	mux.HandleFunc("GET /events", s.serveEvents)
+	mux.HandleFunc("/", http.NotFound) // so no other method or path gets the mux's redirects
+	return s.guard(mux)
+}
+
+// guard applies what holds for every request: security headers, read-only methods, a sane
+// path and, on loopback, a loopback Host.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			http.Error(w, "405 method not allowed: threatcov serve is read-only", http.StatusMethodNotAllowed)
+			return
+		}
+		if !cleanPath(r) {
+			http.Error(w, "400 bad request: path refused", http.StatusBadRequest)
+			return
+		}
+		if s.loopback && !loopbackHost(r.Host) {
+			http.Error(w, "403 forbidden: this server answers only to localhost, 127.0.0.1 or [::1]", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cleanPath refuses a path that could name something outside the routes: "." or ".."
+// segments, backslashes, NULs or empty segments, whether written raw or percent-encoded
+// (r.URL.Path is already decoded; RawPath/RequestURI are checked for encoded slashes).
+func cleanPath(r *http.Request) bool {
+	p := r.URL.Path
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\\\x00") {
+		return false
+	}
+	for i, seg := range strings.Split(p[1:], "/") {
+		last := i == strings.Count(p[1:], "/")
+		if seg == "." || seg == ".." || (seg == "" && !last) {
+			return false
+		}
+	}
+	raw := strings.ToLower(r.URL.RawPath)
+	return !strings.Contains(raw, "%2f") && !strings.Contains(raw, "%5c")
+}
+
+// loopbackHost reports whether a Host header names this machine by a loopback name.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	return isLoopback(host)
+}
+
+// serveCached writes a page or file rendered once per analysis, answering conditional
+// requests with 304.
+func serveCached(w http.ResponseWriter, r *http.Request, etag, contentType string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", "no-cache") // revalidate: the analysis can change under --watch
+	if match := r.Header.Get("If-None-Match"); match != "" && etagMatch(match, etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+func etagMatch(header, etag string) bool {
+	for _, m := range strings.Split(header, ",") {
+		m = strings.TrimPrefix(strings.TrimSpace(m), "W/")
+		if m == etag || m == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
+	snap := s.snap.Load()
+	body, err := snap.index.get(func() ([]byte, error) { return s.pages.index(snap) })
+	if err != nil {
+		s.internalError(w, "render index", err)
+		return
+	}
+	serveCached(w, r, snap.etag, "text/html; charset=utf-8", body)
+}
+
+func (s *Server) serveTree(w http.ResponseWriter, r *http.Request) {
+	snap := s.snap.Load()
+	id := r.PathValue("id")
+	page, ok := snap.trees[id]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	body, err := page.get(func() ([]byte, error) {
+		svg, svgErr := s.drawing(r.Context(), snap, id)
+		return s.pages.tree(snap, id, svg, svgErr)
+	})
+	if err != nil {
+		s.internalError(w, "render tree "+id, err)
+		return
+	}
+	serveCached(w, r, snap.etag, "text/html; charset=utf-8", body)
+}
+
+// drawing is a tree's annotated SVG, rendered once per analysis, made fit to sit inside HTML.
+func (s *Server) drawing(ctx context.Context, snap *snapshot, id string) ([]byte, error) {
+	return snap.svgs[id].get(func() ([]byte, error) {
+		// The render belongs to the analysis, not to the request that happened to ask first:
+		// a closed tab must not leave an error cached for everyone else.
+		ctx = context.WithoutCancel(ctx)
+		svg, err := reports.TreeSVG(ctx, snap.catalog, snap.result, id)
+		if err != nil {
+			return nil, err
+		}
+		return inlineSVG(svg)
+	})
+}
+
+// inlineSVG drops what precedes the <svg> element (XML declaration, DOCTYPE, comments), which
+// has no place inside an HTML document.
+func inlineSVG(svg []byte) ([]byte, error) {
+	i := bytes.Index(svg, []byte("<svg"))
+	if i < 0 {
+		return nil, fmt.Errorf("drawing has no <svg> element")
+	}
+	return svg[i:], nil
+}
+
+func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request) {
+	snap := s.snap.Load()
+	q := r.URL.Query().Get("q")
+	if len(q) > maxQuery {
+		q = q[:maxQuery]
+	}
+	body, err := s.pages.search(snap, q)
+	if err != nil {
+		s.internalError(w, "render search", err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+func (s *Server) serveReport(w http.ResponseWriter, r *http.Request) {
+	snap := s.snap.Load()
+	name := r.PathValue("name")
+	for _, f := range reportFiles {
+		if f.name != name {
+			continue
+		}
+		body, err := snap.reports[f.format].get(func() ([]byte, error) {
+			var buf bytes.Buffer
+			if err := reports.Render(&buf, f.format, snap.result, snap.catalog); err != nil {
+				return nil, err
+			}
+			return buf.Bytes(), nil
+		})
+		if err != nil {
+			s.internalError(w, "render "+f.format+" report", err)
+			return
+		}
+		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", f.name))
+		serveCached(w, r, snap.etag, f.contentType, body)
+		return
+	}
+	http.NotFound(w, r)
+}
+
+// serveEvents is the live-update stream: it sends the current version at once and each new
+// one as it is published. Pages compare it with the version they show and refresh.
+func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	ch := make(chan struct{}, 1)
+	s.subsMu.Lock()
+	if len(s.subs) >= maxStreams {
+		s.subsMu.Unlock()
+		http.Error(w, "503 too many live-update streams", http.StatusServiceUnavailable)
+		return
+	}
+	s.subs[ch] = struct{}{}
+	s.subsMu.Unlock()
+	defer func() {
+		s.subsMu.Lock()
+		delete(s.subs, ch)
+		s.subsMu.Unlock()
+	}()
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	send := func(format string, args ...any) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if _, err := fmt.Fprintf(w, format, args...); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if !send("retry: 2000\nevent: version\ndata: %s\n\n", s.snap.Load().etag) {
+		return
+	}
+	keepAlive := time.NewTicker(25 * time.Second)
+	defer keepAlive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			return
+		case <-keepAlive.C:
+			if !send(": keep-alive\n\n") {
+				return
+			}
+		case <-ch:
+			if !send("event: version\ndata: %s\n\n", s.snap.Load().etag) {
+				return
+			}
+		}
+	}
+}
+
+func (s *Server) internalError(w http.ResponseWriter, what string, err error) {
+	s.opts.Logf("threatcov serve: %s: %v", what, err)
+	http.Error(w, "500 internal error: "+what+" failed (see the server's log)", http.StatusInternalServerError)
+}
