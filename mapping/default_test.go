@@ -75,9 +75,15 @@ func TestDefaultMappingCoversEveryLeaf(t *testing.T) {
 				t.Errorf("%s: leaf %s is mapped by %s:%d without policies, scope or attestability", tree.ID, n.ID, s.File, s.Line)
 			}
 		}
+		var inner []string
+		for _, n := range cat.Nodes() {
+			if n.Tree == tree.ID && !cat.IsLeaf(n) && m.Step(n.ID) != nil {
+				inner = append(inner, n.ID)
+			}
+		}
 		// These counts are quoted in docs/mapping.md.
-		t.Logf("%-32s leaves %3d: policies %3d, out-of-scope %3d, attestable %3d",
-			tree.ID, policy+outOfScope+attestable, policy, outOfScope, attestable)
+		t.Logf("%-32s leaves %3d: policies %3d, out-of-scope %3d, attestable %3d; inner nodes mapped %d %v",
+			tree.ID, policy+outOfScope+attestable, policy, outOfScope, attestable, len(inner), inner)
 	}
 }
 
@@ -260,5 +266,41 @@ func TestDefaultMappingKeySteps(t *testing.T) {
 				t.Errorf("%s (%s:%d) mismatch (-want +got):\n%s", tc.node, s.File, s.Line, diff)
 			}
 		})
+	}
+}
+
+// TestDefaultMappingInnerNodes pins the inner nodes the default maps. Mapping an inner node
+// makes its own action a condition of every path through it (DESIGN.md "Propagation"), so a
+// label selector that starts matching a new inner node after a catalog change must be a
+// decision, not an accident.
+func TestDefaultMappingInnerNodes(t *testing.T) {
+	cat, _, m := defaultMapping(t)
+	var got []string
+	for _, s := range m.Steps() {
+		if !cat.IsLeaf(s.Node) {
+			got = append(got, s.Node.ID)
+		}
+	}
+	want := []string{
+		"asd-find-valid-service-account-token",
+		"dos-find-valid-service-account-token",
+		"dos-memory-request",
+		"mce-deploy-poisoned-image",
+		"mce-find-valid-service-account-token",
+		"per-utilise-poisoned-container-image",
+		"san-abuse-existing-privileged-pod",
+		"san-exploit-api-server-port-8080",
+		"san-exploit-unauthenticated-role-binding",
+		"san-host-networking-enabled",
+		"san-kubelet-10250-exposed-to-cni",
+		"san-kubelet-10255-unauthenticated-port",
+		"san-net-cap-capability-available",
+		"scc-find-valid-service-account-token",
+		"scc-host-networking-enabled",
+		"scc-net-cap-capability-available",
+		"scc-sign-certificate-using-kubernetes-api",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("inner nodes mapped by mapping/default.yaml (-want +got):\n%s", diff)
 	}
 }
