@@ -481,7 +481,8 @@ func TestVariantsPerScope(t *testing.T) {
 	for family, want := range map[string][]string{
 		"host-pid":                {"cronjob", "deployment", "pod"},
 		"host-port":               {"cronjob", "deployment", "pod"},
-		"missing-resource-limits": {"cronjob", "deployment", "ephemeralcontainer", "initcontainer", "pod"},
+		"missing-resource-limits": {"cronjob", "deployment", "initcontainer", "pod"},
+		"sys-ptrace-capability":   {"cronjob", "deployment", "ephemeralcontainer", "initcontainer", "pod"},
 		"privileged-container":    {"cronjob", "deployment", "ephemeralcontainer", "initcontainer", "pod"},
 	} {
 		if d := cmp.Diff(want, got[family]); d != "" {

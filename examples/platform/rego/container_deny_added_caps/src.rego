@@ -2,11 +2,10 @@
 # title: Containers must not add capabilities
 # description: >-
 #   Capabilities such as SYS_ADMIN, SYS_PTRACE or NET_ADMIN give a container powers over the
-#   node or its neighbours. Only NET_BIND_SERVICE may be added. Rolled out in dryrun while
-#   teams remove the capabilities they add.
+#   node or its neighbours. Only NET_BIND_SERVICE may be added.
 # custom:
 #   policyID: P2003
-#   enforcement: dryrun
+#   enforcement: deny
 #   matchers:
 #     kinds:
 #     - apiGroups: [""]

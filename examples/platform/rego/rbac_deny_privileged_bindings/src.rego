@@ -3,10 +3,11 @@
 # description: >-
 #   A binding of cluster-admin hands the whole cluster to its subjects; a binding to
 #   system:unauthenticated, system:anonymous or system:authenticated hands rights to anyone
-#   who reaches the API server.
+#   who reaches the API server. In dryrun until the operators installed with cluster-admin
+#   bindings have their own roles.
 # custom:
 #   policyID: P2009
-#   enforcement: deny
+#   enforcement: dryrun
 #   matchers:
 #     kinds:
 #     - apiGroups: [rbac.authorization.k8s.io]
