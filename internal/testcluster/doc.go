@@ -1,0 +1,17 @@
+// Package testcluster starts a real, throwaway Kubernetes control plane for integration
+// tests: one etcd and one kube-apiserver on free loopback ports, with RBAC, a static token
+// file (an admin in system:masters and a user with no permissions), generated serving and
+// service-account keys, and the API server's default admission plugins (Pod Security
+// admission and ValidatingAdmissionPolicy included). No controller-manager, scheduler or
+// kubelet runs: nothing reconciles, so CreateNamespace creates the `default` ServiceAccount
+// that pod admission needs, and namespaces are never finalized after deletion.
+//
+// The binaries are found from THREATCOV_KUBE_APISERVER and THREATCOV_ETCD, else at
+// .cache/bin/kube-apiserver under the module root (built by scripts/cluster-build.sh) and
+// etcd on PATH (installed by scripts/cluster-deps.sh). Start skips the test when they are
+// missing, except under CI (env CI set), where it fails it: CI must run these tests.
+//
+// It must not be imported by product code, must not listen anywhere but 127.0.0.1, and must
+// not leave processes behind: Cleanup stops them, and on Linux they are also killed when the
+// test binary dies (a -timeout panic runs no cleanup).
+package testcluster
