@@ -2,9 +2,11 @@ package mapping_test
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -51,39 +53,68 @@ func defaultFamilies(t *testing.T) []string {
 	return fams
 }
 
+// treeCounts is one row of the counts table in docs/mapping.md.
+type treeCounts struct {
+	Tree                                     string
+	Leaves, Policies, OutOfScope, Attestable int
+	Inner                                    int
+}
+
 // TestDefaultMappingCoversEveryLeaf: no leaf of the catalog is left to the analyzer's
-// "unmapped" fallback, and every mapped step says which of the three kinds it is.
+// "unmapped" fallback, and every mapped step says which of the three kinds it is. The counts
+// it logs are the table in docs/mapping.md, which must agree.
 func TestDefaultMappingCoversEveryLeaf(t *testing.T) {
 	cat, _, m := defaultMapping(t)
+	var rows []treeCounts
 	for _, tree := range cat.Trees() {
-		var policy, outOfScope, attestable int
+		c := treeCounts{Tree: tree.ID}
 		for _, n := range cat.Nodes() {
-			if n.Tree != tree.ID || !cat.IsLeaf(n) {
+			if n.Tree != tree.ID {
 				continue
 			}
 			s := m.Step(n.ID)
+			if !cat.IsLeaf(n) {
+				if s != nil {
+					c.Inner++
+				}
+				continue
+			}
+			c.Leaves++
 			switch {
 			case s == nil:
 				t.Errorf("%s: leaf %s %q is not mapped: add it to mapping/default.yaml (policies and probes, out-of-scope or attestable)", tree.ID, n.ID, n.Label)
 			case len(s.Policies) > 0:
-				policy++
+				c.Policies++
 			case s.OutOfScope != "":
-				outOfScope++
+				c.OutOfScope++
 			case s.Attestable != "":
-				attestable++
+				c.Attestable++
 			default:
 				t.Errorf("%s: leaf %s is mapped by %s:%d without policies, scope or attestability", tree.ID, n.ID, s.File, s.Line)
 			}
 		}
-		var inner []string
-		for _, n := range cat.Nodes() {
-			if n.Tree == tree.ID && !cat.IsLeaf(n) && m.Step(n.ID) != nil {
-				inner = append(inner, n.ID)
-			}
+		t.Logf("%-32s leaves %3d: policies %3d, out-of-scope %3d, attestable %3d; inner nodes mapped %d",
+			c.Tree, c.Leaves, c.Policies, c.OutOfScope, c.Attestable, c.Inner)
+		rows = append(rows, c)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Tree < rows[j].Tree })
+
+	doc, err := os.ReadFile("../docs/mapping.md")
+	if err != nil {
+		t.Fatalf("read the counts table: %v", err)
+	}
+	row := regexp.MustCompile(`(?m)^\| ([a-z0-9-]+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|$`)
+	var documented []treeCounts
+	for _, r := range row.FindAllStringSubmatch(string(doc), -1) {
+		n := make([]int, 5)
+		for i := range n {
+			n[i], _ = strconv.Atoi(r[i+2])
 		}
-		// These counts are quoted in docs/mapping.md.
-		t.Logf("%-32s leaves %3d: policies %3d, out-of-scope %3d, attestable %3d; inner nodes mapped %d %v",
-			tree.ID, policy+outOfScope+attestable, policy, outOfScope, attestable, len(inner), inner)
+		documented = append(documented, treeCounts{r[1], n[0], n[1], n[2], n[3], n[4]})
+	}
+	sort.Slice(documented, func(i, j int) bool { return documented[i].Tree < documented[j].Tree })
+	if diff := cmp.Diff(rows, documented); diff != "" {
+		t.Errorf("the counts table in docs/mapping.md is out of date (-computed +documented):\n%s", diff)
 	}
 }
 
