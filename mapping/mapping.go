@@ -43,10 +43,12 @@ type File struct {
 	Name string `yaml:"-"`
 }
 
-// Entry maps catalog nodes, chosen by id or by exact label, to what covers them.
+// Entry maps catalog nodes, chosen by id, by exact label or by CNCF bracket ref, to what
+// covers them.
 type Entry struct {
 	Nodes  []string `yaml:"nodes"`
 	Labels []string `yaml:"labels"`
+	Refs   []string `yaml:"refs"`
 	// Points are the enforcement points the attacker crosses doing the step; default admission.
 	Points   []string `yaml:"points"`
 	Policies []string `yaml:"policies"`
@@ -105,8 +107,9 @@ type Attestation struct {
 // Mapping is the resolved mapping: what covers each mapped node of a catalog.
 type Mapping struct {
 	steps map[string]*Step
-	// Warnings are problems that do not stop an analysis: selectors that match no node and
-	// probe families or policy references nobody knows. With strict resolution they are errors.
+	// Warnings are problems that do not stop an analysis: selectors that match no node, and a
+	// node selected twice in one file. With strict resolution they are errors. Unknown probe
+	// families are always errors: a step without its probes cannot be verified.
 	Warnings []string
 }
 
@@ -226,8 +229,8 @@ func checkEntry(e *Entry) []string {
 	add := func(format string, args ...any) {
 		errs = append(errs, e.where()+": "+fmt.Sprintf(format, args...))
 	}
-	if len(e.Nodes) == 0 && len(e.Labels) == 0 {
-		add("entry selects no node: set `nodes:` (node ids) or `labels:` (exact labels)")
+	if len(e.Nodes) == 0 && len(e.Labels) == 0 && len(e.Refs) == 0 {
+		add("entry selects no node: set `nodes:` (node ids), `labels:` (exact labels) or `refs:` (CNCF refs such as M9)")
 	}
 	kinds := 0
 	for _, set := range []bool{len(e.Policies) > 0 || len(e.Probes) > 0, e.OutOfScope != "", e.Attestable != ""} {
@@ -289,8 +292,12 @@ func (a *AttestationSpec) parse() (*Attestation, error) {
 func Resolve(c *attacktrees.Catalog, families []string, strict bool, files ...*File) (*Mapping, error) {
 	m := &Mapping{steps: map[string]*Step{}}
 	byLabel := map[string][]*attacktrees.Node{}
+	byRef := map[string][]*attacktrees.Node{}
 	for _, n := range c.Nodes() {
 		byLabel[n.Label] = append(byLabel[n.Label], n)
+		if n.Ref != "" {
+			byRef[n.Ref] = append(byRef[n.Ref], n)
+		}
 	}
 	known := map[string]bool{}
 	for _, f := range families {
@@ -298,6 +305,7 @@ func Resolve(c *attacktrees.Catalog, families []string, strict bool, files ...*F
 	}
 	var errs []string
 	for _, f := range files {
+		selectedBy := map[string]*Entry{}
 		for _, e := range f.Steps {
 			var nodes []*attacktrees.Node
 			for _, id := range e.Nodes {
@@ -315,6 +323,13 @@ func Resolve(c *attacktrees.Catalog, families []string, strict bool, files ...*F
 				}
 				nodes = append(nodes, ns...)
 			}
+			for _, r := range e.Refs {
+				ns := byRef[r]
+				if len(ns) == 0 {
+					m.Warnings = append(m.Warnings, fmt.Sprintf("%s: no node has the ref %q", e.where(), r))
+				}
+				nodes = append(nodes, ns...)
+			}
 			for _, p := range e.Probes {
 				if !known[p] {
 					errs = append(errs, fmt.Sprintf("%s: unknown probe family %q: add it to the probes or fix the name", e.where(), p))
@@ -325,6 +340,10 @@ func Resolve(c *attacktrees.Catalog, families []string, strict bool, files ...*F
 				points = []string{PointAdmission}
 			}
 			for _, n := range nodes {
+				if prev, ok := selectedBy[n.ID]; ok && prev != e {
+					m.Warnings = append(m.Warnings, fmt.Sprintf("%s: node %q is also selected by the entry at line %d; the later entry wins", e.where(), n.ID, prev.Line))
+				}
+				selectedBy[n.ID] = e
 				if n.Kind == attacktrees.KindNote || n.Kind == attacktrees.KindSubtree {
 					errs = append(errs, fmt.Sprintf("%s: node %q is a %s: map the steps it stands for instead", e.where(), n.ID, n.Kind))
 					continue
