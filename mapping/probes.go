@@ -15,6 +15,14 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // The default probe families. base.yaml is the benign Pod every pod and container family patches;
@@ -588,6 +596,11 @@ func expandFamilies(fams []*probeFamily) ([]Probe, error) {
 		if err != nil {
 			return nil, err
 		}
+		for _, p := range ps {
+			if err := checkKnownKind(p); err != nil {
+				return nil, err
+			}
+		}
 		out = append(out, ps...)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -865,4 +878,42 @@ func copyValue(v any) any {
 	default:
 		return t
 	}
+}
+
+// probeScheme knows the built-in kinds probes are made of, so a typo in a probe (a field the
+// API does not have) fails at load, naming the file, instead of making a probe no policy
+// recognises. Kinds it does not know (custom resources) are taken as written.
+var probeScheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{
+		corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme, rbacv1.AddToScheme,
+		certificatesv1.AddToScheme, networkingv1.AddToScheme,
+	} {
+		if err := add(s); err != nil {
+			panic(err) // static registration of k8s.io/api types; cannot fail on input
+		}
+	}
+	return s
+}()
+
+func checkKnownKind(p Probe) error {
+	for _, obj := range []map[string]any{p.Object, p.OldObject} {
+		if obj == nil {
+			continue
+		}
+		apiVersion, _ := obj["apiVersion"].(string)
+		kind, _ := obj["kind"].(string)
+		gv, err := schema.ParseGroupVersion(apiVersion)
+		if err != nil {
+			return probeErr(p.File, p.Line, "probe %s: apiVersion %q: %v", p.Name, apiVersion, err)
+		}
+		typed, err := probeScheme.New(gv.WithKind(kind))
+		if err != nil {
+			continue
+		}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(obj, typed, true); err != nil {
+			return probeErr(p.File, p.Line, "probe %s: not a valid %s: %v (fix the manifest or the attack patch)", p.Name, kind, err)
+		}
+	}
+	return nil
 }

@@ -704,6 +704,10 @@ func TestLoadProbesErrors(t *testing.T) {
 			"a.yaml:2:"},
 		{"base that is not a pod", map[string]string{"a.yaml": goodFamily, "base.yaml": "apiVersion: apps/v1\nkind: Deployment\n"},
 			"base.yaml:1: a probe base must be one Pod"},
+		{"typo in the attack patch", map[string]string{"a.yaml": "name: a\ndescription: x\nscope: container\nattack:\n  container: {securityContext: {priviledged: true}}\n"},
+			`a.yaml:1: probe a/pod: not a valid Pod: strict decoding error: unknown field "spec.containers[0].securityContext.priviledged"`},
+		{"wrong type in an object", map[string]string{"a.yaml": "name: a\ndescription: x\nscope: object\nobjects:\n  - name: o\n    object: {apiVersion: v1, kind: Service, metadata: {name: s}, spec: {ports: 80}}\n"},
+			"a.yaml:5: probe a/o: not a valid Service:"},
 		{"attack that deletes the containers", map[string]string{"a.yaml": "name: a\ndescription: x\nscope: pod\nattack:\n  pod: {spec: {containers: null}}\n"},
 			"a.yaml:1: family a: after the attack patch: the Pod has no containers"},
 	}
@@ -750,6 +754,14 @@ func TestFamilyStepsAreCatalogLabels(t *testing.T) {
 			if l := ref.ReplaceAllString(s, ""); !labels[l] {
 				t.Errorf("%s: step %q is not a catalog label", name, l)
 			}
+		}
+	}
+}
+
+func BenchmarkDefaultProbes(b *testing.B) {
+	for b.Loop() {
+		if _, err := DefaultProbes(); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
