@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
+func TestMain(m *testing.M) { testcluster.Main(m) }
+
 func hostPIDPod() *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "host-pid"},
@@ -76,7 +78,7 @@ func denyHostPID(ctx context.Context, t *testing.T, client kubernetes.Interface)
 }
 
 func TestDryRunAdmission(t *testing.T) {
-	c := testcluster.Start(t)
+	c := testcluster.Shared(t)
 	ctx := t.Context()
 
 	namespaces := map[string]map[string]string{
@@ -188,7 +190,7 @@ func TestDryRunAdmission(t *testing.T) {
 }
 
 func TestKubeconfigs(t *testing.T) {
-	c := testcluster.Start(t)
+	c := testcluster.Shared(t)
 	for _, tt := range []struct {
 		path      string
 		forbidden bool

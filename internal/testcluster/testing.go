@@ -3,7 +3,9 @@ package testcluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 )
@@ -18,13 +20,7 @@ const startTimeout = 3 * time.Minute
 // binaries and a silent skip there would hide that the cluster tests never ran.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
-	apiserver, etcd, err := FindBinaries()
-	if err != nil {
-		if errors.Is(err, ErrBinaryMissing) && os.Getenv("CI") == "" {
-			t.Skip(err)
-		}
-		t.Fatalf("%v (CI is set: .ci/run must build the cluster binaries first)", err)
-	}
+	apiserver, etcd := binaries(t)
 	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
 	defer cancel()
 	c, err := StartCluster(ctx, Options{Dir: t.TempDir(), APIServer: apiserver, Etcd: etcd})
@@ -40,4 +36,72 @@ func Start(t testing.TB) *Cluster {
 	})
 	t.Logf("test cluster at %s ready in %v", c.URL, c.StartupTime.Round(time.Millisecond))
 	return c
+}
+
+func binaries(t testing.TB) (apiserver, etcd string) {
+	t.Helper()
+	apiserver, etcd, err := FindBinaries()
+	if err != nil {
+		if errors.Is(err, ErrBinaryMissing) && os.Getenv("CI") == "" {
+			t.Skip(err)
+		}
+		t.Fatalf("%v (CI is set: .ci/run must build the cluster binaries first)", err)
+	}
+	return apiserver, etcd
+}
+
+// The cluster Shared hands out, started by the first test that asks.
+var shared struct {
+	once    sync.Once
+	cluster *Cluster
+	dir     string
+	err     error
+}
+
+// Shared returns one cluster for all tests of the test binary, started on first use, so a
+// package pays the startup (5-12s) once; Main stops it. Tests sharing it must not collide:
+// use namespaces of their own, and bind cluster-scoped policies to labelled namespaces.
+// Binaries missing: as Start.
+func Shared(t testing.TB) *Cluster {
+	t.Helper()
+	apiserver, etcd := binaries(t)
+	shared.once.Do(func() {
+		t.Helper()
+		shared.dir, shared.err = os.MkdirTemp("", "threatcov-testcluster-")
+		if shared.err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+		defer cancel()
+		shared.cluster, shared.err = StartCluster(ctx, Options{Dir: shared.dir, APIServer: apiserver, Etcd: etcd})
+		if shared.err == nil {
+			t.Logf("shared test cluster at %s ready in %v", shared.cluster.URL, shared.cluster.StartupTime.Round(time.Millisecond))
+		}
+	})
+	if shared.err != nil {
+		t.Fatalf("start shared test cluster: %v", shared.err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("shared test cluster logs:\n%s", shared.cluster.Logs(50))
+		}
+	})
+	return shared.cluster
+}
+
+// Main runs the tests of a package that uses Shared and then stops the shared cluster and
+// removes its directory. Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { testcluster.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	if shared.cluster != nil {
+		shared.cluster.Stop()
+	}
+	if shared.dir != "" {
+		if err := os.RemoveAll(shared.dir); err != nil {
+			fmt.Fprintf(os.Stderr, "testcluster: %v\n", err)
+		}
+	}
+	os.Exit(code)
 }
