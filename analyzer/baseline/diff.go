@@ -1,0 +1,410 @@
+package baseline
+
+import (
+	"fmt"
+	"math/big"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/threatcov/threatcov/analyzer"
+)
+
+// actionSuffix marks the path element of a mapped inner node's own action (see analyzer).
+const actionSuffix = "#action"
+
+// Diff is what changed from a baseline (Before) to a new result (After).
+type Diff struct {
+	Before analyzer.Figures `json:"before"`
+	After  analyzer.Figures `json:"after"`
+	// OpenedGoals were blocked in the baseline, or absent from it, and are open now.
+	OpenedGoals []GoalChange `json:"openedGoals"`
+	// ClosedGoals were open in the baseline and are blocked now.
+	ClosedGoals []GoalChange `json:"closedGoals"`
+	// RemovedGoals are in the baseline only (their tree was removed or changed).
+	RemovedGoals []GoalChange `json:"removedGoals"`
+	// OpenedPaths are open now and were not open in the baseline, with why.
+	OpenedPaths []PathChange `json:"openedPaths"`
+	// ClosedPaths were open in the baseline and are not now.
+	ClosedPaths []PathChange `json:"closedPaths"`
+	// Grown are goals whose exact open-path count rose: a regression even where the listed
+	// paths (capped by --max-paths) cannot show which path opened.
+	Grown []CountChange `json:"grown"`
+	// Steps are the steps whose status changed, with the causes.
+	Steps []StepChange `json:"steps"`
+	// Partial names goals whose paths were cut by --max-paths in either result: for them a path
+	// missing from a list is not known to be closed or new.
+	Partial []string `json:"partial"`
+}
+
+// GoalChange is a goal whose status changed.
+type GoalChange struct {
+	ID     string          `json:"id"`
+	Tree   string          `json:"tree"`
+	Label  string          `json:"label"`
+	Before analyzer.Status `json:"before,omitempty"` // "" when the goal is new
+	After  analyzer.Status `json:"after,omitempty"`  // "" when the goal was removed
+}
+
+// PathChange is a path that opened or closed for one goal.
+type PathChange struct {
+	Goal        string   `json:"goal"`
+	Tree        string   `json:"tree"`
+	GoalLabel   string   `json:"goalLabel"`
+	Fingerprint string   `json:"fingerprint"`
+	Steps       []string `json:"steps"`
+	Labels      []string `json:"labels"`
+	// Why lists the causes: the changed steps of the path and what changed in their policies.
+	Why []Cause `json:"why"`
+}
+
+// CountChange is a goal whose exact number of open paths changed.
+type CountChange struct {
+	Goal   string   `json:"goal"`
+	Label  string   `json:"label"`
+	Before *big.Int `json:"before"`
+	After  *big.Int `json:"after"`
+}
+
+// StepChange is a step whose status changed.
+type StepChange struct {
+	Node           string            `json:"node"`
+	Tree           string            `json:"tree"`
+	Label          string            `json:"label"`
+	Before         analyzer.Status   `json:"before,omitempty"`
+	After          analyzer.Status   `json:"after,omitempty"`
+	BeforeEvidence analyzer.Evidence `json:"beforeEvidence,omitempty"`
+	AfterEvidence  analyzer.Evidence `json:"afterEvidence,omitempty"`
+	Causes         []Cause           `json:"causes"`
+}
+
+// Cause kinds: what changed under a step.
+const (
+	CausePolicyRemoved     = "policy-removed"      // a blocking policy is no longer deployed
+	CausePolicyToMonitor   = "policy-to-monitor"   // a blocking policy switched to dryrun/warn/audit
+	CausePolicyAdmits      = "policy-admits"       // a blocking policy now admits a probe
+	CausePolicyNoLonger    = "policy-no-longer"    // a blocking policy no longer blocks the step, otherwise
+	CauseAttestationExpiry = "attestation-expired" // an attestation expired
+	CauseAttestationGone   = "attestation-removed" // an attestation is no longer there
+	CauseMappingChanged    = "mapping-changed"     // the mapping no longer names a policy for the step
+	CauseStatusChanged     = "status-changed"      // the step's status changed (always present)
+	CausePathNew           = "path-new"            // no step of the path changed: the trees or the mapping did
+	CauseBaselineCut       = "baseline-cut"        // the baseline listed only some paths of the goal
+	CauseStepClosed        = "step-closed"         // for closed paths: a step of the path is now closed
+)
+
+// Cause is one reason for a change, as data and as a sentence.
+type Cause struct {
+	Kind   string `json:"kind"`
+	Step   string `json:"step,omitempty"`
+	Policy string `json:"policy,omitempty"`
+	Text   string `json:"text"`
+}
+
+type goalEntry struct {
+	tree string
+	g    *analyzer.GoalResult
+}
+
+func goalsOf(r *analyzer.Result) (map[string]goalEntry, []string) {
+	m := map[string]goalEntry{}
+	var order []string
+	for ti := range r.Trees {
+		for gi := range r.Trees[ti].Goals {
+			g := &r.Trees[ti].Goals[gi]
+			if _, dup := m[g.ID]; dup {
+				continue
+			}
+			m[g.ID] = goalEntry{r.Trees[ti].ID, g}
+			order = append(order, g.ID)
+		}
+	}
+	return m, order
+}
+
+func stepsOf(r *analyzer.Result) map[string]*analyzer.StepResult {
+	m := map[string]*analyzer.StepResult{}
+	for i := range r.Steps {
+		m[r.Steps[i].Node] = &r.Steps[i]
+	}
+	return m
+}
+
+// PathKey is a path's identity: its step ids sorted and joined by "+" (DESIGN.md's fingerprint),
+// recomputed so it does not depend on the Fingerprint field of a file.
+func PathKey(p analyzer.Path) string {
+	steps := slices.Clone(p.Steps)
+	sort.Strings(steps)
+	return strings.Join(steps, "+")
+}
+
+func stepNode(element string) string {
+	node, _ := strings.CutSuffix(element, actionSuffix)
+	return node
+}
+
+func cut(g *analyzer.GoalResult) bool { return g != nil && g.NotShown != nil && g.NotShown.Sign() > 0 }
+
+func openCount(g *analyzer.GoalResult) *big.Int {
+	if g == nil {
+		return new(big.Int)
+	}
+	if g.Figures.Paths.Open != nil {
+		return g.Figures.Paths.Open
+	}
+	n := big.NewInt(int64(len(g.OpenPaths)))
+	if g.NotShown != nil {
+		n.Add(n, g.NotShown)
+	}
+	return n
+}
+
+// Compare compares a baseline with a new result. Both must be non-nil. Output order follows
+// the new result's trees and goals (removed goals: the baseline's), paths shortest first.
+func Compare(before, after *analyzer.Result) *Diff {
+	d := &Diff{Before: before.Summary, After: after.Summary,
+		OpenedGoals: []GoalChange{}, ClosedGoals: []GoalChange{}, RemovedGoals: []GoalChange{},
+		OpenedPaths: []PathChange{}, ClosedPaths: []PathChange{}, Grown: []CountChange{},
+		Steps: []StepChange{}, Partial: []string{}}
+	bGoals, bOrder := goalsOf(before)
+	aGoals, aOrder := goalsOf(after)
+	bSteps, aSteps := stepsOf(before), stepsOf(after)
+
+	changed := map[string]*StepChange{}
+	for _, s := range after.Steps {
+		b := bSteps[s.Node]
+		if b != nil && b.Status == s.Status {
+			continue
+		}
+		sc := stepChange(b, &s, after)
+		changed[s.Node] = &sc
+		d.Steps = append(d.Steps, sc)
+	}
+	for _, s := range before.Steps {
+		if _, ok := aSteps[s.Node]; !ok {
+			d.Steps = append(d.Steps, StepChange{Node: s.Node, Tree: s.Tree, Label: s.Label, Before: s.Status, BeforeEvidence: s.Evidence,
+				Causes: []Cause{{Kind: CauseStatusChanged, Step: s.Node, Text: fmt.Sprintf("step %q is no longer in the analysis (trees or mapping changed)", s.Label)}}})
+		}
+	}
+	sort.SliceStable(d.Steps, func(i, j int) bool { return d.Steps[i].Node < d.Steps[j].Node })
+
+	label := func(id string) string {
+		node := stepNode(id)
+		for _, m := range []map[string]*analyzer.StepResult{aSteps, bSteps} {
+			if s, ok := m[node]; ok && s.Label != "" {
+				if node != id {
+					return s.Label + " (the step itself)"
+				}
+				return s.Label
+			}
+		}
+		return id
+	}
+	closedBefore := func(id string) bool {
+		s, ok := bSteps[stepNode(id)]
+		return ok && s.Status.Closes()
+	}
+	closedAfter := func(id string) bool {
+		s, ok := aSteps[stepNode(id)]
+		return ok && s.Status.Closes()
+	}
+
+	for _, id := range aOrder {
+		a := aGoals[id]
+		b, inBase := bGoals[id]
+		gc := GoalChange{ID: id, Tree: a.tree, Label: a.g.Label, After: a.g.Status}
+		switch {
+		case !inBase && !a.g.Status.Closes():
+			d.OpenedGoals = append(d.OpenedGoals, gc)
+		case inBase && b.g.Status.Closes() && !a.g.Status.Closes():
+			gc.Before = b.g.Status
+			d.OpenedGoals = append(d.OpenedGoals, gc)
+		case inBase && !b.g.Status.Closes() && a.g.Status.Closes():
+			gc.Before = b.g.Status
+			d.ClosedGoals = append(d.ClosedGoals, gc)
+		}
+		var bg *analyzer.GoalResult
+		if inBase {
+			bg = b.g
+		}
+		if cut(bg) || cut(a.g) {
+			d.Partial = append(d.Partial, id)
+		}
+		if bc, ac := openCount(bg), openCount(a.g); ac.Cmp(bc) > 0 && (cut(bg) || cut(a.g)) {
+			d.Grown = append(d.Grown, CountChange{Goal: id, Label: a.g.Label, Before: bc, After: ac})
+		}
+		bKeys := map[string]bool{}
+		if bg != nil {
+			for _, p := range bg.OpenPaths {
+				bKeys[PathKey(p)] = true
+			}
+		}
+		aKeys := map[string]bool{}
+		for _, p := range a.g.OpenPaths {
+			key := PathKey(p)
+			aKeys[key] = true
+			if bKeys[key] {
+				continue
+			}
+			// A path not listed in a capped baseline may have been open already; it counts as
+			// opened only if one of its steps was closed then (so it was blocked), or the
+			// baseline listed every open path of the goal.
+			known := !cut(bg) || slices.ContainsFunc(p.Steps, closedBefore)
+			if !known {
+				continue
+			}
+			d.OpenedPaths = append(d.OpenedPaths, pathChange(id, a, p, label, changed, bg, inBase))
+		}
+		if bg != nil {
+			for _, p := range bg.OpenPaths {
+				key := PathKey(p)
+				if aKeys[key] {
+					continue
+				}
+				known := !cut(a.g) || slices.ContainsFunc(p.Steps, closedAfter)
+				if !known {
+					continue
+				}
+				pc := PathChange{Goal: id, Tree: a.tree, GoalLabel: a.g.Label, Fingerprint: key, Steps: slices.Clone(p.Steps), Why: []Cause{}}
+				for _, s := range p.Steps {
+					pc.Labels = append(pc.Labels, label(s))
+					if closedAfter(s) {
+						pc.Why = append(pc.Why, Cause{Kind: CauseStepClosed, Step: stepNode(s), Text: fmt.Sprintf("%q is now %s", label(s), aSteps[stepNode(s)].Status)})
+					}
+				}
+				if len(pc.Why) == 0 {
+					pc.Why = append(pc.Why, Cause{Kind: CausePathNew, Text: "the path no longer exists: the trees or the mapping changed"})
+				}
+				d.ClosedPaths = append(d.ClosedPaths, pc)
+			}
+		}
+	}
+	for _, id := range bOrder {
+		if _, ok := aGoals[id]; !ok {
+			b := bGoals[id]
+			d.RemovedGoals = append(d.RemovedGoals, GoalChange{ID: id, Tree: b.tree, Label: b.g.Label, Before: b.g.Status})
+		}
+	}
+	byLen := func(ps []PathChange) {
+		sort.SliceStable(ps, func(i, j int) bool { return len(ps[i].Steps) < len(ps[j].Steps) })
+	}
+	byLen(d.OpenedPaths)
+	byLen(d.ClosedPaths)
+	return d
+}
+
+func pathChange(goal string, a goalEntry, p analyzer.Path, label func(string) string, changed map[string]*StepChange, bg *analyzer.GoalResult, inBase bool) PathChange {
+	pc := PathChange{Goal: goal, Tree: a.tree, GoalLabel: a.g.Label, Fingerprint: PathKey(p), Steps: slices.Clone(p.Steps), Why: []Cause{}}
+	seen := map[string]bool{}
+	for _, s := range p.Steps {
+		pc.Labels = append(pc.Labels, label(s))
+		node := stepNode(s)
+		if sc, ok := changed[node]; ok && !seen[node] {
+			seen[node] = true
+			pc.Why = append(pc.Why, sc.Causes...)
+		}
+	}
+	if len(pc.Why) == 0 {
+		text := "no step of this path changed status: the trees or the mapping changed"
+		if !inBase {
+			text = "the goal is not in the baseline: a tree was added or changed"
+		}
+		pc.Why = append(pc.Why, Cause{Kind: CausePathNew, Text: text})
+	}
+	return pc
+}
+
+// stepChange explains a step's status change from the step results of both analyses. b is
+// nil for a step that is new in the analysis.
+func stepChange(b, a *analyzer.StepResult, after *analyzer.Result) StepChange {
+	sc := StepChange{Node: a.Node, Tree: a.Tree, Label: a.Label, After: a.Status, AfterEvidence: a.Evidence, Causes: []Cause{}}
+	add := func(kind, policy, format string, args ...any) {
+		sc.Causes = append(sc.Causes, Cause{Kind: kind, Step: a.Node, Policy: policy, Text: fmt.Sprintf(format, args...)})
+	}
+	if b == nil {
+		add(CauseStatusChanged, "", "step %q is new in the analysis and is %s", a.Label, a.Status)
+		return sc
+	}
+	sc.Before, sc.BeforeEvidence = b.Status, b.Evidence
+	if b.Status.Closes() && !a.Status.Closes() {
+		deployed := deployedPolicies(after)
+		for _, p := range b.Blocking {
+			if slices.Contains(a.Blocking, p) {
+				continue
+			}
+			mode, admitted := verdictsFor(a, p)
+			switch {
+			case slices.Contains(a.Monitoring, p) || mode == "monitor":
+				add(CausePolicyToMonitor, p, "policy %s switched from enforce to monitor (dryrun/warn/audit): it flags %q but no longer blocks it", p, a.Label)
+			case len(admitted) > 0:
+				add(CausePolicyAdmits, p, "policy %s no longer denies %s", p, strings.Join(admitted, ", "))
+			case !deployed[p]:
+				add(CausePolicyRemoved, p, "policy %s disappeared: it is no longer deployed", p)
+			default:
+				add(CausePolicyNoLonger, p, "policy %s no longer blocks %q", p, a.Label)
+			}
+		}
+		if b.Attestation != nil && b.Status == analyzer.StatusAttested {
+			switch {
+			case a.Attestation == nil:
+				add(CauseAttestationGone, "", "the attestation of control %q was removed", b.Attestation.Control)
+			case a.Attestation.Expired:
+				add(CauseAttestationExpiry, "", "the attestation of control %q expired on %s", a.Attestation.Control, a.Attestation.Expires.Format("2006-01-02"))
+			}
+		}
+		for _, ref := range b.Mapped {
+			if !slices.Contains(a.Mapped, ref) {
+				add(CauseMappingChanged, ref, "the mapping no longer names %s for %q", ref, a.Label)
+			}
+		}
+	}
+	if a.Status == analyzer.StatusBypassed && len(a.Admitted) > 0 && !slices.ContainsFunc(sc.Causes, func(c Cause) bool { return c.Kind == CausePolicyAdmits }) {
+		add(CausePolicyAdmits, "", "probes admitted: %s", strings.Join(a.Admitted, ", "))
+	}
+	status := func(s analyzer.Status, e analyzer.Evidence) string {
+		if e != "" && s == analyzer.StatusBlocked {
+			return string(s) + " (" + string(e) + ")"
+		}
+		return string(s)
+	}
+	add(CauseStatusChanged, "", "%q went from %s to %s", a.Label, status(b.Status, b.Evidence), status(a.Status, a.Evidence))
+	return sc
+}
+
+// deployedPolicies are the policy ids an analysis saw: any that blocked, monitored or gave a
+// verdict on some step.
+func deployedPolicies(r *analyzer.Result) map[string]bool {
+	m := map[string]bool{}
+	for _, s := range r.Steps {
+		for _, p := range s.Blocking {
+			m[p] = true
+		}
+		for _, p := range s.Monitoring {
+			m[p] = true
+		}
+		for _, v := range s.Verdicts {
+			m[v.Policy] = true
+		}
+	}
+	return m
+}
+
+// verdictsFor gives a policy's mode on a step and the probes it admitted there.
+func verdictsFor(s *analyzer.StepResult, policy string) (mode string, admitted []string) {
+	for _, v := range s.Verdicts {
+		if v.Policy != policy {
+			continue
+		}
+		mode = v.Mode
+		if v.Verdict == "admitted" {
+			probe := v.Probe
+			if v.Namespace != "" {
+				probe += "@" + v.Namespace
+			}
+			if !slices.Contains(admitted, probe) {
+				admitted = append(admitted, probe)
+			}
+		}
+	}
+	return mode, admitted
+}

@@ -1,0 +1,154 @@
+package baseline
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/threatcov/threatcov/analyzer"
+)
+
+// MaxSize is the largest baseline Read accepts: far above a real report of the whole catalog
+// (a few MiB), small enough that a hostile file cannot exhaust memory.
+const MaxSize = 64 << 20
+
+// maxDigits bounds every number in a baseline. Path counts of real catalogs have tens of digits;
+// parsing a number of millions of digits into a big.Int takes quadratic time.
+const maxDigits = 256
+
+// ErrSchemaVersion is returned when a file is a report of another schema version.
+var ErrSchemaVersion = errors.New("baseline written by another report schema version")
+
+// ReadFile reads a baseline file (see Read).
+func ReadFile(path string) (*analyzer.Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read baseline: %w", err)
+	}
+	defer f.Close()
+	return Read(f, path)
+}
+
+// Read reads a baseline: a JSON report of schema analyzer.SchemaVersion. name is used in
+// errors, which give the line and say what to do. Unknown fields are ignored (a newer report
+// of the same schema version only adds fields); a file of another schema version is rejected
+// with ErrSchemaVersion.
+func Read(r io.Reader, name string) (*analyzer.Result, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read baseline %s: %w", name, err)
+	}
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("%s: baseline larger than %d MiB: is this a threatcov JSON report?", name, MaxSize>>20)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("%s: empty file: write a baseline with 'threatcov baseline write %s'", name, name)
+	}
+	if err := scan(data, name); err != nil {
+		return nil, err
+	}
+	var head struct {
+		SchemaVersion *string `json:"schemaVersion"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, decodeError(data, name, err)
+	}
+	switch {
+	case head.SchemaVersion == nil:
+		return nil, fmt.Errorf("%s: not a threatcov report (no schemaVersion field): write a baseline with 'threatcov baseline write'", name)
+	case *head.SchemaVersion != analyzer.SchemaVersion:
+		return nil, fmt.Errorf("%s: %w: the file has schema %q, this threatcov reads %q: regenerate the baseline with 'threatcov baseline write' (or compare with the threatcov version that wrote it)",
+			name, ErrSchemaVersion, *head.SchemaVersion, analyzer.SchemaVersion)
+	}
+	var res analyzer.Result
+	if err := json.Unmarshal(data, &res); err != nil {
+		return nil, decodeError(data, name, err)
+	}
+	if err := validate(&res); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &res, nil
+}
+
+// scan walks the tokens once, before decoding, to reject what decoding would choke on: a
+// top-level value that is not an object, and numbers too long to parse in reasonable time.
+func scan(data []byte, name string) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	first := true
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return decodeError(data, name, err)
+		}
+		if first {
+			if d, ok := tok.(json.Delim); !ok || d != '{' {
+				return fmt.Errorf("%s:1: not a threatcov report: a report is a JSON object", name)
+			}
+			first = false
+		}
+		if n, ok := tok.(json.Number); ok && len(n) > maxDigits {
+			return fmt.Errorf("%s:%d: number of %d characters: a report's counts have at most %d digits", name, lineAt(data, dec.InputOffset()), len(n), maxDigits)
+		}
+	}
+}
+
+// decodeError names the line of a JSON error.
+func decodeError(data []byte, name string, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Errorf("%s:%d: invalid JSON: %v: is this a threatcov JSON report?", name, lineAt(data, syn.Offset), syn)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(top level)"
+		}
+		return fmt.Errorf("%s:%d: field %s: want %s, found JSON %s: the file is not a threatcov %s report", name, lineAt(data, typ.Offset), field, typ.Type, typ.Value, analyzer.SchemaVersion)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%s:%d: truncated JSON: the file ends early (an interrupted write?): write the baseline again", name, lineAt(data, int64(len(data))))
+	}
+	return fmt.Errorf("%s: %v", name, err)
+}
+
+func lineAt(data []byte, offset int64) int {
+	if offset > int64(len(data)) {
+		offset = int64(len(data))
+	}
+	if offset < 0 {
+		offset = 0
+	}
+	return bytes.Count(data[:offset], []byte("\n")) + 1
+}
+
+// validate checks what the comparison relies on: unique goal ids, and paths that name steps.
+func validate(r *analyzer.Result) error {
+	goals := map[string]bool{}
+	for _, t := range r.Trees {
+		for _, g := range t.Goals {
+			if g.ID == "" {
+				return fmt.Errorf("tree %q has a goal without an id: the file is not a threatcov report", t.ID)
+			}
+			if goals[g.ID] {
+				return fmt.Errorf("goal %q appears twice: the file is not a threatcov report", g.ID)
+			}
+			goals[g.ID] = true
+			for i, p := range g.OpenPaths {
+				if len(p.Steps) == 0 {
+					return fmt.Errorf("goal %q: open path %d has no steps: the file is not a threatcov report", g.ID, i+1)
+				}
+				if g.NotShown != nil && g.NotShown.Sign() < 0 {
+					return fmt.Errorf("goal %q: negative openPathsNotShown", g.ID)
+				}
+			}
+		}
+	}
+	return nil
+}
