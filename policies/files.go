@@ -80,6 +80,11 @@ func decodeYAML(path string, data []byte) ([]Object, error) {
 			line := 0
 			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 				line, _ = strconv.Atoi(m[1])
+				// yaml.v3 reports parser errors at the 0-based line of their context,
+				// one above the line the user has to fix.
+				if strings.Contains(err.Error(), "did not find expected") {
+					line++
+				}
 			}
 			return nil, fmt.Errorf("%w: %s: %v; fix the YAML syntax or remove the file from --policies",
 				ErrInput, Location{File: path, Line: line}, err)
