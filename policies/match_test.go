@@ -112,7 +112,7 @@ func TestExpandPod(t *testing.T) {
 	want := map[string]any{
 		"apiVersion": "v1", "kind": "Pod",
 		"metadata": map[string]any{"name": "host-pid-pod", "namespace": "payments", "labels": map[string]any{"app": "host-pid"}},
-		"spec": map[string]any{"hostPID": true, "containers": []any{map[string]any{"name": "app", "image": "registry.example.com/app:1.0"}}},
+		"spec":     map[string]any{"hostPID": true, "containers": []any{map[string]any{"name": "app", "image": "registry.example.com/app:1.0"}}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
