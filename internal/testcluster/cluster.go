@@ -129,7 +129,7 @@ func StartCluster(ctx context.Context, opts Options) (*Cluster, error) {
 		if err != nil {
 			return nil, err
 		}
-		opts.APIServer, opts.Etcd = cmp(opts.APIServer, apiserver), cmp(opts.Etcd, etcd)
+		opts.APIServer, opts.Etcd = orDefault(opts.APIServer, apiserver), orDefault(opts.Etcd, etcd)
 	}
 	// Free ports are found by binding and closing, so another process can take one before
 	// etcd or the API server binds it; a start that loses that race is tried again.
@@ -148,7 +148,7 @@ func StartCluster(ctx context.Context, opts Options) (*Cluster, error) {
 	return nil, lastErr
 }
 
-func cmp(a, b string) string {
+func orDefault(a, b string) string {
 	if a != "" {
 		return a
 	}
@@ -199,7 +199,7 @@ func start(ctx context.Context, opts Options, dir string) (c *Cluster, err error
 		return c, err
 	}
 	if err := c.etcd.waitReady(ctx, func(ctx context.Context) bool {
-		return httpOK(ctx, http.DefaultClient, clientURL+"/health", "", `"health":"true"`)
+		return httpOK(ctx, http.DefaultClient, clientURL+"/health", `"health":"true"`)
 	}); err != nil {
 		return c, fmt.Errorf("etcd did not become healthy: %w", err)
 	}
@@ -254,7 +254,7 @@ func start(ctx context.Context, opts Options, dir string) (c *Cluster, err error
 	}
 	client := &http.Client{Transport: transport}
 	if err := c.api.waitReady(ctx, func(ctx context.Context) bool {
-		return httpOK(ctx, client, c.URL+"/readyz", "", "ok")
+		return httpOK(ctx, client, c.URL+"/readyz", "ok")
 	}); err != nil {
 		return c, fmt.Errorf("kube-apiserver did not become ready: %w", err)
 	}
@@ -392,15 +392,13 @@ func (p *process) stop() {
 	<-p.done
 }
 
-func httpOK(ctx context.Context, client *http.Client, url, token, want string) bool {
+// httpOK reports whether GET url answers 200 with a body containing want.
+func httpOK(ctx context.Context, client *http.Client, url, want string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return false
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
