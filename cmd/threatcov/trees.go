@@ -16,7 +16,7 @@ func newTreesCmd(s streams) *cobra.Command {
 		Use:   "trees",
 		Short: "List, show, validate and import attack trees",
 	}
-	cmd.AddCommand(newTreesListCmd(s), newTreesShowCmd(s), newTreesValidateCmd(s))
+	cmd.AddCommand(newTreesListCmd(s), newTreesShowCmd(s), newTreesValidateCmd(s), newTreesImportCmd(s))
 	return cmd
 }
 

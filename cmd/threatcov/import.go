@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/attacktrees/adtool"
+	"github.com/threatcov/threatcov/attacktrees/openpsa"
+	"github.com/threatcov/threatcov/reports"
+)
+
+type treesImportOptions struct {
+	format string
+	out    outputFlags
+}
+
+// importers read other attack-tree and fault-tree formats into the tree schema.
+var importers = map[string]func(io.Reader, string) (*attacktrees.Tree, error){
+	"openpsa": openpsa.Import,
+	"adtool":  adtool.Import,
+}
+
+func newTreesImportCmd(s streams) *cobra.Command {
+	var o treesImportOptions
+	cmd := &cobra.Command{
+		Use:   "import --format openpsa|adtool FILE",
+		Short: "Convert an Open-PSA MEF fault tree or an ADTool attack tree into the tree schema (YAML)",
+		Long: `Convert an Open-PSA MEF fault tree (and, or, atleast gates, gate and basic-event
+references) or an ADTool XML attack tree into threatcov's tree schema, written as YAML to
+standard output or --file. The result is validated like any tree file; not/xor gates and
+countermeasures are rejected with a message naming the file and line.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			imp, ok := importers[o.format]
+			if !ok {
+				return fmt.Errorf("unknown import format %q: use openpsa or adtool", o.format)
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return fmt.Errorf("import: %w", err)
+			}
+			defer f.Close()
+			t, err := imp(f, args[0])
+			if err != nil {
+				return err
+			}
+			if _, err := attacktrees.Build([]*attacktrees.Tree{t}); err != nil {
+				return err
+			}
+			return o.out.write(s, func(w io.Writer) error { return reports.TreeYAML(w, t) })
+		},
+	}
+	cmd.Flags().StringVar(&o.format, "format", "", "input format: openpsa or adtool")
+	_ = cmd.MarkFlagRequired("format")
+	o.out.register(cmd, "yaml", "yaml")
+	return cmd
+}
