@@ -62,8 +62,9 @@ const (
 // an attack that needs one of them cannot be carried by an ephemeral container.
 var ephemeralForbidden = []string{"ports", "resources", "resizePolicy", "lifecycle", "livenessProbe", "readinessProbe", "startupProbe", "restartPolicy"}
 
-// Fields an init container without restartPolicy Always may not set.
-var initForbidden = []string{"lifecycle", "livenessProbe", "readinessProbe", "startupProbe"}
+// Fields an init container without restartPolicy Always may not set, and its ports: it serves
+// nothing, and the API server warns about a port it shares with the app container.
+var initForbidden = []string{"ports", "lifecycle", "livenessProbe", "readinessProbe", "startupProbe"}
 
 var familyNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -16,14 +17,21 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 	psaapi "k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
 
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/internal/testcluster"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -764,4 +772,106 @@ func BenchmarkDefaultProbes(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestProbesAgainstRealAPIServer sends every probe to a real kube-apiserver (dry run): in an
+// unlabelled namespace each one passes the API server's own validation and admission, so it
+// is a request the cluster would accept; in a namespace that enforces Pod Security
+// "restricted", exactly the Pods and ephemeral-container updates of families with psaChecks
+// are refused. CONNECT probes need a kubelet and are not sent.
+func TestProbesAgainstRealAPIServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts etcd and kube-apiserver")
+	}
+	c := testcluster.Start(t)
+	ctx := t.Context()
+	// A warning (a duplicate port, a deprecated field) means the probe is not as clean as it
+	// should be: collect them and fail the probe that caused them.
+	warnings := &warningRecorder{}
+	cfg := rest.CopyConfig(c.Config)
+	cfg.WarningHandler = warnings
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(c.Client.Discovery()))
+	const open, restricted = "probes-open", "probes-restricted"
+	if err := c.CreateNamespace(ctx, open, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateNamespace(ctx, restricted, map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fams := defaultFamilies(t)
+	dryRun := []string{metav1.DryRunAll}
+	send := func(p Probe, ns string) error {
+		obj := &unstructured.Unstructured{Object: copyValue(p.Object).(map[string]any)}
+		gvk := obj.GroupVersionKind()
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			return fmt.Errorf("no resource for %v: %w", gvk, err)
+		}
+		var res dynamic.ResourceInterface = dyn.Resource(m.Resource)
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			res = dyn.Resource(m.Resource).Namespace(ns)
+		}
+		if p.Operation == "CREATE" {
+			_, err := res.Create(ctx, obj, metav1.CreateOptions{DryRun: dryRun})
+			return err
+		}
+		// An ephemeral-container update needs the pod to exist: create the old object for real.
+		old := &unstructured.Unstructured{Object: copyValue(p.OldObject).(map[string]any)}
+		old.SetName(fmt.Sprintf("%s-%d", old.GetName(), len(ns)))
+		created, err := res.Create(ctx, old, metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("create the pod to update: %w", err)
+		}
+		defer res.Delete(ctx, created.GetName(), metav1.DeleteOptions{})
+		obj.SetName(created.GetName())
+		obj.SetResourceVersion(created.GetResourceVersion())
+		_, err = res.Update(ctx, obj, metav1.UpdateOptions{DryRun: dryRun}, p.SubResource)
+		return err
+	}
+	for _, p := range defaultProbes(t) {
+		if p.Operation == "CONNECT" {
+			continue
+		}
+		t.Run(p.Name, func(t *testing.T) {
+			warnings.take()
+			if err := send(p, open); err != nil {
+				t.Errorf("refused in an unlabelled namespace: %v", err)
+			}
+			if w := warnings.take(); len(w) > 0 {
+				t.Errorf("API server warnings: %v", w)
+			}
+			if p.Object["kind"] != "Pod" {
+				return // Pod Security enforces on pods only; workloads get warnings
+			}
+			err := send(p, restricted)
+			if want := len(fams[p.Family].PSAChecks) > 0; want != (err != nil) {
+				t.Errorf("restricted namespace: refused=%v, family declares psaChecks %v (err: %v)", err != nil, fams[p.Family].PSAChecks, err)
+			}
+		})
+	}
+}
+
+type warningRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warningRecorder) HandleWarningHeader(code int, agent, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, text)
+}
+
+func (w *warningRecorder) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := w.msgs
+	w.msgs = nil
+	return out
 }
