@@ -323,13 +323,18 @@ func review(obj, old map[string]any, op, sub string, r request) (*ast.Term, erro
 	return ast.NewTerm(v), nil
 }
 
-// Evaluate runs one policy on one probe placed in namespace ("" means DefaultNamespace).
+// Evaluate runs one policy on one probe placed in namespace ("" means DefaultNamespace; a
+// probe whose object names its own namespace stays there, and Evaluation.Namespace says so).
 // At admission a workload is also judged as the Pod its controller would create and is denied
 // if either is; at the pipeline the manifest alone is judged. It never panics and never
 // returns without a verdict.
 func (e *Evaluator) Evaluate(ctx context.Context, p *Policy, probe mapping.Probe, namespace string) (ev Evaluation) {
 	if namespace == "" {
 		namespace = DefaultNamespace
+	}
+	// A probe that names its own namespace (an attack on kube-system, say) is judged there.
+	if own := str(probe.Object, "metadata", "namespace"); own != "" && !clusterScopedKinds[str(probe.Object, "kind")] {
+		namespace = own
 	}
 	ev = Evaluation{Policy: p.ID, Probe: probe.Name, Namespace: namespace}
 	defer func() {

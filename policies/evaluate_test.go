@@ -81,6 +81,8 @@ func TestEvaluate(t *testing.T) {
 		{"PSA privileged admits host PID", "psa:sandbox/enforce", hostPIDPod, "sandbox", VerdictAdmitted, "", nil},
 		{"PSA level applies only in its namespace", "psa:legacy/enforce", hostPIDPod, "default", VerdictNotApplicable, "", nil},
 		{"PSA ignores non-pod objects", "psa:legacy/enforce", nodePortService, "legacy", VerdictNotApplicable, "", nil},
+		{"a probe naming its namespace is judged there", "psa:legacy/enforce", inLegacy, "default", VerdictDenied, ViaObject, nil},
+		{"a probe naming its namespace meets that namespace's exclusions", "gatekeeper:K8sHostNamespace/host-namespace", inKubeSystem, "default", VerdictNotApplicable, "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -104,4 +104,14 @@ var (
 		"metadata": map[string]any{"name": "exposed"},
 		"spec":     map[string]any{"type": "NodePort", "ports": []any{map[string]any{"port": 80}}},
 	})
+	inLegacy     = inNamespace(hostPIDPod, "legacy")
+	inKubeSystem = inNamespace(hostPIDPod, "kube-system")
 )
+
+func inNamespace(p mapping.Probe, ns string) mapping.Probe {
+	obj := deepCopy(p.Object).(map[string]any)
+	obj["metadata"].(map[string]any)["namespace"] = ns
+	p.Name += "-in-" + ns
+	p.Object = obj
+	return p
+}
