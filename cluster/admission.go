@@ -51,7 +51,8 @@ var (
 	// "name" denied the request: <message>` or `... denied the request without explanation`.
 	// Not matched on purpose: `failed calling webhook "name"` (500, the webhook was not
 	// reached) and `admission webhook "name" does not support dry run` (400, the webhook
-	// declares side effects): neither is a decision about the object.
+	// declares side effects: only configurations kept from before admissionregistration/v1
+	// required None or NoneOnDryRun): neither is a decision about the object.
 	webhookRE = regexp.MustCompile(`^admission webhook "[^"]*" denied the request(?::| without explanation)`)
 )
 

@@ -2,12 +2,19 @@ package testcluster_test
 
 import (
 	"context"
+	"encoding/json"
+	"encoding/pem"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/threatcov/threatcov/cluster"
 	"github.com/threatcov/threatcov/internal/testcluster"
+	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -77,14 +84,99 @@ func denyHostPID(ctx context.Context, t *testing.T, client kubernetes.Interface)
 	}
 }
 
+const webhookNamespaceLabel = "threatcov.test/webhook"
+
+// webhookServer is a validating admission webhook on loopback that denies hostPID pods, as
+// Gatekeeper or Kyverno would, and counts the reviews it saw that were not dry-runs.
+type webhookServer struct {
+	*httptest.Server
+	notDryRun atomic.Int32
+}
+
+func startWebhook(t *testing.T) *webhookServer {
+	t.Helper()
+	w := &webhookServer{}
+	w.Server = httptest.NewTLSServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var review admissionv1.AdmissionReview
+		if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
+			http.Error(rw, "want an AdmissionReview", http.StatusBadRequest)
+			return
+		}
+		if review.Request.DryRun == nil || !*review.Request.DryRun {
+			w.notDryRun.Add(1)
+		}
+		var pod corev1.Pod
+		if err := json.Unmarshal(review.Request.Object.Raw, &pod); err != nil {
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		response := &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: !pod.Spec.HostPID}
+		if !response.Allowed {
+			response.Result = &metav1.Status{Code: http.StatusForbidden, Message: "hostPID is not allowed (test webhook)"}
+		}
+		review.Request, review.Response = nil, response
+		if err := json.NewEncoder(rw).Encode(&review); err != nil {
+			t.Errorf("webhook: %v", err)
+		}
+	}))
+	t.Cleanup(w.Close)
+	return w
+}
+
+// registerWebhooks registers two webhooks, each for namespaces labelled
+// webhookNamespaceLabel=<its case>: "deny" calls w; "unreachable" points at a closed
+// loopback port with failurePolicy Fail. (A webhook declaring side effects, which the API
+// server refuses to dry-run through, cannot be registered with admissionregistration/v1.)
+func registerWebhooks(ctx context.Context, t *testing.T, client kubernetes.Interface, w *webhookServer) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "https://" + l.Addr().String() + "/validate"
+	l.Close()
+
+	caBundle := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: w.Certificate().Raw})
+	fail := admissionregistrationv1.Fail
+	none := admissionregistrationv1.SideEffectClassNone
+	timeout := int32(5)
+	webhook := func(name, label, url string, sideEffects *admissionregistrationv1.SideEffectClass) admissionregistrationv1.ValidatingWebhook {
+		return admissionregistrationv1.ValidatingWebhook{
+			Name:         name,
+			ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: caBundle},
+			Rules: []admissionregistrationv1.RuleWithOperations{{
+				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+				Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
+			}},
+			FailurePolicy:           &fail,
+			SideEffects:             sideEffects,
+			TimeoutSeconds:          &timeout,
+			AdmissionReviewVersions: []string{"v1"},
+			NamespaceSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{webhookNamespaceLabel: label}},
+		}
+	}
+	config := &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "threatcov-test"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{
+			webhook("deny-host-pid.threatcov.test", "deny", w.URL+"/validate", &none),
+			webhook("unreachable.threatcov.test", "unreachable", closed, &none),
+		},
+	}
+	if _, err := client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, config, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create ValidatingWebhookConfiguration: %v", err)
+	}
+}
+
 func TestDryRunAdmission(t *testing.T) {
 	c := testcluster.Shared(t)
 	ctx := t.Context()
 
 	namespaces := map[string]map[string]string{
-		"baseline": {"pod-security.kubernetes.io/enforce": "baseline"},
-		"open":     nil,
-		"vap":      {vapNamespaceLabel: "true"},
+		"baseline":            {"pod-security.kubernetes.io/enforce": "baseline"},
+		"open":                nil,
+		"vap":                 {vapNamespaceLabel: "true"},
+		"webhook-deny":        {webhookNamespaceLabel: "deny"},
+		"webhook-unreachable": {webhookNamespaceLabel: "unreachable"},
 	}
 	for name, labels := range namespaces {
 		if err := c.CreateNamespace(ctx, name, labels); err != nil {
@@ -97,6 +189,8 @@ func TestDryRunAdmission(t *testing.T) {
 		t.Fatal(err)
 	}
 	denyHostPID(ctx, t, c.Client)
+	webhook := startWebhook(t)
+	registerWebhooks(ctx, t, c.Client, webhook)
 
 	limited, err := kubernetes.NewForConfig(c.UserConfig(testcluster.LimitedUser))
 	if err != nil {
@@ -114,6 +208,10 @@ func TestDryRunAdmission(t *testing.T) {
 		contains []string
 		// check asserts what an error that is not a denial looks like to a caller.
 		check func(error) bool
+		// settle: the outcome depends on an object the API server loads through an
+		// informer (VAP, webhook configuration), so an admission just after creating it is
+		// retried, bounded.
+		settle bool
 	}{
 		{
 			name: "pod security baseline denies hostPID", client: c.Client, namespace: "baseline", pod: hostPIDPod(),
@@ -125,8 +223,19 @@ func TestDryRunAdmission(t *testing.T) {
 		},
 		{
 			name: "validating admission policy denies hostPID", client: c.Client, namespace: "vap", pod: hostPIDPod(),
-			denied: true, by: cluster.DeniedByValidatingAdmissionPolicy,
+			denied: true, by: cluster.DeniedByValidatingAdmissionPolicy, settle: true,
 			contains: []string{"ValidatingAdmissionPolicy 'deny-host-pid' with binding 'deny-host-pid-binding' denied request", "sharing the host PID namespace is not allowed"},
+		},
+		{
+			name: "webhook denies hostPID", client: c.Client, namespace: "webhook-deny", pod: hostPIDPod(),
+			denied: true, by: cluster.DeniedByWebhook, settle: true,
+			contains: []string{`admission webhook "deny-host-pid.threatcov.test" denied the request: hostPID is not allowed (test webhook)`},
+		},
+		{
+			name: "unreachable webhook is an error, not a denial", client: c.Client, namespace: "webhook-unreachable", pod: hostPIDPod(),
+			settle:   true,
+			contains: []string{`failed calling webhook "unreachable.threatcov.test"`},
+			check:    apierrors.IsInternalError,
 		},
 		{
 			// 403 Forbidden like the Pod Security denial: only the message tells them apart.
@@ -154,10 +263,7 @@ func TestDryRunAdmission(t *testing.T) {
 				return err
 			}
 			err := create()
-			// The API server loads ValidatingAdmissionPolicies through an informer, so a
-			// policy just created takes effect a moment later: wait for that, bounded.
-			for deadline := time.Now().Add(30 * time.Second); tt.by == cluster.DeniedByValidatingAdmissionPolicy &&
-				err == nil && time.Now().Before(deadline); err = create() {
+			for deadline := time.Now().Add(30 * time.Second); tt.settle && err == nil && time.Now().Before(deadline); err = create() {
 				time.Sleep(100 * time.Millisecond)
 			}
 
@@ -179,6 +285,9 @@ func TestDryRunAdmission(t *testing.T) {
 		})
 	}
 
+	if n := webhook.notDryRun.Load(); n != 0 {
+		t.Errorf("the webhook saw %d reviews not marked dryRun", n)
+	}
 	// Dry-run persists nothing, the admitted pod included.
 	pods, err := c.Client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
 	if err != nil {
