@@ -58,6 +58,6 @@ attack steps to admission policies, executes the deployed policies against attac
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newTreesCmd(s), newAnalyzeCmd(s), newVerifyCmd(s), newExplainCmd(s), newPoliciesCmd(s))
+	root.AddCommand(newTreesCmd(s), newAnalyzeCmd(s), newVerifyCmd(s), newExplainCmd(s), newPoliciesCmd(s), newServeCmd(s), newRenderCmd(s), newCheckCmd(s), newBaselineCmd(s), newDiffCmd(s))
 	return root
 }

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/threatcov/threatcov/internal/atomicfile"
+	"github.com/threatcov/threatcov/reports"
+)
+
+func newBaselineCmd(s streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "baseline",
+		Short: "Write the baseline the CI gate compares with",
+	}
+	cmd.AddCommand(newBaselineWriteCmd(s))
+	return cmd
+}
+
+type baselineWriteOptions struct {
+	analysis analysisFlags
+}
+
+func newBaselineWriteCmd(s streams) *cobra.Command {
+	var o baselineWriteOptions
+	cmd := &cobra.Command{
+		Use:   "write FILE",
+		Short: "Analyse and write the result as a baseline (the JSON report), atomically",
+		Long: `Analyse and write the JSON report to FILE: a baseline is the JSON report itself (schema
+in docs/report-schema.md), so 'analyze -o json' output serves as well. The file is replaced
+atomically: an interrupted run leaves the previous baseline intact. Commit it, and run
+'threatcov check --baseline FILE' in CI. Reports are byte-identical for the same inputs unless
+--timestamp is given, so the baseline only changes when coverage does.`,
+		Example: `  threatcov baseline write threatcov-baseline.json --policies policies/`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			res, cat, err := o.analysis.run(ctx)
+			if err != nil {
+				return err
+			}
+			if err := atomicfile.Write(args[0], func(w io.Writer) error { return reports.Render(w, "json", res, cat) }); err != nil {
+				return err
+			}
+			open := "0"
+			if res.Summary.Paths.Open != nil {
+				open = res.Summary.Paths.Open.String()
+			}
+			fmt.Fprintf(s.out, "wrote %s: %s open paths\n", args[0], open)
+			return nil
+		},
+	}
+	o.analysis.register(cmd)
+	o.analysis.progress = s.err
+	return cmd
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// gateFixture copies testdata/gate into a temporary folder (the test edits its policy) and
+// returns the folder and the analysis flags that read it.
+func gateFixture(t *testing.T) (dir string, args []string) {
+	t.Helper()
+	dir = t.TempDir()
+	for _, name := range []string{"tree.yaml", "mapping.yaml", "policies/host-namespace.yaml"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "gate", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, []string{"--trees", filepath.Join(dir, "tree.yaml"), "--trees-mode", "replace",
+		"--mapping", filepath.Join(dir, "mapping.yaml"), "--policies", filepath.Join(dir, "policies"), "--date", "2026-11-28"}
+}
+
+func setEnforcement(t *testing.T, dir, from, to string) {
+	t.Helper()
+	p := filepath.Join(dir, "policies", "host-namespace.yaml")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(data), "enforcementAction: "+from, "enforcementAction: "+to, 1)
+	if edited == string(data) {
+		t.Fatalf("no enforcementAction: %s in %s", from, p)
+	}
+	if err := os.WriteFile(p, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGateScenario is issue 5's scripted scenario: a baseline is written, the constraint is
+// switched from deny to dryrun and check fails naming the paths that opened and why; restored,
+// check passes.
+func TestGateScenario(t *testing.T) {
+	dir, analysis := gateFixture(t)
+	base := filepath.Join(dir, "baseline.json")
+	if code, _, stderr := runCLI(t, append([]string{"baseline", "write", base}, analysis...)...); code != exitOK {
+		t.Fatalf("baseline write: exit %d: %s", code, stderr)
+	}
+
+	setEnforcement(t, dir, "deny", "dryrun")
+	code, out, stderr := runCLI(t, append([]string{"check", "--baseline", base}, analysis...)...)
+	if code != exitGate {
+		t.Fatalf("check after dryrun: exit %d, want %d\n%s%s", code, exitGate, out, stderr)
+	}
+	for _, want := range []string{
+		`[new-open-paths] path opened to "Run code on the node": Start a pod in the host PID namespace (because policy gatekeeper:K8sPSPHostNamespace/psp-host-namespace switched from enforce to monitor`,
+		`[new-open-paths] path opened to "Read the node's secrets": Start a pod in the host PID namespace + Steal a service account token`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+
+	// The same regression as JSON: the figures are those of the analysis.
+	code, out, _ = runCLI(t, append([]string{"check", "--baseline", base, "-o", "json", "--fail-on", "new-open-goals"}, analysis...)...)
+	if code != exitGate {
+		t.Fatalf("check -o json: exit %d", code)
+	}
+	var outcome struct {
+		Passed   bool
+		Failures []struct{ Rule, Message string }
+	}
+	if err := json.Unmarshal([]byte(out), &outcome); err != nil {
+		t.Fatalf("check -o json: %v\n%s", err, out)
+	}
+	if outcome.Passed || len(outcome.Failures) != 1 || outcome.Failures[0].Rule != "new-open-goals" {
+		t.Errorf("check -o json --fail-on new-open-goals: %+v", outcome)
+	}
+
+	setEnforcement(t, dir, "dryrun", "deny")
+	if code, out, stderr := runCLI(t, append([]string{"check", "--baseline", base}, analysis...)...); code != exitOK {
+		t.Fatalf("check after restoring: exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+func TestCheckThresholdsAndErrors(t *testing.T) {
+	_, analysis := gateFixture(t)
+	dir := t.TempDir()
+	foreign := filepath.Join(dir, "old.json")
+	if err := os.WriteFile(foreign, []byte(`{"schemaVersion": "threatcov.dev/report/v0"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		args       []string
+		code       int
+		wantOut    string
+		wantStderr string
+	}{
+		// The fixture's path coverage is 2/3, goal coverage 1/2.
+		{"thresholds met", []string{"check", "--min-path-coverage", "66.66", "--min-goal-coverage", "50"}, exitOK, "PASSED", ""},
+		{"path threshold missed", []string{"check", "--min-path-coverage", "66.67"}, exitGate, "[min-path-coverage] path coverage 2/3 (66.67%) is below the threshold of 66.67%", ""},
+		{"any open goal by default", []string{"check"}, exitGate, `[any-open-goal] goal "Run code on the node" (gate-goal) is open`, ""},
+		{"bad threshold", []string{"check", "--min-path-coverage", "120"}, exitInput, "", "--min-path-coverage"},
+		{"bad rule", []string{"check", "--fail-on", "everything"}, exitInput, "", `unknown --fail-on "everything"`},
+		{"rule needs a baseline", []string{"check", "--fail-on", "new-open-paths"}, exitInput, "", "give --baseline FILE"},
+		{"baseline of another schema", []string{"check", "--baseline", foreign}, exitInput, "", `the file has schema "threatcov.dev/report/v0"`},
+		{"missing baseline", []string{"check", "--baseline", filepath.Join(dir, "absent.json")}, exitInput, "", "read baseline"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, stderr := runCLI(t, append(tt.args, analysis...)...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\n%s%s", code, tt.code, out, stderr)
+			}
+			if !strings.Contains(out, tt.wantOut) || !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("stdout %q / stderr %q, want %q / %q", out, stderr, tt.wantOut, tt.wantStderr)
+			}
+		})
+	}
+}
+
+func TestDiffCommand(t *testing.T) {
+	dir, analysis := gateFixture(t)
+	before, after := filepath.Join(dir, "before.json"), filepath.Join(dir, "after.json")
+	if code, _, stderr := runCLI(t, append([]string{"analyze", "-o", "json", "--file", before}, analysis...)...); code != exitOK {
+		t.Fatal(stderr)
+	}
+	setEnforcement(t, dir, "deny", "dryrun")
+	if code, _, stderr := runCLI(t, append([]string{"analyze", "-o", "json", "--file", after}, analysis...)...); code != exitOK {
+		t.Fatal(stderr)
+	}
+	code, out, stderr := runCLI(t, "diff", before, after, "-o", "markdown")
+	if code != exitOK {
+		t.Fatalf("diff: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"### Opened paths (2)", "| open paths | 1 | 3 |", "blocked (verified) | monitored"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff -o markdown lacks %q:\n%s", want, out)
+		}
+	}
+	junk := filepath.Join(dir, "junk.json")
+	if err := os.WriteFile(junk, []byte("{\"schemaVersion\": \"threatcov.dev/report/v1\",\n\"trees\": [,"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "diff", before, junk); code != exitInput || !strings.Contains(stderr, junk+":2: invalid JSON") {
+		t.Errorf("diff with a broken file: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestRenderCommand(t *testing.T) {
+	_, analysis := gateFixture(t)
+	out := filepath.Join(t.TempDir(), "svg")
+	code, stdout, stderr := runCLI(t, append([]string{"render", "--dir", out}, analysis...)...)
+	if code != exitOK {
+		t.Fatalf("render: exit %d: %s", code, stderr)
+	}
+	svg, err := os.ReadFile(filepath.Join(out, "gate.svg"))
+	if err != nil {
+		t.Fatalf("%v (stdout %q)", err, stdout)
+	}
+	if !strings.Contains(string(svg), `<g id="gate&#45;hostpid" class="node">`) {
+		t.Errorf("gate.svg lacks the node gate-hostpid")
+	}
+	code, _, _ = runCLI(t, append([]string{"render", "gate", "--dir", out, "--format", "dot"}, analysis...)...)
+	if code != exitOK {
+		t.Fatal("render --format dot failed")
+	}
+	if _, err := os.Stat(filepath.Join(out, "gate.dot")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, append([]string{"render", "nope", "--dir", out}, analysis...)...); code != exitInput || !strings.Contains(stderr, `no tree "nope"`) {
+		t.Errorf("render of an unknown tree: exit %d, stderr %q", code, stderr)
+	}
+}
