@@ -33,7 +33,7 @@ type pages struct {
 
 func newPages() (*pages, error) {
 	parse := func(name string) (*template.Template, error) {
-		t, err := template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name)
+		t, err := template.New(name).Funcs(template.FuncMap{"contains": strings.Contains}).ParseFS(templateFS, "templates/layout.html", "templates/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("serve: parse templates: %w", err)
 		}

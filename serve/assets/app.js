@@ -90,7 +90,32 @@
     byId('tc_path_label').textContent = 'Path ' + (i + 1) + ' of ' + items.length +
       (heading ? ' · ' + heading.firstChild.textContent.trim() : '') + ': ' + steps;
     byId('tc_pathbar').hidden = false;
+    frame(ids);
     history.replaceState(null, '', '#' + li.id);
+  }
+
+  // frame zooms the drawing to the nodes given, with a margin, never closer than half the
+  // whole tree (so the path keeps its context) nor wider than the whole tree.
+  function frame(ids) {
+    var c = byId('tc_canvas'), f = state.full;
+    if (!c || !f || !state.view) { return; }
+    var box = null;
+    ids.forEach(function (id) {
+      var el = svgNode(id);
+      if (!el) { return; }
+      var r = el.getBoundingClientRect(), a = toSVG(r.left, r.top), b = toSVG(r.right, r.bottom);
+      box = box ? { x1: Math.min(box.x1, a.x), y1: Math.min(box.y1, a.y), x2: Math.max(box.x2, b.x), y2: Math.max(box.y2, b.y) }
+        : { x1: a.x, y1: a.y, x2: b.x, y2: b.y };
+    });
+    if (!box) { return; }
+    var cr = c.getBoundingClientRect(), aspect = cr.height / cr.width;
+    var w = Math.max(box.x2 - box.x1, (box.y2 - box.y1) / aspect) * 1.15;
+    w = Math.min(Math.max(w, f.w / 2), f.w);
+    var h = w * aspect, x = (box.x1 + box.x2) / 2 - w / 2, y = (box.y1 + box.y2) / 2 - h / 2;
+    // Keep the frame on the drawing where it fits, rather than showing empty margin.
+    if (w <= f.w) { x = Math.min(Math.max(x, f.x), f.x + f.w - w); }
+    if (h <= f.h) { y = Math.min(Math.max(y, f.y), f.y + f.h - h); }
+    applyView({ x: x, y: y, w: w, h: h });
   }
 
   // markEdges lights the drawn edges between two lit nodes. Graphviz titles an edge "a->b".
@@ -100,7 +125,7 @@
     ids.forEach(function (id) { lit[id] = true; });
     all('g.edge', s).forEach(function (g) {
       var t = g.querySelector('title'), ends = t ? t.textContent.split('->') : [];
-      g.classList.toggle('tc-lit', ends.length === 2 && lit[ends[0].trim()] && lit[ends[1].trim()]);
+      g.classList.toggle('tc-lit', ends.length === 2 && !!lit[ends[0].trim()] && !!lit[ends[1].trim()]);
     });
   }
 
@@ -276,7 +301,7 @@
     if (anchor && samePage(a) && pathIndex(anchor) >= 0) {
       e.preventDefault();
       showPath(pathIndex(anchor));
-      byId('tc_canvas').scrollIntoView({ block: 'nearest' });
+      byId('tc_canvas').closest('.drawing').scrollIntoView({ block: 'start' });
     }
   });
 
