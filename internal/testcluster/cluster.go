@@ -60,10 +60,11 @@ type Cluster struct {
 	// StartupTime is how long etcd and the API server took to become ready.
 	StartupTime time.Duration
 
-	caPEM  []byte
-	tokens map[string]string
-	etcd   *process
-	api    *process
+	caPEM   []byte
+	tokens  map[string]string
+	etcd    *process
+	api     *process
+	objects *objects // built on first use by Apply and friends
 }
 
 // ErrBinaryMissing is returned (wrapped) by FindBinaries when a binary cannot be found.
