@@ -297,7 +297,8 @@ func readBase(fsys fs.FS, path string, data []byte) (map[string]any, error) {
 	if !ok || pod["kind"] != "Pod" || pod["apiVersion"] != "v1" {
 		return nil, probeErr(path, 1, "a probe base must be one Pod (apiVersion: v1, kind: Pod)")
 	}
-	cs, _ := pod["spec"].(map[string]any)["containers"].([]any)
+	spec, _ := pod["spec"].(map[string]any)
+	cs, _ := spec["containers"].([]any)
 	if len(cs) == 0 {
 		return nil, probeErr(path, 1, "the base Pod needs at least one container: its first container carries container attacks")
 	}
