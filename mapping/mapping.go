@@ -170,6 +170,18 @@ func Parse(data []byte, name string) (*File, error) {
 		}
 	}
 	locateEntries(f, doc.Content[0])
+	// Entries reached through a YAML merge key or alias have no item of their own under
+	// steps/attestations; point their errors at the document so they still name the file.
+	for _, e := range f.Steps {
+		if e != nil && e.File == "" {
+			e.File, e.Line = name, doc.Content[0].Line
+		}
+	}
+	for _, a := range f.Attestations {
+		if a != nil && a.File == "" {
+			a.File, a.Line = name, doc.Content[0].Line
+		}
+	}
 	if f.Version != 1 {
 		errs = append(errs, fmt.Sprintf("%s:1: mapping version %d is not supported: set `version: 1`", name, f.Version))
 	}
