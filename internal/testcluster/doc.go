@@ -6,6 +6,14 @@
 // kubelet runs: nothing reconciles, so CreateNamespace creates the `default` ServiceAccount
 // that pod admission needs, and namespaces are never finalized after deletion.
 //
+// Start gives a test its own cluster; Shared gives all tests of a test binary one cluster
+// (startup, 5-12s on 2 cores, paid once; TestMain must call Main). InstallPolicyCRDs,
+// Apply/ApplyYAML and CreateConstraintCRD stand in for the controllers that are absent:
+// Gatekeeper's and Kyverno's CRDs (schemas written for these tests, in crds/), and the
+// constraint CRD Gatekeeper generates per ConstraintTemplate. Those policies are stored and
+// discoverable but enforced by nothing; only Pod Security labels, ValidatingAdmissionPolicies
+// and webhooks a test serves itself act at admission.
+//
 // The binaries are found from THREATCOV_KUBE_APISERVER and THREATCOV_ETCD, else at
 // .cache/bin/kube-apiserver under the module root (built by scripts/cluster-build.sh) and
 // etcd on PATH (installed by scripts/cluster-deps.sh). Start skips the test when they are
