@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,13 +16,13 @@ import (
 )
 
 type checkOptions struct {
-	analysis  analysisFlags
-	out       outputFlags
-	baseline  string
-	minPaths  string
-	minGoals  string
-	failOn    []string
-	sarifFile string
+	analysis analysisFlags
+	out      outputFlags
+	baseline string
+	minPaths string
+	minGoals string
+	failOn   []string
+	reports  []string // FORMAT=FILE
 }
 
 func newCheckCmd(s streams) *cobra.Command {
@@ -45,7 +47,8 @@ paths, goal coverage = blocked goals / goals. An undefined figure (no paths, no 
 not fail a threshold; the output says so.`,
 		Example: `  threatcov check --policies policies/ --baseline threatcov-baseline.json
   threatcov check --policies policies/ --min-path-coverage 60 --min-goal-coverage 25
-  threatcov check --policies policies/ --baseline base.json --fail-on new-open-paths,new-open-goals --sarif threatcov.sarif`,
+  threatcov check --policies policies/ --baseline base.json --fail-on new-open-paths,new-open-goals \
+    --report sarif=threatcov.sarif --report junit=threatcov-junit.xml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), s) },
 	}
@@ -57,7 +60,7 @@ not fail a threshold; the output says so.`,
 	fl.StringVar(&o.minPaths, "min-path-coverage", "", "fail when path coverage is below this percentage")
 	fl.StringVar(&o.minGoals, "min-goal-coverage", "", "fail when goal coverage is below this percentage")
 	fl.StringSliceVar(&o.failOn, "fail-on", nil, "failure rules: new-open-paths, new-open-goals, any-open-goal")
-	fl.StringVar(&o.sarifFile, "sarif", "", "also write the analysis as SARIF to this file (for code-scanning upload)")
+	fl.StringArrayVar(&o.reports, "report", nil, "also write the analysis as FORMAT=FILE, e.g. sarif=threatcov.sarif (repeatable; formats as analyze -o)")
 	return cmd
 }
 
@@ -88,8 +91,25 @@ func (o *checkOptions) gate() (baseline.Gate, error) {
 	return g, nil
 }
 
+// reportFiles parses --report FORMAT=FILE values.
+func (o *checkOptions) reportFiles() ([][2]string, error) {
+	var out [][2]string
+	for _, r := range o.reports {
+		format, file, ok := strings.Cut(r, "=")
+		if !ok || file == "" || !slices.Contains(reports.Formats, format) {
+			return nil, fmt.Errorf("--report %q: use FORMAT=FILE with FORMAT one of %s", r, strings.Join(reports.Formats, ", "))
+		}
+		out = append(out, [2]string{format, file})
+	}
+	return out, nil
+}
+
 func (o *checkOptions) run(ctx context.Context, s streams) error {
 	if err := o.out.validate(); err != nil {
+		return err
+	}
+	files, err := o.reportFiles()
+	if err != nil {
 		return err
 	}
 	g, err := o.gate()
@@ -113,8 +133,8 @@ func (o *checkOptions) run(ctx context.Context, s streams) error {
 	if err != nil {
 		return err
 	}
-	if o.sarifFile != "" {
-		if err := atomicfile.Write(o.sarifFile, func(w io.Writer) error { return reports.Render(w, "sarif", res, cat) }); err != nil {
+	for _, f := range files {
+		if err := atomicfile.Write(f[1], func(w io.Writer) error { return reports.Render(w, f[0], res, cat) }); err != nil {
 			return err
 		}
 	}

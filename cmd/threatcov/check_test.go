@@ -113,6 +113,7 @@ func TestCheckThresholdsAndErrors(t *testing.T) {
 		{"bad rule", []string{"check", "--fail-on", "everything"}, exitInput, "", `unknown --fail-on "everything"`},
 		{"rule needs a baseline", []string{"check", "--fail-on", "new-open-paths"}, exitInput, "", "give --baseline FILE"},
 		{"baseline of another schema", []string{"check", "--baseline", foreign}, exitInput, "", `the file has schema "threatcov.dev/report/v0"`},
+		{"bad report flag", []string{"check", "--report", "pdf=out.pdf"}, exitInput, "", `--report "pdf=out.pdf": use FORMAT=FILE`},
 		{"missing baseline", []string{"check", "--baseline", filepath.Join(dir, "absent.json")}, exitInput, "", "read baseline"},
 	}
 	for _, tt := range tests {
@@ -125,6 +126,22 @@ func TestCheckThresholdsAndErrors(t *testing.T) {
 				t.Errorf("stdout %q / stderr %q, want %q / %q", out, stderr, tt.wantOut, tt.wantStderr)
 			}
 		})
+	}
+}
+
+func TestCheckWritesReports(t *testing.T) {
+	_, analysis := gateFixture(t)
+	dir := t.TempDir()
+	sarif, junit := filepath.Join(dir, "out.sarif"), filepath.Join(dir, "out.xml")
+	code, _, stderr := runCLI(t, append([]string{"check", "--min-path-coverage", "10", "--report", "sarif=" + sarif, "--report", "junit=" + junit}, analysis...)...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, f := range []string{sarif, junit} {
+		data, err := os.ReadFile(f)
+		if err != nil || !strings.Contains(string(data), "gate-goal") {
+			t.Errorf("%s: %v, lacks gate-goal", f, err)
+		}
 	}
 }
 
