@@ -96,6 +96,9 @@ func writeMDSteps(ew *errWriter, steps []*analyzer.StepResult, none string) {
 		if why == "" {
 			why = s.Explanation
 		}
+		if why == "" {
+			why = "-"
+		}
 		ew.printf("| %s (`%s`) | %s | %s | %s | %s |\n", mdCell(s.Label), mdCode(s.Node), mdCell(s.Tree), statusText(s.Status, s.Evidence), intStr(s.OpenPaths), mdCell(why))
 	}
 }
