@@ -123,8 +123,8 @@ func TreeDOT(c *attacktrees.Catalog, r *analyzer.Result, treeID string) ([]byte,
 // open path (the count is over all goals, so this marks every edge some open path uses).
 func (v *view) openThrough(id string) bool {
 	n, ok := v.nodes[id]
-	if !ok {
-		return false
+	if !ok || n.Status.Closes() {
+		return false // a closed node has no open path through it, whatever lies under it
 	}
 	if n.OpenPaths != nil {
 		return n.OpenPaths.Sign() > 0
@@ -212,14 +212,14 @@ func (v *view) nodeAttrs(n *attacktrees.Node) string {
 	}
 	if analysed {
 		if len(nr.Policies) > 0 {
-			label.WriteString("<BR/><FONT POINT-SIZE=\"9\">⛨ " + wrapHTML(strings.Join(nr.Policies, ", "), 34) + "</FONT>")
+			label.WriteString("<BR/><FONT POINT-SIZE=\"9\">" + wrapHTML(listCapped("policy: ", "policies: ", nr.Policies), 34) + "</FONT>")
 		}
 		if s, ok := v.steps[n.ID]; ok {
 			if nr.Status == analyzer.StatusMonitored && len(s.Monitoring) > 0 {
-				label.WriteString("<BR/><FONT POINT-SIZE=\"9\">monitor: " + wrapHTML(strings.Join(s.Monitoring, ", "), 34) + "</FONT>")
+				label.WriteString("<BR/><FONT POINT-SIZE=\"9\">" + wrapHTML(listCapped("monitored by: ", "monitored by: ", s.Monitoring), 34) + "</FONT>")
 			}
 			if nr.Status == analyzer.StatusBypassed && len(s.Admitted) > 0 {
-				label.WriteString("<BR/><FONT POINT-SIZE=\"9\">admits: " + wrapHTML(strings.Join(s.Admitted, ", "), 34) + "</FONT>")
+				label.WriteString("<BR/><FONT POINT-SIZE=\"9\">" + wrapHTML(listCapped("admits: ", "admits: ", s.Admitted), 34) + "</FONT>")
 			}
 		}
 	}
@@ -302,9 +302,22 @@ func legendLabel() string {
 			k.fill, htmlText(k.name), htmlText(k.detail))
 	}
 	fmt.Fprintf(&b, `<TR><TD BORDER="2" COLOR="%s" STYLE="dashed"><FONT COLOR="%s"><B>- - → thick dashed</B></FONT></TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">edge on an open path</FONT></TD></TR>`, colorHot, darker(colorHot))
-	fmt.Fprintf(&b, `<TR><TD>⛨ policy</TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">policies that block the step</FONT></TD></TR>`)
+	fmt.Fprintf(&b, `<TR><TD>policy: p</TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">enforcing policies mapped to the step</FONT></TD></TR>`)
 	b.WriteString(`</TABLE>`)
 	return b.String()
+}
+
+// listCapped lists at most three items after a prefix, counting the rest, so a step that many
+// probes bypass stays a readable box (the tooltip and the reports list them all).
+func listCapped(one, many string, items []string) string {
+	prefix := many
+	if len(items) == 1 {
+		prefix = one
+	}
+	if len(items) <= 3 {
+		return prefix + strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s%s +%d more", prefix, strings.Join(items[:3], ", "), len(items)-3)
 }
 
 // darker gives the status colour for text on light fills: the outline colours are too light to

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/threatcov/threatcov/attacktrees"
 )
 
@@ -58,5 +60,42 @@ func TestRenderCatalogSVG(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_ = strings.TrimSpace
+}
+
+// TestOpenPathEdges: an edge is drawn as part of an open path when both ends carry open paths;
+// never out of a closed node, even when leaves under it are used by open paths elsewhere.
+func TestOpenPathEdges(t *testing.T) {
+	c := loadCatalog(t, "testdata/small/trees")
+	r := smallResult()
+	for i := range r.Nodes {
+		if r.Nodes[i].ID == "demo-release" {
+			r.Nodes[i].OpenPaths = bi(5)
+		}
+	}
+	dot, err := TreeDOT(c, r, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hot := map[string]bool{}
+	for _, line := range strings.Split(string(dot), "\n") {
+		if strings.Contains(line, " -> ") {
+			id := line[strings.Index(line, `[id="`)+5:]
+			id = id[:strings.Index(id, `"`)]
+			hot[id] = strings.Contains(line, `class="open-path"`)
+		}
+	}
+	want := map[string]bool{
+		"demo-goal--demo-escape":       true,
+		"demo-escape--demo-privileged": true,
+		"demo-escape--demo-exploit":    true,
+		"demo-goal--demo-sub":          true,
+		"demo-goal--demo-hostpid":      false, // blocked leaf
+		"demo-poison--demo-release":    false, // blocked inner node
+		"demo-goal--demo-poison":       false,
+		"demo-secrets--demo-token":     false, // blocked goal
+		"note:demo-note--demo-exploit": false,
+	}
+	if diff := cmp.Diff(want, hot); diff != "" {
+		t.Errorf("open-path edges (-want +got):\n%s", diff)
+	}
 }
