@@ -49,10 +49,13 @@
 // from the compiler's capabilities; Rego's own rules reject recursion at compile time. Each
 // Evaluate call has a time limit (WithTimeout, default DefaultTimeout) enforced by context
 // cancellation inside OPA's evaluator. print() output is discarded unless WithPrintOutput is
-// given. A policy that fails to compile, errors, times out or panics yields VerdictError
-// with its file and message; other evaluations carry on. There is no memory limit on a
-// single evaluation beyond the time limit: a policy that allocates fast can still use a lot
-// of memory before it is stopped.
+// given. While evaluations run, a guard samples the heap every few milliseconds and cancels
+// them when it has grown by more than the memory limit (WithMemoryLimit, default
+// DefaultMemoryLimit); since the heap is shared, a cancelled evaluation is re-run alone
+// before it is blamed. A single allocation larger than the machine's memory (one built-in
+// call producing a gigantic string) happens between samples and is not caught. A policy
+// that fails to compile, errors, times out, exceeds the memory limit or panics yields
+// VerdictError with its file and message; other evaluations carry on.
 //
 // # Must not
 //

@@ -84,6 +84,16 @@ func WithPrintOutput(w io.Writer) Option {
 	}
 }
 
+// WithMemoryLimit sets how far the heap may grow while policies evaluate before the running
+// evaluations are stopped (default DefaultMemoryLimit); see the package documentation.
+func WithMemoryLimit(bytes uint64) Option {
+	return func(e *Evaluator) {
+		if bytes > 0 {
+			e.mem.limit = bytes
+		}
+	}
+}
+
 // Evaluator executes verifiable policies against probes. It is safe for concurrent use.
 type Evaluator struct {
 	inv      *Inventory
@@ -96,6 +106,7 @@ type Evaluator struct {
 	inputs  map[string]*probeInput // by probe identity and namespace
 	mu      sync.Mutex
 	psa     psaRegistry
+	mem     *memGuard
 }
 
 type compiled struct {
@@ -114,6 +125,7 @@ func NewEvaluator(inv *Inventory, opts ...Option) (*Evaluator, error) {
 		queries:  map[string]*compiled{},
 		params:   map[string]*ast.Term{},
 		inputs:   map[string]*probeInput{},
+		mem:      newMemGuard(DefaultMemoryLimit),
 	}
 	for _, o := range opts {
 		o(e)
@@ -353,9 +365,24 @@ func (e *Evaluator) Evaluate(ctx context.Context, p *Policy, probe mapping.Probe
 		ev.Verdict, ev.Err = VerdictError, in.err.Error()
 		return ev
 	}
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
+	var out Evaluation
+	stopped := e.mem.run(ctx, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, e.timeout)
+		defer cancel()
+		out = e.judge(ctx, p, probe, in, ev)
+		return nil
+	})
+	if stopped {
+		ev.Verdict = VerdictError
+		ev.Err = fmt.Sprintf("%s: policy %s exceeded the %d MiB memory limit (it builds huge values); fix or remove it", p.Source, p.ID, e.mem.limit>>20)
+		return ev
+	}
+	return out
+}
 
+// judge runs the policy on the prepared input within ctx's time limit.
+func (e *Evaluator) judge(ctx context.Context, p *Policy, probe mapping.Probe, in *probeInput, ev Evaluation) Evaluation {
+	namespace := ev.Namespace
 	if p.exec.psaNamespace != "" {
 		// A namespace's Pod Security level governs only pods created in it.
 		if p.exec.psaNamespace != namespace {

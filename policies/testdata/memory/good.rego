@@ -1,0 +1,3 @@
+package hostile.good
+
+deny contains "host PID" if input.spec.hostPID
