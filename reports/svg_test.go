@@ -91,6 +91,8 @@ func TestOpenPathEdges(t *testing.T) {
 		"demo-goal--demo-sub":          true,
 		"demo-goal--demo-hostpid":      false, // blocked leaf
 		"demo-poison--demo-release":    false, // blocked inner node
+		"demo-poison--demo-registry":   false,
+		"demo-secrets--demo-hostpid":   false,
 		"demo-goal--demo-poison":       false,
 		"demo-secrets--demo-token":     false, // blocked goal
 		"note:demo-note--demo-exploit": false,
