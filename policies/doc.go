@@ -13,7 +13,10 @@
 //     policyID (a policyID rule or METADATA custom.policyID), METADATA title, description,
 //     custom.enforcement and custom.matchers. Modules parse as Rego v1, falling back to v0
 //     per module. Packages without decision rules are libraries, compiled into each policy
-//     that references them (transitively through data.*).
+//     that references them (transitively through data.*). Every package counts, as with
+//     conftest --all-namespaces. deny and violation rules decide the verdict; warn rules
+//     decide it only in a package that has nothing else (and make it a monitor policy).
+//     matchers only describe the scope: conftest applies a raw file to every manifest.
 //   - Gatekeeper ConstraintTemplates (targets[].rego and libs, or code[] with engine Rego)
 //     and Constraints: one admission policy per Constraint. A template with only
 //     K8sNativeValidation (CEL) is declared, not verified. A template without a Constraint
