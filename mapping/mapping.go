@@ -151,7 +151,7 @@ func ReadFile(path string) (*File, error) {
 func Parse(data []byte, name string) (*File, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: invalid YAML: %s", name, trimYAML(err.Error()))
+		return nil, yamlSyntaxError(name, err)
 	}
 	if len(doc.Content) == 0 {
 		return nil, fmt.Errorf("%s:1: empty mapping: add `version: 1` and `steps:` (see docs/mapping.md)", name)
@@ -163,7 +163,7 @@ func Parse(data []byte, name string) (*File, error) {
 	if err := dec.Decode(f); err != nil {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
-			return nil, fmt.Errorf("%s: invalid YAML: %s", name, trimYAML(err.Error()))
+			return nil, yamlSyntaxError(name, err)
 		}
 		for _, m := range te.Errors {
 			errs = append(errs, fmt.Sprintf("%s:%s (see docs/mapping.md for the fields)", name, trimYAML(m)))
@@ -205,6 +205,15 @@ func Parse(data []byte, name string) (*File, error) {
 		return nil, errors.New(strings.Join(errs, "\n"))
 	}
 	return f, nil
+}
+
+// yamlSyntaxError puts yaml.v3's line where every other error has it, right after the file
+// name ("m.yaml:7: invalid YAML: ..."), rather than after the words "invalid YAML".
+func yamlSyntaxError(name string, err error) error {
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("%s:%s: invalid YAML: %s", name, m[1], m[2])
+	}
+	return fmt.Errorf("%s: invalid YAML: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 }
 
 func trimYAML(msg string) string {
