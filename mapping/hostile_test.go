@@ -1,0 +1,283 @@
+package mapping
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/threatcov/threatcov/attacktrees"
+)
+
+// hostileBound turns a hang on hostile input into a failure naming the case. Each case takes
+// milliseconds; the bound is generous because the machine may be shared.
+const hostileBound = 5 * time.Minute
+
+func within(t *testing.T, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	select {
+	case <-done:
+	case <-time.After(hostileBound):
+		t.Fatalf("still running after %s: hostile input must be refused promptly", hostileBound)
+	}
+}
+
+// billionLaughs is the YAML alias bomb: nine levels of nine aliases, 9^9 strings if expanded.
+// Every line is indented by indent.
+func billionLaughs(indent, firstKey string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s%s: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n", indent, firstKey)
+	names := "abcdefghi"
+	for i := 1; i < len(names); i++ {
+		prev := "*" + string(names[i-1])
+		fmt.Fprintf(&b, "%s%c: &%c [%s]\n", indent, names[i], names[i], strings.TrimSuffix(strings.Repeat(prev+", ", 9), ", "))
+	}
+	return b.String()
+}
+
+func TestHostileMappingFiles(t *testing.T) {
+	seqErr := "h.yaml:3: cannot unmarshal !!seq into string (see docs/mapping.md for the fields)"
+	tests := []struct {
+		name string
+		data string
+		want []string // the error's lines
+	}{
+		{
+			// The schema holds only lists of strings, so an alias to a list of lists is a type
+			// error per alias, never an expansion.
+			name: "alias bomb in a known field",
+			data: "version: 1\nsteps:\n  - nodes: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n    out-of-scope: x\n" +
+				"  - nodes: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n    out-of-scope: y\n" +
+				"  - nodes: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n    out-of-scope: z\n",
+			want: []string{
+				seqErr, seqErr, seqErr, seqErr, seqErr, seqErr, seqErr, seqErr, seqErr,
+				"h.yaml:5: cannot unmarshal !!seq into string (see docs/mapping.md for the fields)",
+				"h.yaml:5: cannot unmarshal !!seq into string (see docs/mapping.md for the fields)",
+				"h.yaml:5: cannot unmarshal !!seq into string (see docs/mapping.md for the fields)",
+				"h.yaml:5: cannot unmarshal !!seq into string (see docs/mapping.md for the fields)",
+				"h.yaml:5: cannot unmarshal !!seq into string (see docs/mapping.md for the fields)",
+				"h.yaml:5: cannot unmarshal !!seq into string (see docs/mapping.md for the fields)",
+				"h.yaml:5: cannot unmarshal !!seq into string (see docs/mapping.md for the fields)",
+				"h.yaml:5: cannot unmarshal !!seq into string (see docs/mapping.md for the fields)",
+				"h.yaml:5: cannot unmarshal !!seq into string (see docs/mapping.md for the fields)",
+				"h.yaml:5: entry selects no node: set `nodes:` (node ids), `labels:` (exact labels) or `refs:` (CNCF refs such as M9)",
+				"h.yaml:7: entry selects no node: set `nodes:` (node ids), `labels:` (exact labels) or `refs:` (CNCF refs such as M9)",
+			},
+		},
+		{
+			name: "alias bomb in unknown keys",
+			data: billionLaughs("", "a") + "version: 1\nsteps: [{nodes: [g], out-of-scope: x}]\n",
+			want: []string{
+				"h.yaml:1: field a not found in type mapping.File (see docs/mapping.md for the fields)",
+				"h.yaml:2: field b not found in type mapping.File (see docs/mapping.md for the fields)",
+				"h.yaml:3: field c not found in type mapping.File (see docs/mapping.md for the fields)",
+				"h.yaml:4: field d not found in type mapping.File (see docs/mapping.md for the fields)",
+				"h.yaml:5: field e not found in type mapping.File (see docs/mapping.md for the fields)",
+				"h.yaml:6: field f not found in type mapping.File (see docs/mapping.md for the fields)",
+				"h.yaml:7: field g not found in type mapping.File (see docs/mapping.md for the fields)",
+				"h.yaml:8: field h not found in type mapping.File (see docs/mapping.md for the fields)",
+				"h.yaml:9: field i not found in type mapping.File (see docs/mapping.md for the fields)",
+			},
+		},
+		{
+			name: "deeply nested YAML",
+			data: "version: 1\nsteps: " + strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000),
+			want: []string{"h.yaml:2: invalid YAML: exceeded max depth of 10000"},
+		},
+		{
+			name: "unknown fields",
+			data: "version: 1\nsteps:\n  - nodes: [g]\n    policy: [psa:baseline]\n    out-of-scope: x\ncolour: red\n",
+			want: []string{
+				"h.yaml:4: field policy not found in type mapping.Entry (see docs/mapping.md for the fields)",
+				"h.yaml:6: field colour not found in type mapping.File (see docs/mapping.md for the fields)",
+			},
+		},
+		{
+			name: "binary junk with control characters",
+			data: "version: 1\x00\x01",
+			want: []string{"h.yaml: invalid YAML: control characters are not allowed"},
+		},
+		{
+			name: "binary junk that is not UTF-8",
+			data: "\x89PNG\r\n\x1a\n\x01\x02",
+			want: []string{"h.yaml: invalid YAML: invalid leading UTF-8 octet"},
+		},
+		{
+			name: "empty file",
+			data: "",
+			want: []string{"h.yaml:1: empty mapping: add `version: 1` and `steps:` (see docs/mapping.md)"},
+		},
+		{
+			// Regression: entries pulled in by a merge key have no item under steps; their
+			// errors used to read ":0: ...".
+			name: "entry through a merge key",
+			data: "version: 1\n<<: {steps: [{nodes: [g]}]}\n",
+			want: []string{"h.yaml:1: an entry is exactly one of: policies with probes, `out-of-scope: reason`, or `attestable: reason`"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			within(t, func() {
+				_, err := Parse([]byte(tt.data), "h.yaml")
+				if err == nil {
+					t.Fatal("Parse accepted it, want an error")
+				}
+				if diff := cmp.Diff(tt.want, strings.Split(err.Error(), "\n")); diff != "" {
+					t.Errorf("error lines (-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
+}
+
+func TestMappingFileOverSizeLimit(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "big.yaml")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(attacktrees.MaxFileSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = ReadFile(file)
+	want := fmt.Sprintf("%s: mapping file is larger than %d bytes", file, attacktrees.MaxFileSize)
+	if err == nil || err.Error() != want {
+		t.Fatalf("ReadFile: %v, want %s", err, want)
+	}
+}
+
+// TestMappingUnknownNodes: a mapping that names nodes, labels or refs the catalog lacks is a
+// warning listing each, and an error holding the same lines with strict set. An unknown probe
+// family is an error either way.
+func TestMappingUnknownNodes(t *testing.T) {
+	tree, err := attacktrees.Parse([]byte("id: t\ntitle: T\nnodes:\n  - {id: g, kind: goal, gate: or, label: Goal, children: [a]}\n  - {id: a, kind: step, label: A, ref: M9}\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := attacktrees.Build([]*attacktrees.Tree{tree})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Parse([]byte(`version: 1
+steps:
+  - nodes: [a, ghost]
+    labels: [No such box]
+    refs: [M99]
+    out-of-scope: test
+attestations:
+  - node: phantom
+    control: c
+    evidence: e
+    expires: 2030-01-01
+`), "m.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	warnings := []string{
+		`m.yaml:3: node "ghost" is not in the catalog`,
+		`m.yaml:3: no node has the label "No such box"`,
+		`m.yaml:3: no node has the ref "M99"`,
+		`m.yaml:8: attestation for node "phantom", which is not in the catalog`,
+	}
+	m, err := Resolve(cat, nil, false, f)
+	if err != nil {
+		t.Fatalf("lax Resolve: %v", err)
+	}
+	if diff := cmp.Diff(warnings, m.Warnings); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	if s := m.Step("a"); s == nil || s.OutOfScope != "test" {
+		t.Errorf("the known node a lost its mapping: %+v", s)
+	}
+	_, err = Resolve(cat, nil, true, f)
+	if err == nil {
+		t.Fatal("strict Resolve succeeded, want the warnings as an error")
+	}
+	if diff := cmp.Diff(warnings, strings.Split(err.Error(), "\n")); diff != "" {
+		t.Errorf("strict error (-want +got):\n%s", diff)
+	}
+
+	g, err := Parse([]byte("version: 1\nsteps:\n  - nodes: [a]\n    policies: [psa:baseline]\n    probes: [no-such-family]\n"), "p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Resolve(cat, []string{"host-pid"}, false, g)
+	if want := `p.yaml:3: unknown probe family "no-such-family": add it to the probes or fix the name`; err == nil || err.Error() != want {
+		t.Errorf("unknown family: %v, want %s", err, want)
+	}
+}
+
+func TestHostileProbeFiles(t *testing.T) {
+	family := "name: x\ndescription: d\nscope: pod\nattack: {pod: {spec: {hostPID: true}}}\n"
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string // with DIR for the folder
+	}{
+		{
+			// Regression: readBase type-asserted spec and panicked.
+			name:  "base Pod without spec",
+			files: map[string]string{"base.yaml": "apiVersion: v1\nkind: Pod\n", "x.yaml": family},
+			want:  "DIR/base.yaml:1: the base Pod needs at least one container: its first container carries container attacks",
+		},
+		{
+			name:  "base Pod with a scalar spec",
+			files: map[string]string{"base.yaml": "apiVersion: v1\nkind: Pod\nspec: 3\n", "x.yaml": family},
+			want:  "DIR/base.yaml:1: the base Pod needs at least one container: its first container carries container attacks",
+		},
+		{
+			name:  "alias bomb in the base Pod",
+			files: map[string]string{"base.yaml": billionLaughs("", "x"), "x.yaml": family},
+			want:  "DIR/base.yaml: document contains excessive aliasing",
+		},
+		{
+			name:  "alias bomb in an attack patch",
+			files: map[string]string{"x.yaml": "name: x\ndescription: d\nscope: pod\nattack:\n  pod:\n" + billionLaughs("    ", "a")},
+			want:  "DIR/x.yaml: document contains excessive aliasing",
+		},
+		{
+			name:  "deeply nested attack patch",
+			files: map[string]string{"x.yaml": "name: x\ndescription: d\nscope: pod\nattack: {pod: " + strings.Repeat("{a: ", 20_000) + "1" + strings.Repeat("}", 20_000) + "}\n"},
+			want:  "DIR/x.yaml:4: exceeded max depth of 10000 (see mapping/probes/README.md for the probe format)",
+		},
+		{
+			name:  "binary junk",
+			files: map[string]string{"x.yaml": "\x7fELF\x02\x01\x01\x00\x00"},
+			want:  "DIR/x.yaml: control characters are not allowed",
+		},
+		{
+			name:  "unknown field",
+			files: map[string]string{"x.yaml": family + "colour: red\n"},
+			want:  "DIR/x.yaml:5: field colour not found in type mapping.probeFamily (see mapping/probes/README.md for the probe format)",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, data := range tt.files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			within(t, func() {
+				_, err := LoadProbes(dir)
+				if err == nil {
+					t.Fatal("LoadProbes succeeded, want an error")
+				}
+				if diff := cmp.Diff(strings.ReplaceAll(tt.want, "DIR", dir), err.Error()); diff != "" {
+					t.Errorf("error (-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
+}
