@@ -398,10 +398,7 @@ func TreeSVG(ctx context.Context, c *attacktrees.Catalog, r *analyzer.Result, tr
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	svg, err := renderSVG(dot)
+	svg, err := renderSVG(ctx, dot)
 	if err != nil {
 		return nil, fmt.Errorf("render tree %s: %w", treeID, err)
 	}
@@ -409,9 +406,14 @@ func TreeSVG(ctx context.Context, c *attacktrees.Catalog, r *analyzer.Result, tr
 	return setTooltips(svg, newView(r, c), t), nil
 }
 
-func renderSVG(dot []byte) ([]byte, error) {
+// renderSVG lays out and renders DOT text under gvMu. ctx is checked once the lock is held,
+// before the render starts; the render itself runs with context.Background().
+func renderSVG(ctx context.Context, dot []byte) ([]byte, error) {
 	gvMu.Lock()
 	defer gvMu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	bg := context.Background()
 	if gv == nil {
 		g, err := graphviz.New(bg)

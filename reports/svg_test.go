@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,5 +100,31 @@ func TestOpenPathEdges(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, hot); diff != "" {
 		t.Errorf("open-path edges (-want +got):\n%s", diff)
+	}
+}
+
+// TestTreeSVGConcurrent renders from several goroutines at once (as serve does): the renders
+// are serialized, so each gives the same bytes. Run with -race to check the lock.
+func TestTreeSVGConcurrent(t *testing.T) {
+	c := loadCatalog(t, "testdata/small/trees")
+	r := smallResult()
+	want, err := TreeSVG(context.Background(), c, r, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			got, err := TreeSVG(context.Background(), c, r, "demo")
+			if err == nil && !bytes.Equal(got, want) {
+				err = errors.New("a concurrent render differs")
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
