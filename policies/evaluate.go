@@ -400,7 +400,6 @@ func (e *Evaluator) judge(ctx context.Context, p *Policy, probe mapping.Probe, i
 		return ev
 	}
 	judge := func(pod bool) result { return e.evalRego(ctx, p, in, pod) }
-
 	obj := judge(false)
 	if p.Point != PointAdmission || in.pod == nil {
 		ev.Verdict, ev.Messages, ev.Err = obj.verdict, obj.messages, obj.err
@@ -409,13 +408,13 @@ func (e *Evaluator) judge(ctx context.Context, p *Policy, probe mapping.Probe, i
 		}
 		return ev
 	}
+	if obj.verdict == VerdictDenied {
+		// The workload is rejected, so no Pod is ever created: no need to judge it.
+		ev.Verdict, ev.Via, ev.Messages = VerdictDenied, ViaObject, obj.messages
+		return ev
+	}
 	pod := judge(true)
 	switch {
-	case obj.verdict == VerdictDenied:
-		ev.Verdict, ev.Via, ev.Messages = VerdictDenied, ViaObject, obj.messages
-		for _, m := range pod.messages {
-			ev.Messages = append(ev.Messages, "pod: "+m)
-		}
 	case pod.verdict == VerdictDenied:
 		ev.Verdict, ev.Via, ev.Messages = VerdictDenied, ViaPod, pod.messages
 	case obj.verdict == VerdictError || pod.verdict == VerdictError:
