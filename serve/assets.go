@@ -15,6 +15,7 @@ var assetFS embed.FS
 // asset is one embedded file with its validator, computed once at start.
 type asset struct {
 	body        []byte
+	gz          []byte
 	etag        string
 	contentType string
 }
@@ -38,7 +39,7 @@ func loadAssets() map[string]asset {
 			panic(err)
 		}
 		sum := sha256.Sum256(body)
-		out[e.Name()] = asset{body: body, etag: `"` + hex.EncodeToString(sum[:8]) + `"`, contentType: types[path.Ext(e.Name())]}
+		out[e.Name()] = asset{body: body, gz: gzipBytes(body), etag: `"` + hex.EncodeToString(sum[:8]) + `"`, contentType: types[path.Ext(e.Name())]}
 	}
 	return out
 }
@@ -49,5 +50,5 @@ func serveAsset(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	serveCached(w, r, a.etag, a.contentType, a.body)
+	serveCached(w, r, a.etag, a.contentType, a.body, func() []byte { return a.gz })
 }

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"net"
@@ -101,13 +102,20 @@ func loopbackHost(hostport string) bool {
 	return isLoopback(host)
 }
 
-// serveCached writes a page or file rendered once per analysis, answering conditional
-// requests with 304.
-func serveCached(w http.ResponseWriter, r *http.Request, etag, contentType string, body []byte) {
+// serveCached writes a page or file rendered once per analysis, gzipped when the client
+// accepts it (tree pages compress about 20 to 1), answering conditional requests with 304.
+// gz gives the compressed body; each encoding has its own ETag, as HTTP asks.
+func serveCached(w http.ResponseWriter, r *http.Request, etag, contentType string, body []byte, gz func() []byte) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
-	h.Set("ETag", etag)
 	h.Set("Cache-Control", "no-cache") // revalidate: the analysis can change under --watch
+	h.Set("Vary", "Accept-Encoding")
+	if gz != nil && len(body) >= minGzip && acceptsGzip(r) {
+		body = gz()
+		etag = strings.TrimSuffix(etag, `"`) + `-gz"`
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("ETag", etag)
 	if match := r.Header.Get("If-None-Match"); match != "" && etagMatch(match, etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -117,6 +125,31 @@ func serveCached(w http.ResponseWriter, r *http.Request, etag, contentType strin
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
+}
+
+// minGzip is the size below which compressing is not worth a round of gzip.
+const minGzip = 1024
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip (and does not give it
+// q=0).
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+	}
+	return false
+}
+
+func gzipBytes(body []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(body) // writes to a bytes.Buffer cannot fail
+	_ = zw.Close()
+	return buf.Bytes()
 }
 
 func etagMatch(header, etag string) bool {
@@ -136,7 +169,7 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "render index", err)
 		return
 	}
-	serveCached(w, r, snap.etag, "text/html; charset=utf-8", body)
+	serveCached(w, r, snap.etag, "text/html; charset=utf-8", body, snap.index.gzipped)
 }
 
 func (s *Server) serveTree(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +188,7 @@ func (s *Server) serveTree(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "render tree "+id, err)
 		return
 	}
-	serveCached(w, r, snap.etag, "text/html; charset=utf-8", body)
+	serveCached(w, r, snap.etag, "text/html; charset=utf-8", body, page.gzipped)
 }
 
 // drawing is a tree's annotated SVG, rendered once per analysis, made fit to sit inside HTML.
@@ -186,7 +219,7 @@ func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request) {
 	snap := s.snap.Load()
 	q := r.URL.Query().Get("q")
 	if len(q) > maxQuery {
-		q = q[:maxQuery]
+		q = strings.ToValidUTF8(q[:maxQuery], "") // the cut may split a character
 	}
 	body, err := s.pages.search(snap, q)
 	if err != nil {
@@ -209,7 +242,8 @@ func (s *Server) serveReport(w http.ResponseWriter, r *http.Request) {
 		if f.name != name {
 			continue
 		}
-		body, err := snap.reports[f.format].get(func() ([]byte, error) {
+		report := snap.reports[f.format]
+		body, err := report.get(func() ([]byte, error) {
 			var buf bytes.Buffer
 			if err := reports.Render(&buf, f.format, snap.result, snap.catalog); err != nil {
 				return nil, err
@@ -221,7 +255,7 @@ func (s *Server) serveReport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", f.name))
-		serveCached(w, r, snap.etag, f.contentType, body)
+		serveCached(w, r, snap.etag, f.contentType, body, report.gzipped)
 		return
 	}
 	http.NotFound(w, r)

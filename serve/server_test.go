@@ -2,6 +2,8 @@ package serve
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -213,6 +215,10 @@ func TestLabelsEscaped(t *testing.T) {
 			t.Errorf("tree page lacks the escaped label %q", want)
 		}
 	}
+	long := get(t, s, http.MethodGet, "/search?q="+strings.Repeat("%C3%A9", 150)).Body.String() // 300 bytes of "é"
+	if !strings.Contains(long, `value="`+strings.Repeat("é", maxQuery/2)+`"`) || strings.Contains(long, "\uFFFD") {
+		t.Errorf("a long query is not cut at a character boundary")
+	}
 	search := get(t, s, http.MethodGet, "/search?q=%3Cscript%3Ealert(1)%3C/script%3E").Body.String()
 	if !strings.Contains(search, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Errorf("search page does not show the query as text")
@@ -289,6 +295,43 @@ func TestConditionalGet(t *testing.T) {
 	s.ServeHTTP(rec, req)
 	if rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
 		t.Errorf("If-None-Match: %d with %d bytes, want 304 and none", rec.Code, rec.Body.Len())
+	}
+}
+
+// TestGzip: a client that accepts gzip gets the same bytes compressed, under its own ETag.
+func TestGzip(t *testing.T) {
+	s := testServer(t)
+	for _, target := range []string{"/tree/scenario-compromised-container", "/", "/assets/app.js", "/reports/threatcov-report.html"} {
+		plain := get(t, s, http.MethodGet, target)
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.Host = "127.0.0.1:8080"
+		req.Header.Set("Accept-Encoding", "br;q=1.0, gzip;q=0.8")
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Header().Get("Content-Encoding") != "gzip" {
+			t.Fatalf("%s: Content-Encoding %q, want gzip", target, rec.Header().Get("Content-Encoding"))
+		}
+		zr, err := gzip.NewReader(rec.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(body, plain.Body.Bytes()) {
+			t.Errorf("%s: gzipped body differs from the plain one", target)
+		}
+		if rec.Header().Get("ETag") == plain.Header().Get("ETag") || rec.Header().Get("Vary") != "Accept-Encoding" {
+			t.Errorf("%s: ETag %s for both encodings, Vary %q", target, rec.Header().Get("ETag"), rec.Header().Get("Vary"))
+		}
+	}
+	for header, want := range map[string]bool{"gzip": true, "GZIP": true, "deflate, gzip": true, "gzip;q=0": false, "gzip; q=0.000": false, "br": false, "": false, "xgzip": false} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set("Accept-Encoding", header)
+		if got := acceptsGzip(req); got != want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", header, got, want)
+		}
 	}
 }
 

@@ -43,16 +43,26 @@ func (a pathRef) less(b pathRef) bool {
 	return a.path < b.path
 }
 
-// lazy is a value rendered once, by whichever request asks first.
+// lazy is a value rendered once, by whichever request asks first, and gzipped once, when a
+// client first accepts gzip.
 type lazy struct {
 	once sync.Once
 	body []byte
 	err  error
+
+	gzOnce sync.Once
+	gz     []byte
 }
 
 func (l *lazy) get(render func() ([]byte, error)) ([]byte, error) {
 	l.once.Do(func() { l.body, l.err = render() })
 	return l.body, l.err
+}
+
+// gzipped is the rendered body compressed; call it only after get succeeded.
+func (l *lazy) gzipped() []byte {
+	l.gzOnce.Do(func() { l.gz = gzipBytes(l.body) })
+	return l.gz
 }
 
 func newSnapshot(etag string, r *analyzer.Result, c *attacktrees.Catalog, at time.Time, failed error) *snapshot {
