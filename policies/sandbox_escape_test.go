@@ -1,0 +1,189 @@
+package policies
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sandboxEscapes are policies that try to reach a forbidden built-in by a side door, or to
+// burn CPU and memory inside one built-in call. TestHostilePoliciesAreContained covers the
+// direct calls (http.send, net.lookup_ip_addr, opa.runtime().env, time.now_ns), loops,
+// recursion and conflicts; TestMemoryLimitStopsGrowingPolicy covers a growing value.
+var sandboxEscapes = map[string]string{
+	// A library package is compiled into every policy that imports it, so its calls count.
+	"lib/net.rego": `package lib.net
+
+fetch(url) := resp if {
+	resp := http.send({"method": "GET", "url": url})
+}
+`,
+	"via_lib.rego": `package escape.via_lib
+
+import data.lib.net
+
+deny contains msg if {
+	resp := net.fetch("http://127.0.0.1:1/")
+	msg := sprintf("%v", [resp])
+}
+`,
+	// Calls hidden in a comprehension, in a with value, in an else branch, and in v0 syntax.
+	"comprehension.rego": `package escape.comprehension
+
+deny contains msg if {
+	addrs := [a | some h in ["example.com"]; a := net.lookup_ip_addr(h)]
+	msg := sprintf("%v", [addrs])
+}
+`,
+	"with_value.rego": `package escape.with_value
+
+env := input.env
+
+deny contains msg if {
+	e := env with input.env as opa.runtime().env
+	msg := sprintf("%v", [e])
+}
+`,
+	"else_branch.rego": `package escape.else_branch
+
+home := "none" if {
+	input.kind == "Nothing"
+} else := opa.runtime().env.HOME
+
+deny contains home if input.kind == "Pod"
+`,
+	"v0.rego": `package escape.v0
+
+deny[msg] {
+	rt := opa.runtime()
+	msg := sprintf("%v", [rt.config])
+}
+`,
+	// One built-in call that would expand the whole IPv6 space: it must be cancelled from
+	// inside the call.
+	"cidr.rego": `package escape.cidr
+
+deny contains msg if {
+	n := count(net.cidr_expand("::/0"))
+	n < 0
+	msg := "unreachable"
+}
+`,
+	// A Gatekeeper template whose libs call http.send.
+	"template.yaml": `apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8sexfil
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sExfil
+  targets:
+  - target: admission.k8s.gatekeeper.sh
+    libs:
+    - |
+      package lib.exfil
+
+      send(obj) := http.send({"method": "POST", "url": "http://127.0.0.1:1/", "body": obj})
+    rego: |
+      package k8sexfil
+
+      import data.lib.exfil
+
+      violation[{"msg": msg}] {
+        resp := exfil.send(input.review.object)
+        msg := sprintf("%v", [resp.status_code])
+      }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sExfil
+metadata:
+  name: exfil
+`,
+	"good.rego": `package escape.good
+
+deny contains "host PID" if input.spec.hostPID
+`,
+}
+
+func TestSandboxSideDoors(t *testing.T) {
+	dir := t.TempDir()
+	for name, src := range sandboxEscapes {
+		file := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inv, err := Load(dir)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	ev := newEvaluator(t, inv, WithTimeout(300*time.Millisecond))
+	var jobs []Job
+	for _, p := range inv.Policies {
+		jobs = append(jobs, Job{Policy: p, Probe: hostPIDPod, Namespace: "default"})
+	}
+	got := map[string]Evaluation{}
+	for _, e := range ev.EvaluateAll(context.Background(), jobs) {
+		got[e.Policy] = e
+	}
+	file := func(name string) string { return filepath.Join(dir, name) }
+	tests := []struct {
+		policy  string
+		verdict Verdict
+		errHas  []string
+	}{
+		{"rego:escape.via_lib", VerdictError, []string{file("lib/net.rego") + ":4: policy calls http.send, which threatcov's sandbox forbids (network access)"}},
+		{"rego:escape.comprehension", VerdictError, []string{file("comprehension.rego") + ":4: policy calls net.lookup_ip_addr"}},
+		{"rego:escape.with_value", VerdictError, []string{file("with_value.rego") + ":6: policy calls opa.runtime", "reads the environment"}},
+		{"rego:escape.else_branch", VerdictError, []string{file("else_branch.rego") + ":5: policy calls opa.runtime"}},
+		{"rego:escape.v0", VerdictError, []string{file("v0.rego") + ":4: policy calls opa.runtime"}},
+		{"rego:escape.cidr", VerdictError, []string{file("cidr.rego") + ":1", "exceeded the 300ms evaluation time limit"}},
+		{"gatekeeper:K8sExfil/exfil", VerdictError, []string{file("template.yaml") + ":", "policy calls http.send, which threatcov's sandbox forbids"}},
+		// The run goes on: the well-behaved policy evaluated beside them keeps its verdict.
+		{"rego:escape.good", VerdictDenied, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.policy, func(t *testing.T) {
+			e, ok := got[tt.policy]
+			if !ok {
+				t.Fatalf("no evaluation for %s (inventory: %v)", tt.policy, ids(inv))
+			}
+			if e.Verdict != tt.verdict {
+				t.Fatalf("verdict %s (err %q), want %s", e.Verdict, e.Err, tt.verdict)
+			}
+			for _, s := range tt.errHas {
+				if !strings.Contains(e.Err, s) {
+					t.Errorf("error %q does not contain %q", e.Err, s)
+				}
+			}
+		})
+	}
+}
+
+// TestSandboxCapabilities holds the compiler's capabilities to the sandbox: no forbidden
+// built-in is offered, and no network host is allowed. A forbidden call that slipped past the
+// source check would then still fail to compile.
+func TestSandboxCapabilities(t *testing.T) {
+	caps := sandboxCapabilities()
+	for _, b := range caps.Builtins {
+		if reason, bad := ForbiddenBuiltins[b.Name]; bad {
+			t.Errorf("capabilities offer %s (%s)", b.Name, reason)
+		}
+	}
+	if caps.AllowNet == nil || len(caps.AllowNet) != 0 {
+		t.Errorf("AllowNet = %#v, want an empty non-nil list (nil means any host)", caps.AllowNet)
+	}
+	for _, name := range []string{"http.send", "net.lookup_ip_addr", "opa.runtime"} {
+		if _, ok := ForbiddenBuiltins[name]; !ok {
+			t.Errorf("%s is not in ForbiddenBuiltins", name)
+		}
+	}
+}
