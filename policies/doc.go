@@ -40,7 +40,9 @@
 // it to OPA values once per probe and namespace. Pipeline policies get the manifest as input;
 // Gatekeeper policies get input.review (object, oldObject, kind, operation, namespace, name,
 // subResource, userInfo) and input.parameters, after the Constraint's match (kinds,
-// namespaces, excludedNamespaces, labelSelector, namespaceSelector, scope, name, source).
+// namespaces, excludedNamespaces, labelSelector, namespaceSelector, scope, name, source);
+// referential templates read data.inventory, empty unless WithReferentialData supplies the
+// objects Gatekeeper would sync.
 // At admission a workload is also judged as the Pod its controller would create; it is
 // denied if either is (Evaluation.Via says which). PSA runs k8s.io/pod-security-admission's
 // own checks on the Pod. The verdict is the policy's logic, independent of its Mode.

@@ -13,6 +13,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/topdown/print"
 	corev1 "k8s.io/api/core/v1"
@@ -94,6 +96,16 @@ func WithMemoryLimit(bytes uint64) Option {
 	}
 }
 
+// WithReferentialData gives Gatekeeper templates the objects Gatekeeper would have synced
+// into data.inventory (cluster-scoped objects under data.inventory.cluster[apiVersion][kind]
+// [name], namespaced ones under data.inventory.namespace[ns][apiVersion][kind][name]).
+// Without it, data.inventory is empty, as in a cluster with no sync configuration.
+func WithReferentialData(objs []map[string]any) Option {
+	return func(e *Evaluator) {
+		e.referential = append(e.referential, objs...)
+	}
+}
+
 // Evaluator executes verifiable policies against probes. It is safe for concurrent use.
 type Evaluator struct {
 	inv      *Inventory
@@ -107,6 +119,9 @@ type Evaluator struct {
 	mu      sync.Mutex
 	psa     psaRegistry
 	mem     *memGuard
+
+	referential []map[string]any
+	store       storage.Store // data.inventory for Gatekeeper templates
 }
 
 type compiled struct {
@@ -133,6 +148,9 @@ func NewEvaluator(inv *Inventory, opts ...Option) (*Evaluator, error) {
 	var err error
 	if e.psa, err = newPSARegistry(); err != nil {
 		return nil, fmt.Errorf("set up Pod Security Admission checks: %w", err)
+	}
+	if e.store, err = referentialStore(e.referential); err != nil {
+		return nil, fmt.Errorf("referential data: %w", err)
 	}
 	caps := sandboxCapabilities()
 	for _, p := range inv.Policies {
@@ -180,16 +198,47 @@ func (e *Evaluator) compile(spec *execSpec, caps *ast.Capabilities) *compiled {
 		}
 		q = append(q, fmt.Sprintf("r%d := [x | x := %s[%q]%s]", i, ref.String(), r.name, iter))
 	}
-	pq, err := rego.New(
+	opts := []func(*rego.Rego){
 		rego.Compiler(c),
 		rego.Query(strings.Join(q, "; ")),
 		rego.EnablePrintStatements(true),
 		rego.PrintHook(e),
-	).PrepareForEval(context.Background())
+	}
+	if spec.gatekeeper {
+		opts = append(opts, rego.Store(e.store))
+	}
+	pq, err := rego.New(opts...).PrepareForEval(context.Background())
 	if err != nil {
 		return &compiled{err: strings.Join(astErrors(err), "; ")}
 	}
 	return &compiled{pq: pq}
+}
+
+func referentialStore(objs []map[string]any) (storage.Store, error) {
+	cluster, namespaced := map[string]any{}, map[string]any{}
+	put := func(root map[string]any, keys []string, obj map[string]any) {
+		for _, k := range keys[:len(keys)-1] {
+			next, ok := root[k].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				root[k] = next
+			}
+			root = next
+		}
+		root[keys[len(keys)-1]] = obj
+	}
+	for _, o := range objs {
+		apiVersion, kind, name := str(o, "apiVersion"), str(o, "kind"), str(o, "metadata", "name")
+		if apiVersion == "" || kind == "" || name == "" {
+			return nil, fmt.Errorf("object without apiVersion, kind or metadata.name: give each synced object all three")
+		}
+		if ns := str(o, "metadata", "namespace"); ns != "" {
+			put(namespaced, []string{ns, apiVersion, kind, name}, o)
+		} else {
+			put(cluster, []string{apiVersion, kind, name}, o)
+		}
+	}
+	return inmem.NewFromObject(map[string]any{"inventory": map[string]any{"cluster": cluster, "namespace": namespaced}}), nil
 }
 
 // Print implements OPA's print hook.
