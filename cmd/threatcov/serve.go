@@ -17,8 +17,10 @@ type serveOptions struct {
 	watch    bool
 }
 
-func newServeCmd(s streams) *cobra.Command {
-	var o serveOptions
+func newServeCmd(s streams) *cobra.Command { return (&serveOptions{}).command(s) }
+
+// command builds the cobra command whose flags fill o.
+func (o *serveOptions) command(s streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Browse the analysis as a local web site: trees, node details, open paths",
