@@ -1,0 +1,90 @@
+package analyzer_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/threatcov/threatcov/analyzer"
+	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/mapping"
+	"github.com/threatcov/threatcov/policies"
+)
+
+// examplePolicies is the policy set `threatcov analyze --policies examples/platform` reads;
+// bench/run.sh times that command whole-process and these benchmarks split its cost.
+const examplePolicies = "../examples/platform"
+
+// platformInput builds the analysis input the CLI builds for the embedded catalog, the default
+// mapping and probes, and the example policy set. With a fresh evaluator every call the
+// benchmark includes policy compilation and probe conversion, as every CLI run does.
+func platformInput(b *testing.B) analyzer.Input {
+	b.Helper()
+	cat, err := attacktrees.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	probes, err := mapping.DefaultProbes()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var families []string
+	for _, p := range probes {
+		if !slices.Contains(families, p.Family) {
+			families = append(families, p.Family)
+		}
+	}
+	def, err := mapping.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	mp, err := mapping.Resolve(cat, families, false, def)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inv, err := policies.Load(examplePolicies)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev, err := policies.NewEvaluator(inv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return analyzer.Input{Catalog: cat, Mapping: mp, Probes: probes, Inventory: inv, Evaluator: ev,
+		Now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+// BenchmarkAnalyzePlatform is the in-process cost of one `threatcov analyze` on the example:
+// load and compile everything, evaluate, count and list paths (no rendering, no output).
+func BenchmarkAnalyzePlatform(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := analyzer.Analyze(ctx, platformInput(b)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAnalyzePlatformWarm reuses one evaluator, so policies are compiled and probes
+// converted once: what remains is evaluation and the analysis proper.
+func BenchmarkAnalyzePlatformWarm(b *testing.B) {
+	ctx := context.Background()
+	in := platformInput(b)
+	if _, err := analyzer.Analyze(ctx, in); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := analyzer.Analyze(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAnalyzeInputs is the loading half alone: catalog, mapping, probes, policy
+// discovery and compilation.
+func BenchmarkAnalyzeInputs(b *testing.B) {
+	for b.Loop() {
+		platformInput(b)
+	}
+}
