@@ -1,0 +1,198 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/threatcov/threatcov/analyzer"
+	"github.com/threatcov/threatcov/mapping"
+)
+
+// Short names for the deniers, as the analyzer reports them ("live:psa").
+var shortDenier = map[string]string{
+	DeniedByPodSecurity:               "psa",
+	DeniedByValidatingAdmissionPolicy: "vap",
+	DeniedByWebhook:                   "webhook",
+}
+
+// ErrNeedsPod starts the error of probes that act on an existing pod (UPDATE of the
+// ephemeralcontainers subresource, CONNECT exec/attach): a dry-run create does not persist
+// the pod they need, so they are not sent.
+const ErrNeedsPod = "needs an existing pod"
+
+// LiveProber sends probes to a cluster as server-side dry-run creates (dryRun=All) and
+// classifies the answer with ClassifyDryRunError. It implements analyzer.LiveProber and is
+// safe for concurrent use.
+//
+// Nothing is persisted: every write it sends carries dryRun=All, so admission (mutating and
+// validating, webhooks included, which see dryRun: true) and validation run but storage is
+// skipped. It sends no other writes.
+type LiveProber struct {
+	dyn    dynamic.Interface
+	mapper meta.RESTMapper
+
+	mu    sync.Mutex
+	cache map[string]analyzer.LiveVerdict
+}
+
+var _ analyzer.LiveProber = (*LiveProber)(nil)
+
+// NewLiveProber builds a prober from a client configuration. The configuration is copied;
+// its warning handler is replaced so warnings (Pod Security "would violate" warnings on
+// workloads, deprecations) reach the verdicts instead of the log.
+func NewLiveProber(cfg *rest.Config) (*LiveProber, error) {
+	c := rest.CopyConfig(cfg)
+	c.WarningHandler = nil
+	c.WarningHandlerWithContext = warningCollector{}
+	dyn, err := dynamic.NewForConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	return &LiveProber{dyn: dyn, mapper: mapper, cache: map[string]analyzer.LiveVerdict{}}, nil
+}
+
+type warningsKey struct{}
+
+// warnings collects the warning headers of the requests made with one context.
+type warnings struct {
+	mu   sync.Mutex
+	list []string
+}
+
+type warningCollector struct{}
+
+func (warningCollector) HandleWarningHeaderWithContext(ctx context.Context, _ int, _ string, text string) {
+	if w, _ := ctx.Value(warningsKey{}).(*warnings); w != nil {
+		w.mu.Lock()
+		w.list = append(w.list, text)
+		w.mu.Unlock()
+	}
+}
+
+// DryRun sends probe into namespace (cluster-scoped kinds ignore it; a probe that names its
+// own namespace keeps it) and says whether admission denied it. Workloads (Deployment,
+// CronJob, ...) are sent twice: the workload itself, and the Pod its controller would
+// create, because Pod Security admission only warns on workloads and denies their Pods.
+// The step is denied when either is. Verdicts are cached per probe and namespace.
+func (p *LiveProber) DryRun(ctx context.Context, probe mapping.Probe, namespace string) analyzer.LiveVerdict {
+	if probe.Operation == "CONNECT" || probe.SubResource != "" {
+		return analyzer.LiveVerdict{Err: fmt.Sprintf("%s: %s %s acts on a running pod, which a dry-run create does not leave behind; not probed live", ErrNeedsPod, probe.Operation, orPods(probe.SubResource))}
+	}
+	obj := &unstructured.Unstructured{Object: deepCopy(probe.Object)}
+	gvk := obj.GroupVersionKind()
+	m, err := p.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return analyzer.LiveVerdict{Err: fmt.Sprintf("the cluster does not serve %s: %v", gvk, err)}
+	}
+	namespaced := m.Scope.Name() == meta.RESTScopeNameNamespace
+	key := probe.Name
+	if namespaced {
+		if obj.GetNamespace() == "" {
+			obj.SetNamespace(namespace)
+		}
+		key += "@" + obj.GetNamespace()
+	} else {
+		obj.SetNamespace("")
+	}
+	p.mu.Lock()
+	v, ok := p.cache[key]
+	p.mu.Unlock()
+	if ok {
+		return v
+	}
+
+	v = p.create(ctx, m.Resource, obj)
+	if pod := expandPod(obj.Object); pod != nil && !v.Denied {
+		pv := p.create(ctx, schema.GroupVersionResource{Version: "v1", Resource: "pods"}, &unstructured.Unstructured{Object: pod})
+		what := fmt.Sprintf("the Pod %s %q would create", obj.GetKind(), obj.GetName())
+		switch {
+		case pv.Denied:
+			pv.Message = fmt.Sprintf("%s %q was admitted%s, but %s is denied: %s", obj.GetKind(), obj.GetName(), bracket(v.Message), what, pv.Message)
+			v = pv
+		case v.Err != "":
+		case pv.Err != "":
+			v = analyzer.LiveVerdict{Err: fmt.Sprintf("%s: %s", what, pv.Err)}
+		default:
+			v.Message = joinNonEmpty("; ", v.Message, pv.Message)
+		}
+	}
+	p.mu.Lock()
+	p.cache[key] = v
+	p.mu.Unlock()
+	return v
+}
+
+// create sends one dry-run create and classifies the answer; warnings go into Message.
+func (p *LiveProber) create(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) analyzer.LiveVerdict {
+	w := &warnings{}
+	ctx = context.WithValue(ctx, warningsKey{}, w)
+	var ri dynamic.ResourceInterface = p.dyn.Resource(gvr)
+	if ns := obj.GetNamespace(); ns != "" {
+		ri = p.dyn.Resource(gvr).Namespace(ns)
+	}
+	_, err := ri.Create(ctx, obj, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	w.mu.Lock()
+	warned := strings.Join(w.list, "; ")
+	w.mu.Unlock()
+	withWarnings := func(msg string) string {
+		if warned == "" {
+			return msg
+		}
+		return joinNonEmpty(" ", msg, "(warnings: "+warned+")")
+	}
+	denied, by, msg := ClassifyDryRunError(err)
+	switch {
+	case denied:
+		return analyzer.LiveVerdict{Denied: true, By: shortDenier[by], Message: withWarnings(msg)}
+	case err == nil:
+		return analyzer.LiveVerdict{Message: withWarnings("")}
+	case apierrors.IsAlreadyExists(err):
+		// The store checks for a conflict only after validating admission has admitted the
+		// object, so a conflict on a dry-run create is an admission.
+		return analyzer.LiveVerdict{Message: withWarnings(fmt.Sprintf("admitted (an object named %q already exists, so the dry-run stopped at storage)", obj.GetName()))}
+	default:
+		return analyzer.LiveVerdict{Err: withWarnings(msg)}
+	}
+}
+
+func orPods(sub string) string {
+	if sub == "" {
+		return "pods/exec or pods/attach"
+	}
+	return "pods/" + sub
+}
+
+func bracket(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " " + s
+}
+
+func joinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
+}

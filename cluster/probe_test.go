@@ -1,0 +1,278 @@
+package cluster_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/threatcov/threatcov/analyzer"
+	"github.com/threatcov/threatcov/cluster"
+	"github.com/threatcov/threatcov/internal/testcluster"
+	"github.com/threatcov/threatcov/mapping"
+)
+
+// waitVAP waits until the API server enforces the fixture's ValidatingAdmissionPolicy,
+// which it loads through an informer after the create returns.
+func waitVAP(t *testing.T, c *testcluster.Cluster, probe mapping.Probe) {
+	t.Helper()
+	p, err := cluster.NewLiveProber(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		probe.Name += "+" // a fresh cache key per try
+		if p.DryRun(t.Context(), probe, nsVAP).Denied {
+			return
+		}
+	}
+	t.Fatal("the ValidatingAdmissionPolicy was not enforced within 30s")
+}
+
+func defaultProbes(t *testing.T) map[string]mapping.Probe {
+	t.Helper()
+	list, err := mapping.DefaultProbes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]mapping.Probe{}
+	for _, p := range list {
+		out[p.Name] = p
+	}
+	return out
+}
+
+func TestLiveProberHostPID(t *testing.T) {
+	c := setup(t)
+	probes := defaultProbes(t)
+	waitVAP(t, c, probes["host-pid/pod"])
+	prober, err := cluster.NewLiveProber(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	type verdict struct {
+		Denied bool
+		By     string
+	}
+	tests := []struct {
+		probe, namespace string
+		want             verdict
+		// contains are substrings of the message: what the report shows.
+		contains []string
+	}{
+		{"host-pid/pod", nsBaseline, verdict{true, "psa"}, []string{`violates PodSecurity "baseline:latest": host namespaces (hostPID=true)`}},
+		// Pod Security only warns on a Deployment; the Pod it would create is denied.
+		{"host-pid/deployment", nsBaseline, verdict{true, "psa"}, []string{
+			`Deployment "host-pid-deployment" was admitted (warnings: would violate PodSecurity "baseline:latest"`,
+			`but the Pod Deployment "host-pid-deployment" would create is denied: pods "host-pid-deployment-pod" is forbidden: violates PodSecurity`,
+		}},
+		{"host-pid/cronjob", nsBaseline, verdict{true, "psa"}, []string{"would violate PodSecurity", `the Pod CronJob "host-pid-cronjob" would create is denied`}},
+		{"host-pid/pod", nsVAP, verdict{true, "vap"}, []string{"ValidatingAdmissionPolicy 'reader-deny-host-pid' with binding 'reader-deny-host-pid' denied request: sharing the host PID namespace is not allowed"}},
+		// The policy matches pods only: the Deployment passes, its Pod does not.
+		{"host-pid/deployment", nsVAP, verdict{true, "vap"}, []string{`Deployment "host-pid-deployment" was admitted, but the Pod`, "ValidatingAdmissionPolicy 'reader-deny-host-pid'"}},
+		{"host-pid/pod", nsOpen, verdict{}, nil},
+		{"host-pid/deployment", nsOpen, verdict{}, nil},
+		{"host-pid/cronjob", nsOpen, verdict{}, nil},
+		// A restricted-level violation passes baseline.
+		{"run-as-root/pod", nsBaseline, verdict{}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.probe+"@"+tt.namespace, func(t *testing.T) {
+			probe, ok := probes[tt.probe]
+			if !ok {
+				t.Fatalf("no default probe %s", tt.probe)
+			}
+			got := prober.DryRun(t.Context(), probe, tt.namespace)
+			if got.Err != "" {
+				t.Fatalf("error %q, want a verdict", got.Err)
+			}
+			if diff := cmp.Diff(tt.want, verdict{got.Denied, got.By}); diff != "" {
+				t.Errorf("verdict (-want +got):\n%s\nmessage: %s", diff, got.Message)
+			}
+			for _, want := range tt.contains {
+				if !strings.Contains(got.Message, want) {
+					t.Errorf("message %q lacks %q", got.Message, want)
+				}
+			}
+		})
+	}
+	assertNothingPersisted(t, c)
+}
+
+// TestLiveProberDefaultProbes sends every default probe into the unlabelled namespace, where
+// nothing denies, and the baseline one: the API server must accept each probe as a valid
+// object (an error would hide a denial), and baseline must deny the host-* families.
+func TestLiveProberDefaultProbes(t *testing.T) {
+	c := setup(t)
+	prober, err := cluster.NewLiveProber(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := mapping.DefaultProbes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	var needsPod, deniedBaseline int
+	for _, p := range list {
+		open := prober.DryRun(t.Context(), p, nsOpen)
+		base := prober.DryRun(t.Context(), p, nsBaseline)
+		switch {
+		case p.Operation == "CONNECT" || p.SubResource != "":
+			needsPod++
+			for _, v := range []analyzer.LiveVerdict{open, base} {
+				if !strings.HasPrefix(v.Err, cluster.ErrNeedsPod) {
+					t.Errorf("%s: %+v, want the %q error", p.Name, v, cluster.ErrNeedsPod)
+				}
+			}
+			continue
+		case open.Err != "" || open.Denied:
+			t.Errorf("%s in %s: %+v, want admitted", p.Name, nsOpen, open)
+		case base.Err != "":
+			t.Errorf("%s in %s: error %s", p.Name, nsBaseline, base.Err)
+		}
+		if base.Denied {
+			deniedBaseline++
+			if base.By != "psa" {
+				t.Errorf("%s in %s: denied by %s", p.Name, nsBaseline, base.By)
+			}
+		}
+		if strings.HasPrefix(p.Family, "host-") && p.Object["kind"] != "Service" && !base.Denied {
+			t.Errorf("%s in %s: admitted, want denied by Pod Security baseline (%s)", p.Name, nsBaseline, base.Message)
+		}
+	}
+	t.Logf("%d probes x 2 namespaces in %v: %d denied in %s, %d need an existing pod",
+		len(list), time.Since(begin).Round(time.Millisecond), deniedBaseline, nsBaseline, needsPod)
+	if needsPod == 0 || deniedBaseline == 0 {
+		t.Errorf("needsPod %d, deniedBaseline %d: the default probes changed shape", needsPod, deniedBaseline)
+	}
+	assertNothingPersisted(t, c)
+}
+
+func TestLiveProberErrors(t *testing.T) {
+	c := setup(t)
+	probes := defaultProbes(t)
+	ctx := t.Context()
+	// A namespace without its default ServiceAccount: 403 like a Pod Security denial.
+	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "probe-no-sa",
+		Labels: map[string]string{"pod-security.kubernetes.io/enforce": "baseline"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := cluster.NewLiveProber(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limitedCfg, _, err := cluster.LoadConfig(c.LimitedKubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited, err := cluster.NewLiveProber(limitedCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		prober    *cluster.LiveProber
+		probe     string
+		namespace string
+		err       string
+	}{
+		{"rbac", limited, "host-pid/pod", nsBaseline, `User "limited" cannot create resource "pods"`},
+		{"rbac on a workload", limited, "host-pid/deployment", nsBaseline, `User "limited" cannot create resource "deployments"`},
+		{"missing namespace", admin, "host-pid/pod", "reader-nowhere", `namespaces "reader-nowhere" not found`},
+		{"ephemeral container", admin, "privileged-container/ephemeralcontainer", nsOpen, cluster.ErrNeedsPod},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, ok := probes[tt.probe]
+			if !ok {
+				t.Fatalf("no default probe %s", tt.probe)
+			}
+			got := tt.prober.DryRun(ctx, p, tt.namespace)
+			if got.Denied || !strings.Contains(got.Err, tt.err) {
+				t.Errorf("%+v, want not denied with an error containing %q", got, tt.err)
+			}
+		})
+	}
+	// Not a denial: the ServiceAccount admission plugin refuses the pod before Pod Security
+	// looks at it, so the error is reported, not counted as blocked.
+	got := admin.DryRun(ctx, probes["host-pid/pod"], "probe-no-sa")
+	if got.Denied || !strings.Contains(got.Err, "error looking up service account probe-no-sa/default") {
+		t.Errorf("no ServiceAccount: %+v, want the lookup error", got)
+	}
+	assertNothingPersisted(t, c)
+}
+
+// assertNothingPersisted looks up every default probe's object by name in the test
+// namespaces, and lists all workloads: dry-runs leave none behind.
+func assertNothingPersisted(t *testing.T, c *testcluster.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	dyn, err := c.Dynamic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(c.Client.Discovery()))
+	for _, gvr := range []schema.GroupVersionResource{
+		{Version: "v1", Resource: "pods"},
+		{Group: "apps", Version: "v1", Resource: "deployments"},
+		{Group: "batch", Version: "v1", Resource: "cronjobs"},
+	} {
+		list, err := dyn.Resource(gvr).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) != 0 {
+			t.Errorf("dry-runs persisted %d %s, want none (no test here creates one)", len(list.Items), gvr.Resource)
+		}
+	}
+	probes, err := mapping.DefaultProbes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, p := range probes {
+		if p.Operation == "CONNECT" || p.SubResource != "" {
+			continue // never sent
+		}
+		obj := unstructured.Unstructured{Object: p.Object}
+		gvk := obj.GroupVersionKind()
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			t.Fatalf("%s: %v", p.Name, err)
+		}
+		var ri dynamicGetter = dyn.Resource(m.Resource)
+		namespaces := []string{""}
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			namespaces = []string{nsOpen, nsBaseline, nsVAP}
+		}
+		for _, ns := range namespaces {
+			if ns != "" {
+				ri = dyn.Resource(m.Resource).Namespace(ns)
+			}
+			_, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+			if !apierrors.IsNotFound(err) {
+				t.Errorf("%s: %s %s/%s exists after the dry-runs (%v)", p.Name, gvk.Kind, ns, obj.GetName(), err)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Error("no probe object checked")
+	}
+}
+
+type dynamicGetter interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions, subresources ...string) (*unstructured.Unstructured, error)
+}
