@@ -1,0 +1,52 @@
+package openpsa
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/threatcov/threatcov/attacktrees"
+)
+
+// FuzzImportNamesFile starts from hostile XML (entity bombs, external entities, DTDs, deep
+// nesting, junk) besides the real models, and holds every refusal to one shape: an
+// *attacktrees.Error naming the file, saying something, printed file first. FuzzImport checks
+// that whatever imports also loads as a tree.
+func FuzzImportNamesFile(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.xml")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	for _, s := range []string{
+		`<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><opsa-mef><define-fault-tree name="&lol2;"/></opsa-mef>`,
+		`<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><opsa-mef><define-fault-tree name="&xxe;"/></opsa-mef>`,
+		`<opsa-mef><define-fault-tree name="&amp;&lt;&#x41;"><define-gate name="g"><or><basic-event name="a"/><basic-event name="b"/></or></define-gate></define-fault-tree></opsa-mef>`,
+		`<opsa-mef><define-fault-tree name="t"><define-gate name="g"><and>` + strings.Repeat("<or>", 600) + `<basic-event name="a"/>` + strings.Repeat("</or>", 600) + `</and></define-gate></define-fault-tree></opsa-mef>`,
+		`<opsa-mef><define-fault-tree name="t"><define-gate name="g"><gate name="h"/></define-gate><define-gate name="h"><gate name="g"/></define-gate></define-fault-tree></opsa-mef>`,
+		"\x00\x01\x02<opsa-mef>",
+		"",
+	} {
+		f.Add([]byte(s))
+	}
+	const name = "fuzz/model.xml"
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := Import(bytes.NewReader(data), name)
+		if err == nil {
+			return
+		}
+		var e *attacktrees.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("error is a %T, want *attacktrees.Error: %v", err, err)
+		}
+		if e.File != name || strings.TrimSpace(e.Msg) == "" || !strings.HasPrefix(err.Error(), name) {
+			t.Fatalf("error %q does not name %s first or says nothing", err, name)
+		}
+	})
+}
