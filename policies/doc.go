@@ -49,9 +49,19 @@
 //
 // # Sandbox
 //
-// Policies are untrusted code. ForbiddenBuiltins (network, environment, clock, randomness,
-// remote schemas) are rejected before compilation with the caller's file:line and removed
-// from the compiler's capabilities; Rego's own rules reject recursion at compile time. Each
+// Policies are untrusted code. The built-ins in ForbiddenBuiltins are rejected before
+// compilation with the policy's file:line and removed from the compiler's capabilities (which
+// also allow no network host):
+//
+//   - network: http.send, net.lookup_ip_addr;
+//   - environment: opa.runtime;
+//   - non-deterministic: time.now_ns, rand.intn, uuid.rfc4122, io.jwt.decode_verify (clock),
+//     io.jwt.encode_sign and io.jwt.encode_sign_raw (random signatures),
+//     crypto.x509.parse_and_verify_certificates[_with_options] (clock);
+//   - json.match_schema and json.verify_schema (a schema's $ref may name a remote document).
+//
+// Everything else stays, including net.cidr_* (pure computation), trace and print. Rego's
+// own rules reject recursion at compile time. Each
 // Evaluate call has a time limit (WithTimeout, default DefaultTimeout) enforced by context
 // cancellation inside OPA's evaluator. print() output is discarded unless WithPrintOutput is
 // given. While evaluations run, a guard samples the heap every few milliseconds and cancels
