@@ -85,3 +85,21 @@ func TestRenderUnknownFormat(t *testing.T) {
 		t.Fatalf("got %v, want an error listing the formats", err)
 	}
 }
+
+// TestActionElementLabel: a path element "node#action" (a mapped inner node's own action) is
+// labelled from its node, in every format that lists paths.
+func TestActionElementLabel(t *testing.T) {
+	r := smallResult()
+	r.Trees[0].Goals[0].OpenPaths = append(r.Trees[0].Goals[0].OpenPaths, path("demo-escape#action", "demo-exploit"))
+	c := loadCatalog(t, "testdata/small/trees")
+	want := "Escape through a privileged container (the step itself) + Exploit the kernel"
+	for _, format := range []string{"table", "markdown"} {
+		var b bytes.Buffer
+		if err := Render(&b, format, r, c); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b.Bytes(), []byte(want)) {
+			t.Errorf("%s lacks %q:\n%s", format, want, b.String())
+		}
+	}
+}
