@@ -3,6 +3,7 @@ package adtool
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,4 +50,48 @@ func FuzzImportNamesFile(f *testing.F) {
 			t.Fatalf("error %q does not name %s first or says nothing", err, name)
 		}
 	})
+}
+
+// TestHostileXML: entity expansion and external entities are refused before anything is
+// read from them, and a file over MaxSize is refused without reading past the limit.
+func TestHostileXML(t *testing.T) {
+	tests := []struct{ name, doc, want string }{
+		{"billion laughs", `<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<adtree><node><label>&lol3;</label></node></adtree>`,
+			"b.xml:6: DTD or entity declaration refused: remove the <!...> directive (threatcov does not expand XML entities)"},
+		{"external entity", "<?xml version=\"1.0\"?>\n<!DOCTYPE adtree [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n<adtree><node><label>&xxe;</label></node></adtree>",
+			"b.xml:2: DTD or entity declaration refused: remove the <!...> directive (threatcov does not expand XML entities)"},
+		{"parameter entity", "<!DOCTYPE adtree [<!ENTITY % p SYSTEM \"http://127.0.0.1:1/x.dtd\"> %p;]>\n<adtree/>",
+			"b.xml:1: DTD or entity declaration refused: remove the <!...> directive (threatcov does not expand XML entities)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Import(strings.NewReader(tt.doc), "b.xml")
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("error %v, want %s", err, tt.want)
+			}
+		})
+	}
+	t.Run("over MaxSize", func(t *testing.T) {
+		big := io.MultiReader(strings.NewReader("<adtree><!--"), io.LimitReader(zeros{}, MaxSize), strings.NewReader("--></adtree>"))
+		_, err := Import(big, "b.xml")
+		if want := "b.xml: file is larger than 64 MiB: split the tree or raise adtool.MaxSize"; err == nil || err.Error() != want {
+			t.Fatalf("error %v, want %s", err, want)
+		}
+	})
+}
+
+// zeros reads as an endless run of 'x'.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
 }

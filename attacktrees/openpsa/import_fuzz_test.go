@@ -50,3 +50,24 @@ func FuzzImportNamesFile(f *testing.F) {
 		}
 	})
 }
+
+// TestHostileXML: external and parameter entities are refused like internal ones (TestErrors
+// covers the billion laughs, TestSizeLimit the size limit): nothing is fetched or expanded.
+func TestHostileXML(t *testing.T) {
+	tests := []struct{ name, doc, want string }{
+		{"external entity", "<?xml version=\"1.0\"?>\n<!DOCTYPE opsa-mef [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n<opsa-mef><define-fault-tree name=\"&xxe;\"/></opsa-mef>",
+			"m.xml:2: DTD or entity declaration refused: remove the <!DOCTYPE...> directive (threatcov does not expand XML entities)"},
+		{"parameter entity", "<!DOCTYPE opsa-mef [<!ENTITY % p SYSTEM \"http://127.0.0.1:1/x.dtd\"> %p;]>\n<opsa-mef/>",
+			"m.xml:1: DTD or entity declaration refused: remove the <!DOCTYPE...> directive (threatcov does not expand XML entities)"},
+		{"entity declaration without DOCTYPE", "<opsa-mef>\n<!ENTITY x \"y\">\n</opsa-mef>",
+			"m.xml:2: DTD or entity declaration refused: remove the <!ENTITY...> directive (threatcov does not expand XML entities)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Import(strings.NewReader(tt.doc), "m.xml")
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("error %v, want %s", err, tt.want)
+			}
+		})
+	}
+}
