@@ -8,7 +8,6 @@ import (
 	"math/big"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/threatcov/threatcov/analyzer"
 	"github.com/threatcov/threatcov/attacktrees"
@@ -63,29 +62,27 @@ func execute(t *template.Template, data any) ([]byte, error) {
 
 // layout is what every page shows around its content.
 type layout struct {
-	Title       string
-	Page        string
-	TreeID      string
-	Version     string
-	Query       string
-	GeneratedAt string
-	AnalyzedAt  string
-	Failed      string
-	Warnings    []string
-	NavTrees    []link
-	Reports     []link
+	Title      string
+	Page       string
+	TreeID     string
+	Version    string
+	Query      string
+	AnalyzedAt string // when this server ran the analysis (the result's own stamp is often zero, for reproducible reports)
+	Failed     string
+	Warnings   []string
+	NavTrees   []link
+	Reports    []link
 }
 
 type link struct{ Href, Text string }
 
 func newLayout(snap *snapshot, title, page string) layout {
 	l := layout{
-		Title:       title,
-		Page:        page,
-		Version:     snap.etag,
-		GeneratedAt: snap.result.GeneratedAt.UTC().Format(time.RFC3339),
-		AnalyzedAt:  snap.analyzedAt.Format(time.TimeOnly),
-		Warnings:    snap.result.Warnings,
+		Title:      title,
+		Page:       page,
+		Version:    snap.etag,
+		AnalyzedAt: snap.analyzedAt.Format("2006-01-02 15:04:05 MST"),
+		Warnings:   snap.result.Warnings,
 	}
 	if snap.failed != nil {
 		l.Failed = snap.failed.Error()

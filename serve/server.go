@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -175,7 +176,7 @@ func (s *Server) analyze(ctx context.Context) error {
 	s.analyzeMu.Lock()
 	defer s.analyzeMu.Unlock()
 	start := time.Now()
-	r, c, err := s.opts.Analyze(ctx)
+	r, c, err := s.runAnalyze(ctx)
 	if err == nil && (r == nil || c == nil) {
 		err = errors.New("analysis returned no result")
 	}
@@ -193,6 +194,18 @@ func (s *Server) analyze(ctx context.Context) error {
 	}
 	s.publish(newSnapshot(s.nextETag(), r, c, time.Now(), nil))
 	return nil
+}
+
+// runAnalyze calls Options.Analyze. A panic in it becomes an error: under --watch the server
+// outlives many analyses, and one bad input must not take down the pages of the last good one.
+func (s *Server) runAnalyze(ctx context.Context) (r *analyzer.Result, c *attacktrees.Catalog, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.opts.Logf("threatcov serve: analysis panicked: %v\n%s", p, debug.Stack())
+			r, c, err = nil, nil, fmt.Errorf("analysis panicked: %v (the stack is in the server's log)", p)
+		}
+	}()
+	return s.opts.Analyze(ctx)
 }
 
 func (s *Server) nextETag() string {

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/threatcov/threatcov/analyzer"
+	"github.com/threatcov/threatcov/attacktrees"
 )
 
 // shared is one server over the catalog, the test policies and the hostile tree, built once:
@@ -570,6 +571,31 @@ func TestNonLoopbackWarns(t *testing.T) {
 	s.ServeHTTP(rec, req)
 	if rec.Code != 200 {
 		t.Errorf("Host threatcov.internal on a non-loopback server: %d", rec.Code)
+	}
+}
+
+// TestReanalysisPanic: an analysis that panics after a good one leaves the good one on show.
+func TestReanalysisPanic(t *testing.T) {
+	good, runs := analysis(t, "testdata/policies")
+	s, err := New(Options{Analyze: func(ctx context.Context) (*analyzer.Result, *attacktrees.Catalog, error) {
+		if runs.Load() > 0 {
+			panic("boom")
+		}
+		return good(ctx)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := s.snap.Load()
+	if err := s.analyze(context.Background()); err == nil || !strings.Contains(err.Error(), "analysis panicked: boom") {
+		t.Fatalf("re-analysis error %v, want the panic", err)
+	}
+	after := s.snap.Load()
+	if after.result != before.result || after.failed == nil || after.etag == before.etag {
+		t.Errorf("after the panic: same result %v, failure %v, new version %v", after.result == before.result, after.failed, after.etag != before.etag)
+	}
+	if body := get(t, s, http.MethodGet, "/").Body.String(); !strings.Contains(body, "analysis panicked: boom") {
+		t.Errorf("the index does not show the failure")
 	}
 }
 

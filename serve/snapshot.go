@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -55,7 +56,15 @@ type lazy struct {
 }
 
 func (l *lazy) get(render func() ([]byte, error)) ([]byte, error) {
-	l.once.Do(func() { l.body, l.err = render() })
+	l.once.Do(func() {
+		// A panicking render must not leave an empty page cached as a success.
+		defer func() {
+			if p := recover(); p != nil {
+				l.body, l.err = nil, fmt.Errorf("render panicked: %v", p)
+			}
+		}()
+		l.body, l.err = render()
+	})
 	return l.body, l.err
 }
 
