@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"context"
+	"errors"
 	"html/template"
 	"io"
 	"strings"
@@ -19,6 +20,7 @@ func writeHTML(w io.Writer, v *view) error {
 	type treeSection struct {
 		Tree analyzer.TreeResult
 		SVG  template.HTML
+		Note string // why there is no drawing
 	}
 	var trees []treeSection
 	for _, t := range v.r.Trees {
@@ -27,10 +29,14 @@ func writeHTML(w io.Writer, v *view) error {
 			if _, ok := v.c.Tree(t.ID); ok {
 				// Background: a page is rendered in full or not at all (see TreeSVG).
 				svg, err := TreeSVG(context.Background(), v.c, v.r, t.ID)
-				if err != nil {
+				switch {
+				case errors.Is(err, ErrTooLarge):
+					sec.Note = err.Error()
+				case err != nil:
 					return err
+				default:
+					sec.SVG = template.HTML(inlineSVG(svg))
 				}
-				sec.SVG = template.HTML(inlineSVG(svg))
 			}
 		}
 		trees = append(trees, sec)
@@ -140,7 +146,7 @@ code { font-size: 0.9em; }
 <tr><th>Goal</th><th>Status</th><th>Path coverage</th><th>Open paths</th></tr>
 {{range .Tree.Goals}}<tr><td>{{.Label}} <code>{{.ID}}</code></td><td class="{{if closes .Status}}blocked{{else}}open{{end}}">{{.Status}}</td><td>{{ratio .Figures.Paths.Coverage "paths"}}</td><td>{{intStr .Figures.Paths.Open}}</td></tr>
 {{end}}</table>
-{{if .SVG}}<div class="tree">{{.SVG}}</div>{{end}}
+{{if .SVG}}<div class="tree">{{.SVG}}</div>{{end}}{{with .Note}}<p>No drawing: {{.}}</p>{{end}}
 </section>
 {{end}}
 <section id="open-paths">

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/threatcov/threatcov/analyzer"
 	"github.com/threatcov/threatcov/attacktrees"
 )
 
@@ -126,5 +128,41 @@ func TestTreeSVGConcurrent(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestTreeTooLargeToDraw: a tree beyond MaxDrawNodes is refused quickly (a 100,000-node chain
+// would otherwise keep graphviz busy for a very long time); the HTML report says so instead of
+// failing.
+func TestTreeTooLargeToDraw(t *testing.T) {
+	const n = 100000
+	nodes := make([]*attacktrees.Node, 0, n)
+	for i := 0; i < n; i++ {
+		node := &attacktrees.Node{ID: fmt.Sprintf("chain-%d", i), Kind: attacktrees.KindOr, Label: "link"}
+		if i == 0 {
+			node.Kind, node.Gate = attacktrees.KindGoal, attacktrees.GateOr
+		}
+		if i < n-1 {
+			node.Children = []string{fmt.Sprintf("chain-%d", i+1)}
+		} else {
+			node.Kind = attacktrees.KindStep
+		}
+		nodes = append(nodes, node)
+	}
+	c, err := attacktrees.Build([]*attacktrees.Tree{{ID: "chain", Title: "Chain", Nodes: nodes}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TreeSVG(context.Background(), c, nil, "chain"); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+	r := emptyResult()
+	r.Trees = []analyzer.TreeResult{{ID: "chain", Title: "Chain"}}
+	var b bytes.Buffer
+	if err := Render(&b, "html", r, c); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "No drawing: tree too large to draw") {
+		t.Error("the HTML report does not say why the tree is not drawn")
 	}
 }
