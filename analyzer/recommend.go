@@ -145,6 +145,9 @@ func candidates(in *Input, m *model, evals []*stepEval) []*candidate {
 			add("deploy", ref, se.node.ID)
 		}
 		for _, p := range relevant(in.Inventory, se.step) {
+			if p.Mode == policies.ModeNone {
+				continue
+			}
 			denied := len(se.probeKey) > 0
 			for _, k := range se.probeKey {
 				denied = denied && (se.byPolicy[p.ID][k] || se.enforced[k])

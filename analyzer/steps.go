@@ -150,13 +150,19 @@ func (se *stepEval) classify(in *Input, results map[jobKey]policies.Evaluation, 
 	// A reference is missing when no policy it names is deployed at a point the step
 	// crosses: a pipeline-only copy of an admission policy does not stop an API-server attack.
 	for _, ref := range step.Policies {
-		if !slices.ContainsFunc(in.Inventory.Resolve(ref), func(p *policies.Policy) bool { return step.Crosses(string(p.Point)) }) {
+		if !slices.ContainsFunc(in.Inventory.Resolve(ref), func(p *policies.Policy) bool {
+			return step.Crosses(string(p.Point)) && p.Mode != policies.ModeNone
+		}) {
 			r.Missing = append(r.Missing, ref)
 		}
 	}
 	var declaredEnforce, declaredMonitor, verifiedEnforce, verifiedMonitor []string
+	var inert []string
 	for _, p := range deployed {
 		switch {
+		case p.Mode == policies.ModeNone:
+			// A template without a constraint, or a VAP without a binding, acts on nothing.
+			inert = append(inert, p.ID)
 		case !p.Verifiable && p.Mode == policies.ModeEnforce:
 			declaredEnforce = append(declaredEnforce, p.ID)
 		case !p.Verifiable:
@@ -172,7 +178,7 @@ func (se *stepEval) classify(in *Input, results map[jobKey]policies.Evaluation, 
 	for _, key := range se.probeKey {
 		probe, ns, _ := strings.Cut(key, "@")
 		for _, p := range deployed {
-			if !p.Verifiable {
+			if !p.Verifiable || p.Mode == policies.ModeNone {
 				continue
 			}
 			ev, ok := results[jobKey{p.ID, probe, ns}]
@@ -259,6 +265,9 @@ func (se *stepEval) classify(in *Input, results map[jobKey]policies.Evaluation, 
 	}
 	if r.Attestation != nil && r.Attestation.Expired && r.Status != StatusBlocked {
 		r.Explanation += fmt.Sprintf("; the attestation %q expired on %s", r.Attestation.Control, r.Attestation.Expires.Format(time.DateOnly))
+	}
+	if len(inert) > 0 {
+		r.Explanation += "; deployed but acting on nothing (no constraint or binding): " + strings.Join(inert, ", ")
 	}
 	se.closes = r.Status.Closes()
 	for _, v := range r.Verdicts {
