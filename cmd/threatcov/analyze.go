@@ -30,6 +30,7 @@ type analysisFlags struct {
 	date       string
 	timestamp  bool
 	progress   io.Writer
+	cluster    clusterFlags
 }
 
 func (f *analysisFlags) register(cmd *cobra.Command) {
@@ -44,11 +45,15 @@ func (f *analysisFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.timeout, "policy-timeout", policies.DefaultTimeout, "time limit for one policy evaluation")
 	fl.StringVar(&f.date, "date", "", "judge attestation expiry on this day (YYYY-MM-DD; default today, UTC)")
 	fl.BoolVar(&f.timestamp, "timestamp", false, "record the generation time in the report (reports are otherwise byte-identical for the same inputs)")
+	f.cluster.register(cmd, true)
 }
 
 // inputs loads everything an analysis reads. Problems with the user's files come back as
 // errors naming the file and line.
-func (f *analysisFlags) inputs() (*analyzer.Input, error) {
+func (f *analysisFlags) inputs(ctx context.Context) (*analyzer.Input, error) {
+	if err := f.cluster.validate(f.namespaces); err != nil {
+		return nil, err
+	}
 	cat, err := f.trees.load()
 	if err != nil {
 		return nil, err
@@ -92,6 +97,16 @@ func (f *analysisFlags) inputs() (*analyzer.Input, error) {
 			return nil, err
 		}
 	}
+	if f.cluster.requested() {
+		var files *policies.Inventory
+		if len(f.policies) > 0 {
+			files = inv
+		}
+		if inv, err = f.cluster.inventory(ctx, files, f.progress); err != nil {
+			return nil, err
+		}
+		inv.Resolve("") // builds the reference index now, before evaluation goes parallel
+	}
 	ev, err := policies.NewEvaluator(inv, policies.WithTimeout(f.timeout))
 	if err != nil {
 		return nil, err
@@ -104,17 +119,28 @@ func (f *analysisFlags) inputs() (*analyzer.Input, error) {
 	}
 	in := &analyzer.Input{Catalog: cat, Mapping: mp, Probes: probes, Inventory: inv, Evaluator: ev,
 		Namespaces: f.namespaces, MaxPaths: f.maxPaths, Now: now}
+	if len(f.cluster.probeNamespaces) > 0 {
+		in.Namespaces = f.cluster.probeNamespaces
+	}
+	if prober, err := f.cluster.prober(); err != nil {
+		return nil, err
+	} else if prober != nil {
+		in.Live = prober
+	}
 	if f.timestamp {
 		in.Stamp = time.Now().UTC().Truncate(time.Second)
 	}
 	in.Sources.Policies = append([]string{}, f.policies...)
+	if f.cluster.contextName != "" {
+		in.Sources.Policies = append(in.Sources.Policies, "cluster:"+f.cluster.contextName)
+	}
 	in.Sources.Mapping = append([]string{mapping.DefaultFile}, f.mappings...)
 	return in, nil
 }
 
 // run loads the inputs and analyses them.
 func (f *analysisFlags) run(ctx context.Context) (*analyzer.Result, *attacktrees.Catalog, error) {
-	in, err := f.inputs()
+	in, err := f.inputs(ctx)
 	if err != nil {
 		return nil, nil, err
 	}

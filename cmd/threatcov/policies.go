@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -14,13 +15,14 @@ func newPoliciesCmd(s streams) *cobra.Command {
 		Use:   "policies",
 		Short: "Inspect the deployed policy set",
 	}
-	cmd.AddCommand(newPoliciesListCmd(s))
+	cmd.AddCommand(newPoliciesListCmd(s), newPoliciesExportCmd(s))
 	return cmd
 }
 
 type policiesListOptions struct {
-	paths []string
-	out   outputFlags
+	paths   []string
+	cluster clusterFlags
+	out     outputFlags
 }
 
 func newPoliciesListCmd(s streams) *cobra.Command {
@@ -29,19 +31,30 @@ func newPoliciesListCmd(s streams) *cobra.Command {
 		Use:   "list",
 		Short: "List the policies found: id, engine, enforcement point, enforcement, scope, source",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.out.validate(); err != nil {
 				return err
 			}
-			inv, err := policies.Load(o.paths...)
-			if err != nil {
-				return err
+			if len(o.paths) == 0 && !o.cluster.requested() {
+				return errors.New("say where the policies are: --policies PATH, or a cluster with --context NAME, --kubeconfig PATH or --from-cluster")
+			}
+			var inv *policies.Inventory
+			var err error
+			if len(o.paths) > 0 {
+				if inv, err = policies.Load(o.paths...); err != nil {
+					return err
+				}
+			}
+			if o.cluster.requested() {
+				if inv, err = o.cluster.inventory(cmd.Context(), inv, s.err); err != nil {
+					return err
+				}
 			}
 			return o.out.write(s, func(w io.Writer) error { return reports.Inventory(w, o.out.format, inv) })
 		},
 	}
 	cmd.Flags().StringArrayVar(&o.paths, "policies", nil, "policy file or folder (repeatable)")
-	_ = cmd.MarkFlagRequired("policies")
+	o.cluster.register(cmd, false)
 	o.out.register(cmd, "table", "table", "json")
 	return cmd
 }
