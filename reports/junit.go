@@ -74,8 +74,20 @@ func writeJUnit(w io.Writer, v *view) error {
 				if g.NotShown != nil && g.NotShown.Sign() > 0 {
 					fmt.Fprintf(&body, "... and %s more open paths not listed\n", g.NotShown)
 				}
+				// The message carries the shortest paths too: many CI views show only the message.
+				shown := make([]string, 0, 3)
+				for _, p := range g.OpenPaths[:min(3, len(g.OpenPaths))] {
+					shown = append(shown, oneLine(v.pathLabels(p)))
+				}
+				msg := fmt.Sprintf("goal %q is reachable: %s open attack paths", oneLine(g.Label), intStr(g.Figures.Paths.Open))
+				if len(shown) > 0 {
+					msg += ": " + strings.Join(shown, "; ")
+					if len(g.OpenPaths) > len(shown) || (g.NotShown != nil && g.NotShown.Sign() > 0) {
+						msg += "; ..."
+					}
+				}
 				c.Failure = &junitFailure{
-					Message: fmt.Sprintf("goal %q is reachable: %s open attack paths", oneLine(g.Label), intStr(g.Figures.Paths.Open)),
+					Message: msg,
 					Type:    "open-goal",
 					Body:    body.String(),
 				}
