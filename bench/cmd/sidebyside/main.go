@@ -1,6 +1,6 @@
 // Command sidebyside times two or more commands whole-process on the same inputs, alternating
 // them run by run so that a change in machine load hits each one alike, and prints one
-// markdown table row per command pair: median wall time, median CPU time (user+sys), peak RSS
+// markdown table row per command pair: median wall time, median CPU time (user+sys), median peak RSS
 // and the ratio of the first command to each other one.
 //
 // CPU time is reported next to wall time because the benchmark machine is shared: under load
@@ -57,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *header {
-		fmt.Fprintln(stdout, "| comparison | threatcov wall | anchor wall | ratio wall | threatcov CPU | anchor CPU | ratio CPU | threatcov peak RSS | anchor peak RSS |")
+		fmt.Fprintln(stdout, "| comparison | threatcov wall | anchor wall | ratio wall | threatcov CPU | anchor CPU | ratio CPU | threatcov peak RSS (median) | anchor peak RSS (median) |")
 		fmt.Fprintln(stdout, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 		return 0
 	}
@@ -113,7 +113,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fc, oc := median(first.cpu), median(other.cpu)
 		fmt.Fprintf(stdout, "| %s | %s | %s | %.2fx | %s | %s | %.2fx | %d MiB | %d MiB |\n",
 			*name, ms(fw), ms(ow), ratio(fw, ow), ms(fc), ms(oc), ratio(fc, oc),
-			maxOf(first.rss)/1024, maxOf(other.rss)/1024)
+			medianInt(first.rss)/1024, medianInt(other.rss)/1024)
 	}
 	return 0
 }
@@ -149,12 +149,10 @@ func median(d []time.Duration) time.Duration {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func maxOf(v []int64) int64 {
-	var m int64
-	for _, x := range v {
-		m = max(m, x)
-	}
-	return m
+func medianInt(v []int64) int64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func ratio(a, b time.Duration) float64 {

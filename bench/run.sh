@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# bench/run.sh (make bench): threatcov side by side with the tools users would run instead,
+# whole-process, on the same inputs. Installs the anchors at pinned versions into
+# .cache/bench/bin (Go tools) or from Debian, builds threatcov, writes every default probe as a
+# file, then times each pair alternating run by run (bench/cmd/sidebyside) and prints a
+# markdown table of medians and ratios threatcov/anchor, also saved to
+# .cache/bench/results.md.
+#
+# Environment: RUNS (timed runs per command, default 7), WARMUP (default 1), EXAMPLE (policy
+# set, default examples/platform), ONLY (space-separated subset of: conftest gator paths
+# render analyze), NO_INSTALL=1 to use whatever anchors are already there.
+#
+# Ratios of CPU time (user+sys) are printed beside ratios of wall time: on a shared machine
+# the wall time of a short process is mostly waiting for a core.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUNS=${RUNS:-7}
+WARMUP=${WARMUP:-1}
+EXAMPLE=${EXAMPLE:-examples/platform}
+ONLY=${ONLY:-conftest gator paths render analyze}
+NS=apps
+
+CONFTEST_VERSION=v0.71.1
+GATEKEEPER_VERSION=v3.23.1
+# Debian bookworm's versions; apt installs exactly these (the script stops if apt cannot).
+SCRAM_DEB=0.16.2-3
+GRAPHVIZ_DEB=2.42.2-7+deb12u1
+
+CACHE=$ROOT/.cache/bench
+BIN=$CACHE/bin
+WORK=$CACHE/work
+OUT=$CACHE/results.md
+mkdir -p "$BIN" "$WORK"
+
+log() { printf '%s\n' "$*" >&2; }
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+
+# --- anchors ---------------------------------------------------------------------------------
+
+install_go_tool() { # name module@version stamp
+	local name=$1 mod=$2 stamp=$BIN/.$1-${2##*@}
+	if [[ -x $BIN/$name && -f $stamp ]]; then return; fi
+	log "installing $mod into $BIN (first run only; several minutes)"
+	GOBIN=$BIN go install "$mod"
+	rm -f "$BIN/.$name-"*
+	touch "$stamp"
+}
+
+install_deb() { # package version command
+	local have
+	have=$(dpkg-query -W -f '${Version}' "$1" 2>/dev/null || true)
+	if [[ $have == "$2" ]] && command -v "$3" >/dev/null; then return; fi
+	log "installing Debian $1=$2 (have: ${have:-none})"
+	if [[ $(id -u) == 0 ]]; then apt-get install -y "$1=$2" >&2; else sudo apt-get install -y "$1=$2" >&2; fi
+}
+
+if [[ ${NO_INSTALL:-} != 1 ]]; then
+	want conftest && install_go_tool conftest "github.com/open-policy-agent/conftest@$CONFTEST_VERSION"
+	want gator && install_go_tool gator "github.com/open-policy-agent/gatekeeper/v3/cmd/gator@$GATEKEEPER_VERSION"
+	want paths && install_deb scram "$SCRAM_DEB" scram
+	want render && install_deb graphviz "$GRAPHVIZ_DEB" dot
+fi
+
+# --- threatcov and the inputs ------------------------------------------------------------------
+
+log "building threatcov and the bench tools"
+go build -o "$CACHE/threatcov" ./cmd/threatcov
+go build -o "$CACHE/sidebyside" ./bench/cmd/sidebyside
+go build -o "$CACHE/probes" ./bench/cmd/probes
+go build -o "$CACHE/bareinit" ./bench/cmd/bareinit
+TC=$CACHE/threatcov
+SBS=("$CACHE/sidebyside" -n "$RUNS" -warmup "$WARMUP")
+
+rm -rf "$WORK/probes" "$WORK/svg" "$WORK/dot"
+"$CACHE/probes" -namespace "$NS" "$WORK/probes"
+NPROBES=$(find "$WORK/probes" -name '*.yaml' | wc -l)
+
+{
+	echo "## threatcov vs anchors ($(date -u +%Y-%m-%dT%H:%MZ))"
+	echo
+	echo "Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load average at start $(cut -d' ' -f1-3 /proc/loadavg)."
+	echo "threatcov $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (dirty work tree)'), $(go version | cut -d' ' -f3)."
+	echo "Inputs: $EXAMPLE, $NPROBES default probes written as files in namespace $NS. $RUNS timed runs per command after $WARMUP warm-up, alternating; medians."
+	echo
+} >"$OUT"
+"${SBS[@]}" -header >>"$OUT"
+
+row() { "${SBS[@]}" "$@" | tee -a "$OUT"; }
+
+# (1) Verification vs conftest on the konstraint-style Rego and the conftest policy. conftest
+# runs every policy on every probe file; threatcov verify runs the mapped probes and also loads
+# the catalog, resolves the mapping and counts paths.
+if want conftest; then
+	log "verify vs conftest test"
+	row -name "verify vs conftest test (Rego)" \
+		-cmd "threatcov=$TC verify --policies $EXAMPLE/rego --policies $EXAMPLE/conftest --namespace $NS" \
+		-cmd "conftest=$BIN/conftest test --no-color --all-namespaces --policy $EXAMPLE/rego --policy $EXAMPLE/conftest $WORK/probes"
+fi
+
+# (2) Verification vs gator on the Gatekeeper templates and constraints, the same probe files.
+if want gator; then
+	log "verify vs gator test"
+	row -name "verify vs gator test (Gatekeeper)" \
+		-cmd "threatcov=$TC verify --policies $EXAMPLE/gatekeeper --namespace $NS" \
+		-cmd "gator=$BIN/gator test -f $EXAMPLE/gatekeeper -f $WORK/probes"
+fi
+
+# (3) Minimal path counting vs SCRAM: bench/paths.sh (the path engine's own comparison) when
+# it exists.
+if want paths; then
+	if [[ -f bench/paths.sh ]]; then
+		log "path counting vs scram: bench/paths.sh"
+		bash bench/paths.sh | tee -a "$OUT.paths" >&2 || log "bench/paths.sh failed"
+		{ echo; echo "Path counting vs SCRAM (bench/paths.sh):"; echo; cat "$OUT.paths"; echo; } >>"$OUT.tail"
+		rm -f "$OUT.paths"
+	else
+		log "bench/paths.sh not present: path counting vs scram skipped"
+		echo "| path counting vs scram | skipped: bench/paths.sh not present | | | | | | | |" >>"$OUT"
+	fi
+fi
+
+# (4) Rendering every catalog tree: threatcov render (analysis + SVG through go-graphviz) vs
+# dot -Tsvg on the DOT threatcov emits for the same trees, one dot process for all files.
+if want render; then
+	log "render vs dot -Tsvg"
+	mkdir -p "$WORK/svg" "$WORK/dot"
+	"$TC" render --policies "$EXAMPLE" --format dot --dir "$WORK/dot" >/dev/null
+	row -name "render (all trees, SVG) vs dot -Tsvg" \
+		-cmd "threatcov=$TC render --policies $EXAMPLE --dir $WORK/svg" \
+		-cmd "dot=dot -Tsvg -O $(ls "$WORK"/dot/*.dot | tr '\n' ' ')"
+fi
+
+# (5) The analyze target is stated against start-up: a bare Go binary with go-graphviz's init.
+if want analyze; then
+	log "analyze vs bare start-up"
+	row -name "analyze vs bare Go + go-graphviz init" \
+		-cmd "threatcov=$TC analyze --policies $EXAMPLE" \
+		-cmd "bareinit=$CACHE/bareinit"
+fi
+
+if [[ -f $OUT.tail ]]; then cat "$OUT.tail" >>"$OUT"; rm -f "$OUT.tail"; fi
+log ""
+log "results: $OUT"
+cat "$OUT"
