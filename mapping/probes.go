@@ -23,6 +23,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/threatcov/threatcov/attacktrees"
 )
 
 // The default probe families. base.yaml is the benign Pod every pod and container family patches;
@@ -216,10 +218,16 @@ func folderBase(dir, root string, cache map[string]folderBaseResult, def map[str
 			return b.base, b.err
 		}
 		p := filepath.Join(dir, baseFileName)
-		if data, err := os.ReadFile(p); err == nil {
+		data, err := readProbeFile(p)
+		var perr *ProbeError
+		switch {
+		case err == nil:
 			b, err := readBase(nil, p, data)
 			cache[dir] = folderBaseResult{b, err}
 			return b, err
+		case errors.As(err, &perr):
+			cache[dir] = folderBaseResult{nil, err}
+			return nil, err
 		}
 		if filepath.Clean(dir) == filepath.Clean(root) || filepath.Dir(dir) == dir {
 			return def, nil
@@ -234,11 +242,30 @@ func isProbeFile(path string) bool {
 }
 
 func loadFamilyFile(path string, base map[string]any) (*probeFamily, error) {
-	data, err := os.ReadFile(path)
+	data, err := readProbeFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseFamily(path, data, base)
+}
+
+// readProbeFile reads at most attacktrees.MaxFileSize bytes, like tree and mapping files, so
+// a huge file or a device that never ends (--probes /dev/zero) cannot exhaust memory. Only
+// the size is a *ProbeError; other errors are the file system's.
+func readProbeFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("load probes: %w", err)
 	}
-	return parseFamily(path, data, base)
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, attacktrees.MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("load probes: %w", err)
+	}
+	if len(data) > attacktrees.MaxFileSize {
+		return nil, probeErr(path, 0, "file is larger than %d bytes: a probe family or base Pod is YAML of a few kilobytes; check the path", attacktrees.MaxFileSize)
+	}
+	return data, nil
 }
 
 // ProbeError is a problem in a probe file, located at file:line.
