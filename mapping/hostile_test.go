@@ -281,3 +281,52 @@ func TestHostileProbeFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeFilesOverSizeLimit: probe family files and a folder's base.yaml are read up to
+// attacktrees.MaxFileSize, like tree and mapping files, so a huge file or a device that never
+// ends cannot exhaust memory.
+func TestProbeFilesOverSizeLimit(t *testing.T) {
+	big := func(t *testing.T, file string) {
+		t.Helper()
+		f, err := os.Create(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := f.Truncate(attacktrees.MaxFileSize + 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	family := "name: x\ndescription: d\nscope: pod\nattack: {pod: {spec: {hostPID: true}}}\n"
+	msg := fmt.Sprintf("file is larger than %d bytes: a probe family or base Pod is YAML of a few kilobytes; check the path", attacktrees.MaxFileSize)
+	t.Run("family file", func(t *testing.T) {
+		dir := t.TempDir()
+		big(t, filepath.Join(dir, "x.yaml"))
+		_, err := LoadProbes(dir)
+		if want := filepath.Join(dir, "x.yaml") + ": " + msg; err == nil || err.Error() != want {
+			t.Fatalf("LoadProbes: %v, want %s", err, want)
+		}
+	})
+	t.Run("base.yaml", func(t *testing.T) {
+		dir := t.TempDir()
+		big(t, filepath.Join(dir, "base.yaml"))
+		if err := os.WriteFile(filepath.Join(dir, "x.yaml"), []byte(family), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadProbes(dir)
+		if want := filepath.Join(dir, "base.yaml") + ": " + msg; err == nil || err.Error() != want {
+			t.Fatalf("LoadProbes: %v, want %s", err, want)
+		}
+	})
+	t.Run("a device that never ends", func(t *testing.T) {
+		if _, err := os.Stat("/dev/zero"); err != nil {
+			t.Skip("no /dev/zero")
+		}
+		within(t, func() {
+			_, err := LoadProbes("/dev/zero")
+			if want := "/dev/zero: " + msg; err == nil || err.Error() != want {
+				t.Fatalf("LoadProbes: %v, want %s", err, want)
+			}
+		})
+	})
+}
