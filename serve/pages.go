@@ -399,14 +399,16 @@ func (s *snapshot) nodeView(n *attacktrees.Node) nodeView {
 	return v
 }
 
-// pathsThrough lists the listed open paths (of every goal) that contain this node or a node
-// below it, first maxPathsPerNode of them in report order, and how many there are in all.
+// pathsThrough lists the listed open paths that go through this node: paths of a goal above
+// it (or of itself) that contain it or a node below it. It returns the first maxPathsPerNode
+// in report order, and how many there are in all.
 func (s *snapshot) pathsThrough(n *attacktrees.Node) ([]pathView, int) {
 	seen := map[pathRef]bool{}
 	var refs []pathRef
 	for _, m := range s.catalog.Reachable(n) {
 		for _, ref := range s.pathsByStep[m.ID] {
-			if !seen[ref] {
+			goal := s.result.Trees[ref.tree].Goals[ref.goal].ID
+			if !seen[ref] && s.goalReach[goal][n.ID] {
 				seen[ref] = true
 				refs = append(refs, ref)
 			}

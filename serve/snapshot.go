@@ -22,8 +22,10 @@ type snapshot struct {
 
 	steps map[string]*analyzer.StepResult
 	nodes map[string]*analyzer.NodeResult
-	// goalPaths indexes every listed open path by the node ids it contains.
+	// pathsByStep indexes every listed open path by the node ids it contains.
 	pathsByStep map[string][]pathRef
+	// goalReach is, per goal id, every node reachable from the goal.
+	goalReach map[string]map[string]bool
 
 	index   lazy
 	trees   map[string]*lazy // tree page HTML by tree id
@@ -80,6 +82,7 @@ func newSnapshot(etag string, r *analyzer.Result, c *attacktrees.Catalog, at tim
 		steps:       map[string]*analyzer.StepResult{},
 		nodes:       map[string]*analyzer.NodeResult{},
 		pathsByStep: map[string][]pathRef{},
+		goalReach:   map[string]map[string]bool{},
 		trees:       map[string]*lazy{},
 		svgs:        map[string]*lazy{},
 		reports:     map[string]*lazy{},
@@ -92,6 +95,7 @@ func newSnapshot(etag string, r *analyzer.Result, c *attacktrees.Catalog, at tim
 	}
 	for ti, t := range r.Trees {
 		for gi, g := range t.Goals {
+			s.goalReach[g.ID] = reachSet(c, g.ID)
 			for pi, p := range g.OpenPaths {
 				ref := pathRef{ti, gi, pi}
 				for _, step := range p.Steps {
