@@ -16,7 +16,7 @@ import (
 	"github.com/threatcov/threatcov/attacktrees"
 )
 
-// TestTreeSVGDeterministic renders each fixture tree twice and pins the DOT and SVG as goldens.
+// TestTreeSVGGolden renders each fixture tree twice (byte-identical) and pins DOT and SVG as goldens.
 func TestTreeSVGGolden(t *testing.T) {
 	c := loadCatalog(t, "testdata/small/trees")
 	r := smallResult()
@@ -43,7 +43,7 @@ func TestTreeSVGGolden(t *testing.T) {
 	}
 }
 
-// TestRenderCatalogPNG writes every catalog tree as SVG to $THREATCOV_SVG_DIR, to be converted
+// TestRenderCatalogSVG writes every catalog tree as SVG to $THREATCOV_SVG_DIR, to be converted
 // to PNG and looked at; skipped unless the variable is set.
 func TestRenderCatalogSVG(t *testing.T) {
 	dir := os.Getenv("THREATCOV_SVG_DIR")
