@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -40,28 +38,6 @@ func TestTreeSVGGolden(t *testing.T) {
 			}
 			golden(t, "small", tree+".svg", first)
 		})
-	}
-}
-
-// TestRenderCatalogSVG writes every catalog tree as SVG to $THREATCOV_SVG_DIR, to be converted
-// to PNG and looked at; skipped unless the variable is set.
-func TestRenderCatalogSVG(t *testing.T) {
-	dir := os.Getenv("THREATCOV_SVG_DIR")
-	if dir == "" {
-		t.Skip("set THREATCOV_SVG_DIR to write the catalog's trees as SVG")
-	}
-	c, err := attacktrees.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tr := range c.Trees() {
-		svg, err := TreeSVG(context.Background(), c, nil, tr.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, tr.ID+".svg"), svg, 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
