@@ -322,12 +322,12 @@ func TestEmptyDenominatorIsANote(t *testing.T) {
 }
 
 func TestParsePercent(t *testing.T) {
-	for _, s := range []string{"-1", "100.5", "abc", "", "1e400"} {
+	for _, s := range []string{"-1", "100.5", "abc", "", "1e400", "1e100000000", "1/2", "0x10", "50.123456789"} {
 		if _, err := ParsePercent(s); err == nil {
 			t.Errorf("ParsePercent(%q) accepted", s)
 		}
 	}
-	for _, s := range []string{"0", "100", "66.67", "80%"} {
+	for _, s := range []string{"0", "100", "66.67", "80%", " 12.5 ", "100.0"} {
 		if _, err := ParsePercent(s); err != nil {
 			t.Errorf("ParsePercent(%q): %v", s, err)
 		}

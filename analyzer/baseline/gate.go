@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"regexp"
 	"strings"
 
 	"github.com/threatcov/threatcov/analyzer"
@@ -42,12 +43,19 @@ func ParseRule(s string) (Rule, error) {
 // ParsePercent reads a threshold such as "80" or "66.67" exactly (no binary rounding), in [0, 100].
 func ParsePercent(s string) (*big.Rat, error) {
 	s = strings.TrimSuffix(strings.TrimSpace(s), "%")
+	bad := fmt.Errorf("threshold %q: give a percentage between 0 and 100, e.g. 80 or 66.5", s)
+	// Plain decimals only: big.Rat would also take "1e100000000" and spend its time on it.
+	if !percentRE.MatchString(s) {
+		return nil, bad
+	}
 	r, ok := new(big.Rat).SetString(s)
-	if !ok || r.Sign() < 0 || r.Cmp(big.NewRat(100, 1)) > 0 || len(s) > 32 {
-		return nil, fmt.Errorf("threshold %q: give a percentage between 0 and 100, e.g. 80 or 66.5", s)
+	if !ok || r.Cmp(big.NewRat(100, 1)) > 0 {
+		return nil, bad
 	}
 	return r, nil
 }
+
+var percentRE = regexp.MustCompile(`^[0-9]{1,3}(\.[0-9]{1,8})?$`)
 
 // Gate is what `threatcov check` enforces.
 type Gate struct {
