@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -11,6 +12,14 @@ import (
 // ErrConfig marks a kubeconfig that cannot be loaded or has no usable context; the CLI maps
 // it to a usage error.
 var ErrConfig = errors.New("kubeconfig")
+
+// RequestTimeout bounds each request made with LoadConfig's configuration, unless the
+// kubeconfig sets a timeout of its own.
+const RequestTimeout = 60 * time.Second
+
+// ClientQPS is the client-side request rate LoadConfig's configuration allows (burst twice
+// that).
+const ClientQPS = 50
 
 // LoadConfig returns the client configuration kubectl would use: the file at kubeconfig when
 // set, else the files in KUBECONFIG, else ~/.kube/config; the context named context when set,
@@ -46,6 +55,17 @@ func LoadConfig(kubeconfig, context string) (*rest.Config, string, error) {
 		return nil, "", fmt.Errorf("%w: context %q in %s: %v", ErrConfig, name, describeRules(rules), err)
 	}
 	cfg.UserAgent = "threatcov"
+	if cfg.Timeout == 0 {
+		// A stalled API server must not hang an analysis; one list page or dry-run takes
+		// milliseconds on a healthy one.
+		cfg.Timeout = RequestTimeout
+	}
+	if cfg.QPS == 0 {
+		// client-go's default of 5 requests per second would make --probe-live on the ~170
+		// requests of the default probes take half a minute; the API server's priority and
+		// fairness still protects it, as it does from kubectl's bursts.
+		cfg.QPS, cfg.Burst = ClientQPS, 2*ClientQPS
+	}
 	return cfg, name, nil
 }
 

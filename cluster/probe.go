@@ -134,10 +134,49 @@ func (p *LiveProber) DryRun(ctx context.Context, probe mapping.Probe, namespace 
 			v.Message = joinNonEmpty("; ", v.Message, pv.Message)
 		}
 	}
-	p.mu.Lock()
-	p.cache[key] = v
-	p.mu.Unlock()
+	if ctx.Err() == nil { // a cancelled request says nothing about the cluster: not cached
+		p.mu.Lock()
+		p.cache[key] = v
+		p.mu.Unlock()
+	}
 	return v
+}
+
+// PrefetchWorkers is how many dry-runs Prefetch keeps in flight.
+const PrefetchWorkers = 8
+
+// Prefetch sends every probe into every namespace, PrefetchWorkers at a time, and caches the
+// verdicts, so the analyzer's one-at-a-time DryRun calls are answered from memory. On a
+// remote API server this divides the wall time by about PrefetchWorkers; the requests are the
+// same. It returns when all are answered or ctx is done.
+func (p *LiveProber) Prefetch(ctx context.Context, probes []mapping.Probe, namespaces []string) {
+	type job struct {
+		probe mapping.Probe
+		ns    string
+	}
+	jobs := make(chan job)
+	var wg sync.WaitGroup
+	for range PrefetchWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				p.DryRun(ctx, j.probe, j.ns)
+			}
+		}()
+	}
+feed:
+	for _, pr := range probes {
+		for _, ns := range namespaces {
+			select {
+			case jobs <- job{pr, ns}:
+			case <-ctx.Done():
+				break feed
+			}
+		}
+	}
+	close(jobs)
+	wg.Wait()
 }
 
 // create sends one dry-run create and classifies the answer; warnings go into Message.

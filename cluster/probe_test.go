@@ -276,3 +276,37 @@ func assertNothingPersisted(t *testing.T, c *testcluster.Cluster) {
 type dynamicGetter interface {
 	Get(ctx context.Context, name string, opts metav1.GetOptions, subresources ...string) (*unstructured.Unstructured, error)
 }
+
+// Prefetch answers as the one-at-a-time path does.
+func TestLiveProberPrefetch(t *testing.T) {
+	c := setup(t)
+	probes := defaultProbes(t)
+	waitVAP(t, c, probes["host-pid/pod"])
+	var list []mapping.Probe
+	for _, name := range []string{"host-pid/pod", "host-pid/deployment", "host-pid/cronjob", "privileged-container/pod", "cluster-admin-binding/clusterrolebinding", "privileged-container/ephemeralcontainer"} {
+		p, ok := probes[name]
+		if !ok {
+			t.Fatalf("no default probe %s", name)
+		}
+		list = append(list, p)
+	}
+	namespaces := []string{nsBaseline, nsOpen, nsVAP}
+	prefetched, err := cluster.NewLiveProber(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefetched.Prefetch(t.Context(), list, namespaces)
+	sequential, err := cluster.NewLiveProber(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range list {
+		for _, ns := range namespaces {
+			want := sequential.DryRun(t.Context(), p, ns)
+			if diff := cmp.Diff(want, prefetched.DryRun(t.Context(), p, ns)); diff != "" {
+				t.Errorf("%s@%s (-sequential +prefetched):\n%s", p.Name, ns, diff)
+			}
+		}
+	}
+	assertNothingPersisted(t, c)
+}

@@ -122,10 +122,18 @@ func (f *analysisFlags) inputs(ctx context.Context) (*analyzer.Input, error) {
 	if len(f.cluster.probeNamespaces) > 0 {
 		in.Namespaces = f.cluster.probeNamespaces
 	}
-	if prober, err := f.cluster.prober(); err != nil {
-		return nil, err
-	} else if prober != nil {
-		in.Live = prober
+	if f.cluster.probeLive {
+		namespaces := in.Namespaces
+		if len(namespaces) == 0 {
+			namespaces = analyzer.DefaultNamespaces(inv)
+		}
+		prober, err := f.cluster.prober(ctx, probes, namespaces, f.progress)
+		if err != nil {
+			return nil, err
+		}
+		if prober != nil {
+			in.Live = prober
+		}
 	}
 	if f.timestamp {
 		in.Stamp = time.Now().UTC().Truncate(time.Second)

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 
 	"github.com/threatcov/threatcov/cluster"
+	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
 )
 
@@ -71,10 +74,14 @@ func (f *clusterFlags) read(ctx context.Context, progress io.Writer) ([]policies
 	if err != nil {
 		return nil, err
 	}
-	if progress != nil {
-		for _, n := range notes {
-			fmt.Fprintf(progress, "threatcov: %s\n", n)
-		}
+	// A skipped resource type shrinks the inventory: never silent, even for commands that
+	// print no progress.
+	warn := progress
+	if warn == nil {
+		warn = os.Stderr
+	}
+	for _, n := range notes {
+		fmt.Fprintf(warn, "threatcov: %s\n", n)
 	}
 	return objs, nil
 }
@@ -121,12 +128,29 @@ func (f *clusterFlags) inventory(ctx context.Context, files *policies.Inventory,
 	return merged, nil
 }
 
-// prober returns the live prober for the cluster read, or nil without --probe-live.
-func (f *clusterFlags) prober() (*cluster.LiveProber, error) {
+// prober returns the live prober for the cluster read, with every probe already sent into
+// every namespace concurrently (the analyzer then asks one at a time, from the cache), or nil
+// without --probe-live.
+func (f *clusterFlags) prober(ctx context.Context, probes []mapping.Probe, namespaces []string, progress io.Writer) (*cluster.LiveProber, error) {
 	if !f.probeLive || f.config == nil {
 		return nil, nil
 	}
-	return cluster.NewLiveProber(f.config)
+	p, err := cluster.NewLiveProber(f.config)
+	if err != nil {
+		return nil, err
+	}
+	begin := time.Now()
+	if progress != nil {
+		fmt.Fprintf(progress, "cluster %s: dry-running %d probes in %d namespace(s)...\n", f.contextName, len(probes), len(namespaces))
+	}
+	p.Prefetch(ctx, probes, namespaces)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if progress != nil {
+		fmt.Fprintf(progress, "cluster %s: dry-runs answered in %v\n", f.contextName, time.Since(begin).Round(time.Millisecond))
+	}
+	return p, nil
 }
 
 type policiesExportOptions struct {

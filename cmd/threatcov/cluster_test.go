@@ -84,6 +84,11 @@ func TestClusterCommands(t *testing.T) {
 		t.Fatalf("analyze --probe-live: exit %d: %s", code, stderr)
 	}
 	noSecrets(t, out, stderr)
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.Contains(line, "dry-run") {
+			t.Log(line)
+		}
+	}
 	var res struct {
 		Inputs struct {
 			Policies   []string `json:"policies"`
