@@ -235,6 +235,10 @@ func (e *Engine) dfsOrder() {
 	}
 }
 
+// gcMin is how many nodes the store may grow beyond twice what the last collection kept before
+// the next collection: small models never collect.
+const gcMin = 1 << 20
+
 // Rank returns the variable rank of a leaf: enumeration lists each set's leaves, and breaks
 // ties between sets of one size, in ascending rank. It is -1 for a node that is not a leaf.
 func (e *Engine) Rank(leaf int) int {
@@ -267,6 +271,9 @@ func (e *Engine) family(root int) int32 {
 		}
 		e.fam[top.n] = e.compute(top.n)
 		stack = stack[:len(stack)-1]
+		if len(e.z.nodes) > 2*e.z.liveAfterGC+gcMin {
+			e.z.gc(e.fam)
+		}
 	}
 	return e.fam[root]
 }
@@ -288,7 +295,7 @@ func (e *Engine) compute(i int) int32 {
 	case And:
 		acc := one
 		for ci := len(n.Children) - 1; ci >= 0; ci-- {
-			acc = z.Minimal(z.Product(e.fam[n.Children[ci]], acc))
+			acc = z.MinProduct(e.fam[n.Children[ci]], acc)
 		}
 		return acc
 	default: // AtLeast
@@ -301,7 +308,7 @@ func (e *Engine) compute(i int) int32 {
 				if t[j-1] == zero {
 					continue
 				}
-				t[j] = z.MinUnion(t[j], z.Minimal(z.Product(f, t[j-1])))
+				t[j] = z.MinUnion(t[j], z.MinProduct(f, t[j-1]))
 			}
 		}
 		return t[n.K]

@@ -16,7 +16,9 @@ type zbdd struct {
 	unique []int32 // open addressing over nodes; 0 marks a free slot (terminal 0 is never stored)
 	used   int
 
-	union, product, without opCache
+	union, product, without, minProduct opCache
+
+	liveAfterGC int // nodes kept by the last gc: the next runs when the store is much larger
 }
 
 const (
@@ -43,6 +45,7 @@ func newZBDD() *zbdd {
 	z.union.init(1 << 14)
 	z.product.init(1 << 14)
 	z.without.init(1 << 14)
+	z.minProduct.init(1 << 14)
 	return z
 }
 
@@ -98,10 +101,11 @@ func (z *zbdd) grow() {
 		z.union.init(want)
 		z.product.init(want)
 		z.without.init(want)
+		z.minProduct.init(want)
 	}
 }
 
-const maxCache = 1 << 22
+const maxCache = 1 << 20
 
 // opCache is a direct-mapped, lossy memo of a binary operation (as in CUDD and SCRAM): bounded
 // memory, and a lost entry only costs recomputation.
@@ -199,6 +203,52 @@ func (z *zbdd) Product(f, g int32) int32 {
 		r = z.mk(F.v, lo, z.Union(z.Union(a, b), c))
 	}
 	z.product.put(f, g, r)
+	return r
+}
+
+// MinProduct returns Minimal(Product(f, g)) for antichains f and g, keeping every intermediate
+// result minimal (Rauzy): the plain product of two families of thousands of sets has millions
+// of non-minimal sets that minimisation would only remove again. With f = v.f1 + f0 and
+// g = v.g1 + g0, the sets without v are min(f0 × g0); the sets with v are those of
+// min((f0 ∪ f1) × (g0 ∪ g1)) that no set without v is inside.
+func (z *zbdd) MinProduct(f, g int32) int32 {
+	switch {
+	case f == zero || g == zero:
+		return zero
+	case f == one:
+		return g
+	case g == one:
+		return f
+	case f == g:
+		return f
+	}
+	if f > g {
+		f, g = g, f
+	}
+	if r, ok := z.minProduct.get(f, g); ok {
+		return r
+	}
+	F, G := z.nodes[f], z.nodes[g]
+	var v, lo, hi int32
+	switch {
+	case F.v < G.v:
+		v = F.v
+		lo = z.MinProduct(F.lo, g)
+		hi = z.Without(z.MinProduct(F.hi, g), lo)
+	case F.v > G.v:
+		v = G.v
+		lo = z.MinProduct(f, G.lo)
+		hi = z.Without(z.MinProduct(f, G.hi), lo)
+	default:
+		v = F.v
+		lo = z.MinProduct(F.lo, G.lo)
+		hi = z.Without(z.MinProduct(z.MinUnion(F.lo, F.hi), z.MinUnion(G.lo, G.hi)), lo)
+	}
+	r := z.mk(v, lo, hi)
+	if r > one {
+		z.nodes[r].min = r
+	}
+	z.minProduct.put(f, g, r)
 	return r
 }
 
