@@ -89,14 +89,18 @@ NPROBES=$(find "$WORK/probes" -name '*.yaml' | wc -l)
 
 row() { "${SBS[@]}" "$@" | tee -a "$OUT"; }
 
-# (1) Verification vs conftest on the konstraint-style Rego and the conftest policy. conftest
-# runs every policy on every probe file; threatcov verify runs the mapped probes and also loads
-# the catalog, resolves the mapping and counts paths.
+# (1) Verification vs conftest on the konstraint-style Rego (Rego v1), then on the conftest
+# policy (Rego v0: conftest takes one Rego version per run, so it is a row of its own).
+# conftest runs every policy on every probe file; threatcov verify runs only the probes the
+# mapping links to each step, and also loads the catalog, resolves the mapping and counts paths.
 if want conftest; then
 	log "verify vs conftest test"
-	row -name "verify vs conftest test (Rego)" \
-		-cmd "threatcov=$TC verify --policies $EXAMPLE/rego --policies $EXAMPLE/conftest --namespace $NS" \
-		-cmd "conftest=$BIN/conftest test --no-color --all-namespaces --policy $EXAMPLE/rego --policy $EXAMPLE/conftest $WORK/probes"
+	row -name "verify vs conftest test ($EXAMPLE/rego)" \
+		-cmd "threatcov=$TC verify --policies $EXAMPLE/rego --namespace $NS" \
+		-cmd "conftest=$BIN/conftest test --no-color --all-namespaces --policy $EXAMPLE/rego $WORK/probes"
+	row -name "verify vs conftest test ($EXAMPLE/conftest, Rego v0)" \
+		-cmd "threatcov=$TC verify --policies $EXAMPLE/conftest --namespace $NS" \
+		-cmd "conftest=$BIN/conftest test --no-color --all-namespaces --rego-version v0 --policy $EXAMPLE/conftest $WORK/probes"
 fi
 
 # (2) Verification vs gator on the Gatekeeper templates and constraints, the same probe files.
