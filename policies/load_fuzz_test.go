@@ -68,3 +68,26 @@ func FuzzLoadFile(f *testing.F) {
 		}
 	})
 }
+
+// TestPolicyFileOverSizeLimit: a policy file over MaxFileSize is refused, naming it, without
+// being read whole.
+func TestPolicyFileOverSizeLimit(t *testing.T) {
+	for _, name := range []string{"big.yaml", "big.rego"} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), name)
+			f, err := os.Create(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Truncate(MaxFileSize + 1); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			_, err = Load(filepath.Dir(file))
+			want := "invalid policy input: " + file + ": larger than 16 MiB; split it or remove it from --policies"
+			if err == nil || err.Error() != want || !errors.Is(err, ErrInput) {
+				t.Fatalf("Load: %v, want %s", err, want)
+			}
+		})
+	}
+}
