@@ -28,12 +28,13 @@ var shortDenier = map[string]string{
 	DeniedByWebhook:                   "webhook",
 }
 
-// ErrNeedsPod starts the error of probes that act on an existing pod (UPDATE of the
-// ephemeralcontainers subresource, CONNECT exec/attach): a dry-run create does not persist
-// the pod they need, so they are not sent.
+// ErrNeedsPod starts the error of probes that act on an existing pod and cannot be sent:
+// CONNECT exec/attach always (CONNECT requests take no dryRun), and an ephemeral-container
+// UPDATE when the namespace has no running pod to add it to.
 const ErrNeedsPod = "needs an existing pod"
 
-// LiveProber sends probes to a cluster as server-side dry-run creates (dryRun=All) and
+// LiveProber sends probes to a cluster as server-side dry-run creates (dryRun=All; for
+// ephemeral containers a dry-run update of an existing pod's pods/ephemeralcontainers) and
 // classifies the answer with ClassifyDryRunError. It implements analyzer.LiveProber and is
 // safe for concurrent use.
 //
@@ -93,8 +94,11 @@ func (warningCollector) HandleWarningHeaderWithContext(ctx context.Context, _ in
 // create, because Pod Security admission only warns on workloads and denies their Pods.
 // The step is denied when either is. Verdicts are cached per probe and namespace.
 func (p *LiveProber) DryRun(ctx context.Context, probe mapping.Probe, namespace string) analyzer.LiveVerdict {
+	if probe.Operation == "UPDATE" && probe.SubResource == "ephemeralcontainers" {
+		return p.ephemeral(ctx, probe, namespace)
+	}
 	if probe.Operation == "CONNECT" || probe.SubResource != "" {
-		return analyzer.LiveVerdict{Err: fmt.Sprintf("%s: %s %s acts on a running pod, which a dry-run create does not leave behind; not probed live", ErrNeedsPod, probe.Operation, orPods(probe.SubResource))}
+		return analyzer.LiveVerdict{Err: fmt.Sprintf("%s: %s %s acts on a running pod and cannot be dry-run (CONNECT requests take no dryRun); not probed live", ErrNeedsPod, probe.Operation, orPods(probe.SubResource))}
 	}
 	obj := &unstructured.Unstructured{Object: deepCopy(probe.Object)}
 	gvk := obj.GroupVersionKind()
@@ -181,13 +185,21 @@ feed:
 
 // create sends one dry-run create and classifies the answer; warnings go into Message.
 func (p *LiveProber) create(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) analyzer.LiveVerdict {
+	return p.send(ctx, obj.GetName(), func(ctx context.Context) error {
+		var ri dynamic.ResourceInterface = p.dyn.Resource(gvr)
+		if ns := obj.GetNamespace(); ns != "" {
+			ri = p.dyn.Resource(gvr).Namespace(ns)
+		}
+		_, err := ri.Create(ctx, obj, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return err
+	})
+}
+
+// send runs one dry-run request and classifies its error; warnings go into Message.
+func (p *LiveProber) send(ctx context.Context, name string, request func(context.Context) error) analyzer.LiveVerdict {
 	w := &warnings{}
 	ctx = context.WithValue(ctx, warningsKey{}, w)
-	var ri dynamic.ResourceInterface = p.dyn.Resource(gvr)
-	if ns := obj.GetNamespace(); ns != "" {
-		ri = p.dyn.Resource(gvr).Namespace(ns)
-	}
-	_, err := ri.Create(ctx, obj, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	err := request(ctx)
 	w.mu.Lock()
 	warned := strings.Join(w.list, "; ")
 	w.mu.Unlock()
@@ -206,7 +218,7 @@ func (p *LiveProber) create(ctx context.Context, gvr schema.GroupVersionResource
 	case apierrors.IsAlreadyExists(err):
 		// The store checks for a conflict only after validating admission has admitted the
 		// object, so a conflict on a dry-run create is an admission.
-		return analyzer.LiveVerdict{Message: withWarnings(fmt.Sprintf("admitted (an object named %q already exists, so the dry-run stopped at storage)", obj.GetName()))}
+		return analyzer.LiveVerdict{Message: withWarnings(fmt.Sprintf("admitted (an object named %q already exists, so the dry-run stopped at storage)", name))}
 	default:
 		return analyzer.LiveVerdict{Err: withWarnings(msg)}
 	}

@@ -84,6 +84,9 @@ func TestLiveProberHostPID(t *testing.T) {
 		{"host-pid/pod", nsOpen, verdict{}, nil},
 		{"host-pid/deployment", nsOpen, verdict{}, nil},
 		{"host-pid/cronjob", nsOpen, verdict{}, nil},
+		// kubectl debug on the running target pod.
+		{"privileged-container/ephemeralcontainer", nsBaseline, verdict{true, "psa"}, []string{`violates PodSecurity "baseline:latest": privileged`, "(ephemeral container added to the existing pod reader-baseline/target)"}},
+		{"privileged-container/ephemeralcontainer", nsOpen, verdict{}, []string{"(ephemeral container added to the existing pod reader-open/target)"}},
 		// A restricted-level violation passes baseline.
 		{"run-as-root/pod", nsBaseline, verdict{}, nil},
 	}
@@ -129,7 +132,7 @@ func TestLiveProberDefaultProbes(t *testing.T) {
 		open := prober.DryRun(t.Context(), p, nsOpen)
 		base := prober.DryRun(t.Context(), p, nsBaseline)
 		switch {
-		case p.Operation == "CONNECT" || p.SubResource != "":
+		case p.Operation == "CONNECT":
 			needsPod++
 			for _, v := range []analyzer.LiveVerdict{open, base} {
 				if !strings.HasPrefix(v.Err, cluster.ErrNeedsPod) {
@@ -148,7 +151,7 @@ func TestLiveProberDefaultProbes(t *testing.T) {
 				t.Errorf("%s in %s: denied by %s", p.Name, nsBaseline, base.By)
 			}
 		}
-		if strings.HasPrefix(p.Family, "host-") && p.Object["kind"] != "Service" && !base.Denied {
+		if (strings.HasPrefix(p.Family, "host-") || strings.HasPrefix(p.Family, "privileged")) && p.Object["kind"] != "Service" && !base.Denied {
 			t.Errorf("%s in %s: admitted, want denied by Pod Security baseline (%s)", p.Name, nsBaseline, base.Message)
 		}
 	}
@@ -191,7 +194,8 @@ func TestLiveProberErrors(t *testing.T) {
 		{"rbac", limited, "host-pid/pod", nsBaseline, `User "limited" cannot create resource "pods"`},
 		{"rbac on a workload", limited, "host-pid/deployment", nsBaseline, `User "limited" cannot create resource "deployments"`},
 		{"missing namespace", admin, "host-pid/pod", "reader-nowhere", `namespaces "reader-nowhere" not found`},
-		{"ephemeral container", admin, "privileged-container/ephemeralcontainer", nsOpen, cluster.ErrNeedsPod},
+		{"ephemeral container without a pod", admin, "privileged-container/ephemeralcontainer", nsVAP, cluster.ErrNeedsPod + ": no running pod in namespace " + nsVAP},
+		{"exec", admin, "pod-exec/exec", nsOpen, cluster.ErrNeedsPod},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -224,8 +228,20 @@ func assertNothingPersisted(t *testing.T, c *testcluster.Cluster) {
 		t.Fatal(err)
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(c.Client.Discovery()))
+	// The target pods keep no ephemeral container: the dry-run updates left them as they were.
+	pods, err := c.Client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pod := range pods.Items {
+		if pod.Name != targetPod {
+			t.Errorf("dry-runs persisted the pod %s/%s", pod.Namespace, pod.Name)
+		}
+		if len(pod.Spec.EphemeralContainers) != 0 {
+			t.Errorf("dry-runs persisted ephemeral containers in %s/%s: %v", pod.Namespace, pod.Name, pod.Spec.EphemeralContainers)
+		}
+	}
 	for _, gvr := range []schema.GroupVersionResource{
-		{Version: "v1", Resource: "pods"},
 		{Group: "apps", Version: "v1", Resource: "deployments"},
 		{Group: "batch", Version: "v1", Resource: "cronjobs"},
 	} {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -30,6 +31,7 @@ const (
 	nsTeam     = "reader-team"     // holds the namespaced Kyverno Policy
 	vapLabel   = "threatcov.test/reader-vap"
 	vapName    = "reader-deny-host-pid"
+	targetPod  = "target" // a real pod in nsBaseline and nsOpen
 )
 
 var fixture struct {
@@ -59,6 +61,16 @@ func apply(ctx context.Context, c *testcluster.Cluster) error {
 		nsTeam:     nil,
 	} {
 		if err := c.CreateNamespace(ctx, name, labels); err != nil {
+			return err
+		}
+	}
+	// The pods an ephemeral-container probe is added to (kubectl debug needs a running pod);
+	// nsVAP has none on purpose.
+	for _, ns := range []string{nsBaseline, nsOpen} {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: targetPod}, Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "main", Image: "registry.k8s.io/pause:3.10"}},
+		}}
+		if _, err := c.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 			return err
 		}
 	}
