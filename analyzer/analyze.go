@@ -165,17 +165,22 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 		return sum
 	}
 	elementsUnder := m.elementsUnder(in.Catalog)
+	isClosed := closedNodes(in.Catalog, byNode)
 	for _, n := range in.Catalog.Nodes() {
 		if n.Kind == attacktrees.KindNote {
 			continue
 		}
-		nr := NodeResult{ID: n.ID, Tree: n.Tree, OpenPaths: through(elementsUnder[n.GraphID()])}
+		nr := NodeResult{ID: n.ID, Tree: n.Tree, OpenPaths: new(big.Int)}
+		// No open path goes through a closed node: achieving it needs a closed element.
+		if !isClosed[n] {
+			nr.OpenPaths = through(elementsUnder[n.GraphID()])
+		}
 		if se := byNode[n.ID]; se != nil {
 			nr.Status, nr.Evidence, nr.Policies = se.result.Status, se.result.Evidence, se.result.Blocking
 		}
 		if !in.Catalog.IsLeaf(n) && !(byNode[n.ID] != nil && byNode[n.ID].closes) {
 			nr.Status, nr.Evidence, nr.Policies = StatusOpen, "", nil
-			if propagateClosed(in.Catalog, n, byNode) {
+			if isClosed[n] {
 				nr.Status = StatusBlocked
 			}
 		}
@@ -319,10 +324,10 @@ func (m *model) elementsUnder(c *attacktrees.Catalog) [][]int {
 	return out
 }
 
-// propagateClosed applies DESIGN.md's propagation to one node: AND is closed when any child
-// is, OR when all are, k-of-n when fewer than k children remain open; a mapped inner node is
-// also closed by its own action.
-func propagateClosed(c *attacktrees.Catalog, n *attacktrees.Node, byNode map[string]*stepEval) bool {
+// closedNodes applies DESIGN.md's propagation to every node: AND is closed when any child
+// is, OR when all are, k-of-n when fewer than k children remain open; a mapped node is also
+// closed by its own action. O(nodes + edges).
+func closedNodes(c *attacktrees.Catalog, byNode map[string]*stepEval) map[*attacktrees.Node]bool {
 	memo := map[*attacktrees.Node]bool{}
 	var walk func(*attacktrees.Node) bool
 	walk = func(n *attacktrees.Node) bool {
@@ -352,7 +357,10 @@ func propagateClosed(c *attacktrees.Catalog, n *attacktrees.Node, byNode map[str
 		memo[n] = closed
 		return closed
 	}
-	return walk(n)
+	for _, n := range c.Nodes() {
+		walk(n)
+	}
+	return memo
 }
 
 func pathFigures(all, open *big.Int) PathFigures {
