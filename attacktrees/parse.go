@@ -64,6 +64,22 @@ func Parse(data []byte, file string) (*Tree, error) {
 			errs.add(file, line, "", "%s (see docs/attack-trees.md for the fields)", text)
 		}
 	}
+	// One file holds one tree: a later document would otherwise be dropped without a word.
+	// Empty documents (a trailing "---") are fine.
+	for {
+		var extra yaml.Node
+		err := dec.Decode(&extra)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, yamlError(file, err)
+		}
+		if len(extra.Content) > 0 && extra.Content[0].Tag != "!!null" {
+			errs.add(file, extra.Content[0].Line, "", "a second YAML document: one file holds one tree; move it to a file of its own")
+			break
+		}
+	}
 	t.File = file
 	locate(&t, doc.Content[0])
 	checkTree(&t, &errs)
