@@ -130,6 +130,17 @@ func TestHostileTreeFiles(t *testing.T) {
 			want: fmt.Sprintf("h.yaml: file is larger than %d bytes: a tree file is YAML of a few kilobytes; check the path", MaxFileSize),
 		},
 		{
+			// Regression: the second tree was dropped without a word.
+			name: "two trees in one file",
+			data: "id: t\ntitle: T\n" + tinyNodes + "---\nid: u\ntitle: U\nnodes: [{id: x, kind: step, label: X}]\n",
+			want: "h.yaml:7: a second YAML document: one file holds one tree; move it to a file of its own",
+		},
+		{
+			name: "broken second document",
+			data: "id: t\ntitle: T\n" + tinyNodes + "---\nid: [\n",
+			want: "h.yaml:7: invalid YAML: did not find expected node content",
+		},
+		{
 			name: "cycle within a file",
 			data: "id: t\ntitle: T\nnodes:\n  - {id: g, kind: goal, gate: or, label: G, children: [a]}\n  - {id: a, kind: or, label: A, children: [b]}\n  - {id: b, kind: or, label: B, children: [a]}\n",
 			want: `h.yaml:5: node "a": cycle: a -> b -> a: attack trees must be acyclic; remove one of these edges`,
@@ -151,6 +162,15 @@ func TestHostileTreeFiles(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestEmptyTrailingDocument: a trailing "---" (common in generated YAML) is not a second tree.
+func TestEmptyTrailingDocument(t *testing.T) {
+	for _, end := range []string{"---\n", "---\n# nothing\n", "...\n", "--- ~\n"} {
+		if _, err := Parse([]byte("id: t\ntitle: T\n"+tinyNodes+end), "h.yaml"); err != nil {
+			t.Errorf("ending %q: %v", end, err)
+		}
 	}
 }
 
