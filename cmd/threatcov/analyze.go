@@ -135,6 +135,9 @@ func (f *analysisFlags) inputs(ctx context.Context) (*analyzer.Input, error) {
 			in.Live = prober
 		}
 	}
+	if len(in.Namespaces) == 0 {
+		in.Namespaces = analyzer.DefaultNamespaces(inv)
+	}
 	if f.timestamp {
 		in.Stamp = time.Now().UTC().Truncate(time.Second)
 	}
@@ -153,7 +156,7 @@ func (f *analysisFlags) run(ctx context.Context) (*analyzer.Result, *attacktrees
 		return nil, nil, err
 	}
 	if f.progress != nil {
-		fmt.Fprintf(f.progress, "analysing %d trees against %d policies in %d namespace(s)...\n", len(in.Catalog.Trees()), len(in.Inventory.Policies), max(1, len(in.Namespaces)))
+		fmt.Fprintf(f.progress, "analysing %d trees against %d policies in %d namespace(s)...\n", len(in.Catalog.Trees()), len(in.Inventory.Policies), len(in.Namespaces))
 	}
 	res, err := analyzer.Analyze(ctx, *in)
 	if err != nil {
