@@ -112,6 +112,17 @@ func TestHostileMappingFiles(t *testing.T) {
 			want: []string{"h.yaml: invalid YAML: invalid leading UTF-8 octet"},
 		},
 		{
+			// Regression: the second document was dropped without a word.
+			name: "two mappings in one file",
+			data: "version: 1\nsteps: [{nodes: [g], out-of-scope: x}]\n---\nversion: 1\nsteps: [{nodes: [a], out-of-scope: y}]\n",
+			want: []string{"h.yaml:4: a second YAML document: one file holds one mapping; merge its steps into the first or give it its own --mapping file"},
+		},
+		{
+			name: "broken second document",
+			data: "version: 1\nsteps: [{nodes: [g], out-of-scope: x}]\n---\nsteps: [\n",
+			want: []string{"h.yaml:4: invalid YAML: did not find expected node content"},
+		},
+		{
 			name: "empty file",
 			data: "",
 			want: []string{"h.yaml:1: empty mapping: add `version: 1` and `steps:` (see docs/mapping.md)"},
@@ -136,6 +147,15 @@ func TestHostileMappingFiles(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestMappingEmptyTrailingDocument: a trailing "---" is not a second mapping.
+func TestMappingEmptyTrailingDocument(t *testing.T) {
+	for _, end := range []string{"---\n", "---\n# nothing\n", "...\n", "--- ~\n"} {
+		if _, err := Parse([]byte("version: 1\nsteps: [{nodes: [g], out-of-scope: x}]\n"+end), "h.yaml"); err != nil {
+			t.Errorf("ending %q: %v", end, err)
+		}
 	}
 }
 
