@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -324,5 +325,90 @@ func TestLiveProberPrefetch(t *testing.T) {
 			}
 		}
 	}
+	assertNothingPersisted(t, c)
+}
+
+// TestLiveProberRole: bound to the Role docs/cluster.md prints, a user without other rights
+// observes every denial an administrator observes; only the probes the docs say need more
+// (cluster-scoped kinds, RBAC objects granting more than the caller holds) differ, as errors.
+func TestLiveProberRole(t *testing.T) {
+	c := setup(t)
+	ctx := t.Context()
+	role, err := os.ReadFile("testdata/role-live-prober.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := os.ReadFile("../docs/cluster.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(docs), string(role)) {
+		t.Errorf("docs/cluster.md does not hold testdata/role-live-prober.yaml verbatim")
+	}
+	const ns = "threatcov-probes" // the namespace the docs' Role is written for
+	if err := c.CreateNamespace(ctx, ns, map[string]string{"pod-security.kubernetes.io/enforce": "baseline"}); err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: targetPod}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "main", Image: "registry.k8s.io/pause:3.10"}},
+	}}
+	if _, err := c.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ApplyYAML(ctx, role); err != nil {
+		t.Fatal(err)
+	}
+	binding := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+		"metadata": map[string]any{"name": "threatcov-live-prober", "namespace": ns},
+		"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "threatcov-live-prober"},
+		"subjects": []any{map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": testcluster.LimitedUser}},
+	}}
+	if _, err := c.Apply(ctx, binding); err != nil {
+		t.Fatal(err)
+	}
+	limitedCfg, _, err := cluster.LoadConfig(c.LimitedKubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RBAC reaches the authorizer through an informer: wait until the binding applies.
+	probes := defaultProbes(t)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		p, err := cluster.NewLiveProber(limitedCfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := p.DryRun(ctx, probes["host-pid/pod"], ns); v.Denied {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the Role did not apply within 30s: %+v", v)
+		}
+	}
+	admin, err := cluster.NewLiveProber(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited, err := cluster.NewLiveProber(limitedCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := mapping.DefaultProbes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var differ []string
+	for _, p := range list {
+		a, l := admin.DryRun(ctx, p, ns), limited.DryRun(ctx, p, ns)
+		if cmp.Equal(a, l) {
+			continue
+		}
+		kind, _ := p.Object["kind"].(string)
+		needsMore := map[string]bool{"ClusterRole": true, "ClusterRoleBinding": true, "CertificateSigningRequest": true, "Role": true, "RoleBinding": true}[kind]
+		if !needsMore || a.Denied || !strings.Contains(l.Err, "forbidden") {
+			t.Errorf("%s: admin %+v, prober role %+v", p.Name, a, l)
+		}
+		differ = append(differ, p.Name)
+	}
+	t.Logf("with the documented Role, %d of %d probes answer as for an administrator; differ: %v", len(list)-len(differ), len(list), differ)
 	assertNothingPersisted(t, c)
 }
