@@ -280,6 +280,9 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		s.subsMu.Unlock()
 	}()
 
+	// The stream outlives the server's ReadTimeout, whose deadline would otherwise end it (the
+	// connection's background read times out and cancels the request) every 30 seconds.
+	_ = rc.SetReadDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
