@@ -363,12 +363,24 @@
       });
   }
 
+  // initLive listens for new analyses while the tab is visible. A hidden tab closes its stream:
+  // browsers allow about six connections per host, and a stream per background tab would soon
+  // stall every page load. On return the new stream's first event says whether to refresh.
   function initLive() {
     if (!window.EventSource) { return; }
-    var es = new EventSource('/events');
-    es.addEventListener('version', function (e) {
-      if (e.data !== document.body.getAttribute('data-version')) { refresh(); }
+    var es = null;
+    function open() {
+      if (es) { return; }
+      es = new EventSource('/events');
+      es.addEventListener('version', function (e) {
+        if (e.data !== document.body.getAttribute('data-version')) { refresh(); }
+      });
+    }
+    function close() { if (es) { es.close(); es = null; } }
+    document.addEventListener('visibilitychange', function () {
+      if (document.hidden) { close(); } else { open(); }
     });
+    if (!document.hidden) { open(); }
   }
 
   function start() {
