@@ -121,7 +121,8 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 }
 
 // Serve serves on ln until ctx ends. It says where it listens, warns when that is not loopback,
-// and runs the watcher when Options.Watch is set.
+// and runs the watcher when Options.Watch is set. A Server serves once: after Serve returns,
+// its event streams are closed for good.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	addr := ln.Addr().String()
 	host, _, _ := net.SplitHostPort(addr)

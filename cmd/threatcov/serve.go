@@ -37,8 +37,6 @@ pages update by themselves. Stop it with Ctrl-C. See docs/serve.md.`,
   threatcov serve --policies policies/ --addr 127.0.0.1:9000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			opts := serve.Options{
 				Addr:    o.addr,
 				Analyze: o.analysis.run,
@@ -50,10 +48,14 @@ pages update by themselves. Stop it with Ctrl-C. See docs/serve.md.`,
 					fmt.Fprintln(s.err, "threatcov serve: --watch: no --policies, --mapping, --probes or --trees given, so nothing to watch (the embedded catalog and mapping do not change)")
 				}
 			}
+			// The first analysis runs before signals are caught, so Ctrl-C during it simply
+			// ends the process; once serving, it shuts the server down gracefully.
 			srv, err := serve.New(opts)
 			if err != nil {
 				return err
 			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
 			return srv.ListenAndServe(ctx)
 		},
 	}
