@@ -100,6 +100,14 @@ func (f *clusterFlags) inventory(ctx context.Context, files *policies.Inventory,
 	if files == nil {
 		return inv, nil
 	}
+	return mergeInventories(files, inv)
+}
+
+// mergeInventories joins the inventory of --policies files with the cluster's. A policy in
+// both is an error (it would count twice); a Namespace in both is taken from the cluster,
+// which is what admission sees now. A constraint in one and its template in the other are
+// not joined: read both from the same source.
+func mergeInventories(files, inv *policies.Inventory) (*policies.Inventory, error) {
 	merged := &policies.Inventory{}
 	seen := map[string]string{}
 	for _, p := range files.Policies {
@@ -113,13 +121,13 @@ func (f *clusterFlags) inventory(ctx context.Context, files *policies.Inventory,
 	merged.Policies = append(append(merged.Policies, files.Policies...), inv.Policies...)
 	sort.SliceStable(merged.Policies, func(i, j int) bool { return merged.Policies[i].ID < merged.Policies[j].ID })
 	// The cluster's Namespace objects are what is deployed; a file's copy of one is dropped.
-	live := map[string]bool{}
+	inCluster := map[string]bool{}
 	for _, ns := range inv.Namespaces {
-		live[ns.Name] = true
+		inCluster[ns.Name] = true
 	}
 	merged.Namespaces = append(merged.Namespaces, inv.Namespaces...)
 	for _, ns := range files.Namespaces {
-		if !live[ns.Name] {
+		if !inCluster[ns.Name] {
 			merged.Namespaces = append(merged.Namespaces, ns)
 		}
 	}

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/threatcov/threatcov/internal/testcluster"
+	"github.com/threatcov/threatcov/policies"
 )
 
 func TestClusterFlagsNeedACluster(t *testing.T) {
@@ -128,4 +131,53 @@ func TestClusterCommands(t *testing.T) {
 		t.Errorf("stderr lacks the forbidden note:\n%s", stderr)
 	}
 	noSecrets(t, out, stderr)
+}
+
+func TestMergeInventories(t *testing.T) {
+	ns := func(source, name, level string) policies.Object {
+		labels := map[string]any{}
+		if level != "" {
+			labels["pod-security.kubernetes.io/enforce"] = level
+		}
+		return policies.Object{Source: policies.Location{File: source}, Object: map[string]any{
+			"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name, "labels": labels}}}
+	}
+	build := func(objs ...policies.Object) *policies.Inventory {
+		inv, err := policies.FromObjects(objs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inv
+	}
+	files := build(ns("ns.yaml", "team-a", "restricted"), ns("ns.yaml", "shared", ""))
+	live := build(ns("cluster:prod/core/Namespace/team-b", "team-b", "baseline"), ns("cluster:prod/core/Namespace/shared", "shared", ""))
+	merged, err := mergeInventories(files, live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range merged.Policies {
+		got = append(got, p.ID+" "+p.Source.File)
+	}
+	for _, n := range merged.Namespaces {
+		got = append(got, "namespace "+n.Name+" "+n.Source.File)
+	}
+	want := []string{
+		"psa:team-a/enforce ns.yaml",
+		"psa:team-b/enforce cluster:prod/core/Namespace/team-b",
+		"namespace shared cluster:prod/core/Namespace/shared",
+		"namespace team-a ns.yaml",
+		"namespace team-b cluster:prod/core/Namespace/team-b",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("merged (-want +got):\n%s", diff)
+	}
+	if len(merged.Resolve("psa:team-b")) != 1 || len(merged.Resolve("psa:team-a")) != 1 {
+		t.Error("the merged inventory does not resolve references")
+	}
+
+	_, err = mergeInventories(files, build(ns("cluster:prod/core/Namespace/team-a", "team-a", "restricted")))
+	if err == nil || !strings.Contains(err.Error(), "policy psa:team-a/enforce is both in ns.yaml (--policies) and in the cluster (cluster:prod/core/Namespace/team-a)") {
+		t.Errorf("duplicate policy: %v", err)
+	}
 }
