@@ -59,8 +59,14 @@ func fingerprint(paths []string) uint64 {
 				h.Write([]byte(name + "\x00" + err.Error() + "\x00"))
 				return nil
 			}
-			if d.IsDir() && name != root && len(d.Name()) > 1 && d.Name()[0] == '.' {
-				return filepath.SkipDir
+			if d.IsDir() {
+				if name != root && len(d.Name()) > 1 && d.Name()[0] == '.' {
+					return filepath.SkipDir
+				}
+				// A folder's own time changes with any entry, hidden ones included; the
+				// entries that matter are hashed themselves.
+				h.Write([]byte(name + "/\x00"))
+				return nil
 			}
 			info, err := d.Info()
 			if err != nil {
