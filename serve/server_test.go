@@ -509,6 +509,53 @@ func TestWatchReanalyses(t *testing.T) {
 	}
 }
 
+// TestEventStreamsBounded: at most maxStreams live-update streams; one more gets 503 until a
+// stream closes.
+func TestEventStreamsBounded(t *testing.T) {
+	ts := httptest.NewServer(testServer(t))
+	defer ts.Close()
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	open := func() *http.Response {
+		t.Helper()
+		resp, err := client.Get(ts.URL + "/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	var streams []*http.Response
+	defer func() {
+		for _, r := range streams {
+			r.Body.Close()
+		}
+	}()
+	for range maxStreams {
+		resp := open()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+			t.Fatalf("stream %d: %d %s", len(streams), resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		readVersion(t, bufio.NewReader(resp.Body)) // registered and sent the current version
+		streams = append(streams, resp)
+	}
+	extra := open()
+	extra.Body.Close()
+	if extra.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("stream %d: %d, want 503", maxStreams+1, extra.StatusCode)
+	}
+	streams[0].Body.Close()
+	streams = streams[1:]
+	for { // the server notices the closed stream on its next write or read; wait for that
+		resp := open()
+		if resp.StatusCode == 200 {
+			resp.Body.Close()
+			break
+		}
+		resp.Body.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // readVersion reads the event stream up to the next version event. The read is bounded by the
 // test's own deadline only if the server never publishes: a hang here is the failure.
 func readVersion(t *testing.T, r *bufio.Reader) string {
