@@ -10,12 +10,17 @@
 // Each node's family of minimal cut sets is a zero-suppressed binary decision diagram (ZBDD,
 // Minato 1993), as fault-tree engines such as SCRAM use: hash-consed nodes, so equal families are
 // one id; a leaf is {{leaf}}; an OR gate is the subsumption-free union of its children; an AND
-// gate is the minimised product (pairwise joins of sets); an AtLeast k-of-n gate is built by
-// the recurrence T(j, i) = T(j, i+1) ∪ c_i × T(j-1, i+1), minimised. Minimisation uses Rauzy's
-// "without" operation (remove supersets) recursively, memoised per node, so a family is
-// minimised at most once. Union, product and without are memoised in bounded, lossy caches.
-// Families are built children first with an explicit stack and kept per model node: several
-// roots (goals) share the work, and a chain of 100,000 gates costs no stack.
+// gate is their minimal product, computed so that every intermediate family stays minimal
+// (Rauzy's algorithm, instead of a product whose millions of non-minimal sets minimisation
+// would only remove again); an AtLeast k-of-n gate is built by the recurrence
+// T(j, i) = T(j, i+1) ∪ c_i × T(j-1, i+1), minimally. Subsumption uses Rauzy's "without"
+// operation (remove supersets); minimisation is memoised per node. Union, product and without
+// are memoised in bounded, lossy caches. Families are built children first with an explicit
+// stack and kept per model node: several roots (goals) share the work, and a chain of 100,000
+// gates costs no stack. Between gates, when the store has grown well beyond what the last
+// collection kept, the nodes no kept family reaches are collected, so memory follows the
+// diagrams kept and the largest single gate, not the total work. The diagram operations
+// recurse at most as deep as the number of leaves on one path of a diagram.
 //
 // Variables (leaves) are ordered by depth-first preorder from the parentless nodes, in index
 // order and children left to right, a gate's own leaves before its gates' leaves (so that deep
