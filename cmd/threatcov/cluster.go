@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -103,36 +104,45 @@ func (f *clusterFlags) inventory(ctx context.Context, files *policies.Inventory,
 	return mergeInventories(files, inv)
 }
 
-// mergeInventories joins the inventory of --policies files with the cluster's. A policy in
-// both is an error (it would count twice); a Namespace in both is taken from the cluster,
-// which is what admission sees now. A constraint in one and its template in the other are
-// not joined: read both from the same source.
-func mergeInventories(files, inv *policies.Inventory) (*policies.Inventory, error) {
-	merged := &policies.Inventory{}
-	seen := map[string]string{}
-	for _, p := range files.Policies {
-		seen[p.ID] = p.Source.String()
-	}
-	for _, p := range inv.Policies {
-		if src, ok := seen[p.ID]; ok {
-			return nil, fmt.Errorf("%w: policy %s is both in %s (--policies) and in the cluster (%s): drop one of them, e.g. an exported snapshot of the same cluster", policies.ErrInput, p.ID, src, p.Source)
-		}
-	}
-	merged.Policies = append(append(merged.Policies, files.Policies...), inv.Policies...)
-	sort.SliceStable(merged.Policies, func(i, j int) bool { return merged.Policies[i].ID < merged.Policies[j].ID })
-	// The cluster's Namespace objects are what is deployed; a file's copy of one is dropped.
+// mergeInventories joins the inventory of --policies files with the cluster's. Namespaces
+// come from the cluster when it has them, with their Pod Security policies: their labels are
+// what admission enforces now. Any other policy in both is an error (it would count twice). A
+// constraint in one and its template in the other are not joined: read both from one side.
+func mergeInventories(files, live *policies.Inventory) (*policies.Inventory, error) {
 	inCluster := map[string]bool{}
-	for _, ns := range inv.Namespaces {
+	for _, ns := range live.Namespaces {
 		inCluster[ns.Name] = true
 	}
-	merged.Namespaces = append(merged.Namespaces, inv.Namespaces...)
+	fromCluster := func(p *policies.Policy) bool {
+		if p.Engine != policies.EnginePSA {
+			return false
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(p.ID, "psa:"), "/")
+		return inCluster[name]
+	}
+	merged := &policies.Inventory{}
+	ids := map[string]string{}
+	for _, p := range files.Policies {
+		if !fromCluster(p) {
+			ids[p.ID] = p.Source.String()
+			merged.Policies = append(merged.Policies, p)
+		}
+	}
+	for _, p := range live.Policies {
+		if src, ok := ids[p.ID]; ok {
+			return nil, fmt.Errorf("%w: policy %s is both in %s (--policies) and in the cluster (%s): drop one of them, e.g. an exported snapshot of the same cluster", policies.ErrInput, p.ID, src, p.Source)
+		}
+		merged.Policies = append(merged.Policies, p)
+	}
+	sort.SliceStable(merged.Policies, func(i, j int) bool { return merged.Policies[i].ID < merged.Policies[j].ID })
+	merged.Namespaces = append(merged.Namespaces, live.Namespaces...)
 	for _, ns := range files.Namespaces {
 		if !inCluster[ns.Name] {
 			merged.Namespaces = append(merged.Namespaces, ns)
 		}
 	}
 	sort.SliceStable(merged.Namespaces, func(i, j int) bool { return merged.Namespaces[i].Name < merged.Namespaces[j].Name })
-	merged.Skipped = append(append(merged.Skipped, files.Skipped...), inv.Skipped...)
+	merged.Skipped = append(append(merged.Skipped, files.Skipped...), live.Skipped...)
 	return merged, nil
 }
 

@@ -149,7 +149,8 @@ func TestMergeInventories(t *testing.T) {
 		}
 		return inv
 	}
-	files := build(ns("ns.yaml", "team-a", "restricted"), ns("ns.yaml", "shared", ""))
+	files := build(ns("ns.yaml", "team-a", "restricted"), ns("ns.yaml", "shared", "restricted"))
+	// The cluster's shared namespace lost its label: the file's PSA policy for it goes too.
 	live := build(ns("cluster:prod/core/Namespace/team-b", "team-b", "baseline"), ns("cluster:prod/core/Namespace/shared", "shared", ""))
 	merged, err := mergeInventories(files, live)
 	if err != nil {
@@ -176,8 +177,16 @@ func TestMergeInventories(t *testing.T) {
 		t.Error("the merged inventory does not resolve references")
 	}
 
-	_, err = mergeInventories(files, build(ns("cluster:prod/core/Namespace/team-a", "team-a", "restricted")))
-	if err == nil || !strings.Contains(err.Error(), "policy psa:team-a/enforce is both in ns.yaml (--policies) and in the cluster (cluster:prod/core/Namespace/team-a)") {
+	kyverno := func(source string) policies.Object {
+		return policies.Object{Source: policies.Location{File: source}, Object: map[string]any{
+			"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": map[string]any{"name": "p"},
+			"spec": map[string]any{"validationFailureAction": "Enforce", "rules": []any{map[string]any{
+				"name": "r", "match": map[string]any{"any": []any{map[string]any{"resources": map[string]any{"kinds": []any{"Pod"}}}}},
+				"validate": map[string]any{"pattern": map[string]any{"spec": map[string]any{"=(hostPID)": "false"}}},
+			}}}}}
+	}
+	_, err = mergeInventories(build(kyverno("p.yaml")), build(kyverno("cluster:prod/kyverno.io/ClusterPolicy/p")))
+	if err == nil || !strings.Contains(err.Error(), "policy kyverno:p is both in p.yaml (--policies) and in the cluster (cluster:prod/kyverno.io/ClusterPolicy/p)") {
 		t.Errorf("duplicate policy: %v", err)
 	}
 }
