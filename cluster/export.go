@@ -41,13 +41,18 @@ func Export(dir string, objs []policies.Object) ([]string, error) {
 			return nil, fmt.Errorf("%s: two objects export to %s", o.Source, name)
 		}
 		written[name] = true
-		data, err := yaml.Marshal(o.Object)
-		if err != nil {
+		var buf bytes.Buffer
+		fmt.Fprintf(&buf, "%s from %s\n", exportHeader, o.Source.File)
+		enc := yaml.NewEncoder(&buf)
+		enc.SetIndent(2) // as kubectl writes YAML
+		if err := enc.Encode(o.Object); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.Source, err)
+		}
+		if err := enc.Close(); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.Source, err)
 		}
 		path := filepath.Join(dir, name)
-		head := fmt.Sprintf("%s from %s\n", exportHeader, o.Source.File)
-		if err := atomicfile.WriteBytes(path, append([]byte(head), data...)); err != nil {
+		if err := atomicfile.WriteBytes(path, buf.Bytes()); err != nil {
 			return nil, err
 		}
 		paths = append(paths, path)
