@@ -83,8 +83,9 @@ var targets = []target{
 	{group: "", version: "v1", resource: "namespaces", what: "Namespaces (Pod Security labels)"},
 }
 
-// listPageSize bounds one list response; large clusters are read in pages.
-const listPageSize = 500
+// listPageSize bounds one list response; large clusters are read in pages. A variable so a
+// test can make pages small.
+var listPageSize int64 = 500
 
 // Read lists the cluster's admission policy objects: Gatekeeper ConstraintTemplates and
 // every constraint kind discovered under constraints.gatekeeper.sh, Kyverno ClusterPolicies
