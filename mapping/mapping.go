@@ -424,3 +424,22 @@ func sorted(in []string) []string {
 	sort.Strings(out)
 	return slices.Compact(out)
 }
+
+// CheckDeployed lists the policy references of user mapping entries (any file but the
+// embedded default) that name no deployed policy: usually a typo or a policy not yet rolled
+// out. The default mapping names every policy a library offers, so its references are not
+// checked. deployed reports whether a reference resolves.
+func (m *Mapping) CheckDeployed(deployed func(ref string) bool) []string {
+	var out []string
+	for _, s := range m.Steps() {
+		if s.File == DefaultFile {
+			continue
+		}
+		for _, ref := range s.Policies {
+			if !deployed(ref) {
+				out = append(out, fmt.Sprintf("%s:%d: node %q: policy %q is not deployed in the policy set", s.File, s.Line, s.Node.ID, ref))
+			}
+		}
+	}
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -106,6 +107,19 @@ func (f *analysisFlags) inputs(ctx context.Context) (*analyzer.Input, error) {
 			return nil, err
 		}
 		inv.Resolve("") // builds the reference index now, before evaluation goes parallel
+	}
+	if len(f.policies) > 0 && !f.cluster.requested() && len(inv.Policies) == 0 && len(inv.Namespaces) == 0 {
+		return nil, fmt.Errorf("no policies found in %s (%d files skipped, see 'threatcov policies list'): point --policies at Rego, Gatekeeper, Kyverno, Namespace or ValidatingAdmissionPolicy files", strings.Join(f.policies, ", "), len(inv.Skipped))
+	}
+	undeployed := mp.CheckDeployed(func(ref string) bool { return len(inv.Resolve(ref)) > 0 })
+	if f.strict && len(undeployed) > 0 {
+		return nil, fmt.Errorf("--strict: %s", strings.Join(undeployed, "\n"))
+	}
+	mp.Warnings = append(mp.Warnings, undeployed...)
+	if f.progress != nil {
+		for _, w := range mp.Warnings {
+			fmt.Fprintf(f.progress, "warning: %s\n", w)
+		}
 	}
 	ev, err := policies.NewEvaluator(inv, policies.WithTimeout(f.timeout))
 	if err != nil {

@@ -35,6 +35,11 @@ func TestExitCodes(t *testing.T) {
 	dup := write("dup.yaml", "id: d\ntitle: D\nnodes:\n  - id: d-goal\n    kind: goal\n    gate: or\n    label: G\n    children: [d-a]\n  - id: d-a\n    kind: step\n    label: A\n  - id: d-a\n    kind: step\n    label: A\n")
 	dangling := write("dangling.yaml", "id: e\ntitle: E\nnodes:\n  - id: e-goal\n    kind: goal\n    gate: or\n    label: G\n    children: [e-missing]\n")
 	ok := write("ok.yaml", "id: f\ntitle: F\nnodes:\n  - id: f-goal\n    kind: goal\n    gate: or\n    label: G\n    children: [f-a]\n  - id: f-a\n    kind: step\n    label: A\n")
+	empty := filepath.Join(dir, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	typo := write("typo-mapping.yaml", "version: 1\nsteps:\n  - nodes: [mce-find-pod-with-hostpid]\n    policies: [gatekeeper:K8sPSPHostNamespce]\n    probes: [host-pid]\n")
 	tests := []struct {
 		name       string
 		args       []string
@@ -49,6 +54,11 @@ func TestExitCodes(t *testing.T) {
 		{"unknown format", []string{"trees", "list", "-o", "xml"}, exitInput, `unknown output format "xml"`},
 		{"unknown tree", []string{"trees", "show", "nope"}, exitInput, `no tree "nope"`},
 		{"missing file", []string{"trees", "validate", filepath.Join(dir, "absent.yaml")}, exitInput, "cannot read trees"},
+		{"empty policies folder", []string{"analyze", "--policies", empty}, exitInput, "no policies found in " + empty},
+		{"undeployed policy in a user mapping warns", []string{"analyze", "--policies", "../../examples/platform", "--mapping", typo, "-o", "json"}, exitOK,
+			"warning: " + typo + `:3: node "mce-find-pod-with-hostpid": policy "gatekeeper:K8sPSPHostNamespce" is not deployed in the policy set`},
+		{"undeployed policy in a user mapping with --strict", []string{"analyze", "--strict", "--policies", "../../examples/platform", "--mapping", typo}, exitInput,
+			"--strict: " + typo + `:3: node "mce-find-pod-with-hostpid": policy "gatekeeper:K8sPSPHostNamespce" is not deployed`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
