@@ -122,3 +122,48 @@ func TestCLIReference(t *testing.T) {
 		t.Errorf("docs/cli.md is stale (go test ./cmd/threatcov -update):\n%s", diff)
 	}
 }
+
+// TestSecretsNeverPrinted: a kubeconfig's token and client key stay out of every output, also
+// when the cluster cannot be reached or the key is broken.
+func TestSecretsNeverPrinted(t *testing.T) {
+	const token = "tok-3f9a1c0d-secret-bearer"
+	const key = "S0VZLXNlY3JldC1wcml2YXRlLWtleQ=="
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "kubeconfig")
+	body := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}
+users:
+- name: tok
+  user: {token: %q}
+- name: cert
+  user: {client-certificate-data: %q, client-key-data: %q}
+contexts:
+- name: tok
+  context: {cluster: c, user: tok}
+- name: cert
+  context: {cluster: c, user: cert}
+current-context: tok
+`, token, key, key)
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, ctx := range []string{"tok", "cert"} {
+		for _, args := range [][]string{
+			{"analyze", "--kubeconfig", cfg, "--context", ctx},
+			{"policies", "list", "--kubeconfig", cfg, "--context", ctx},
+		} {
+			code, out, errOut := runCLI(t, args...)
+			if code == exitOK {
+				t.Errorf("%v: exit 0 against an unreachable cluster", args)
+			}
+			for _, secret := range []string{token, key} {
+				if strings.Contains(out+errOut, secret) {
+					t.Errorf("%v printed a secret:\n%s%s", args, out, errOut)
+				}
+			}
+		}
+	}
+}
