@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 
+	"github.com/threatcov/threatcov/policies"
 	"github.com/threatcov/threatcov/analyzer"
 	"github.com/threatcov/threatcov/mapping"
 )
@@ -124,7 +125,7 @@ func (p *LiveProber) DryRun(ctx context.Context, probe mapping.Probe, namespace 
 	}
 
 	v = p.create(ctx, m.Resource, obj)
-	if pod := expandPod(obj.Object); pod != nil && !v.Denied {
+	if pod := policies.ExpandPod(obj.Object); pod != nil && !v.Denied {
 		pv := p.create(ctx, schema.GroupVersionResource{Version: "v1", Resource: "pods"}, &unstructured.Unstructured{Object: pod})
 		what := fmt.Sprintf("the Pod %s %q would create", obj.GetKind(), obj.GetName())
 		switch {

@@ -328,7 +328,7 @@ func (e *Evaluator) buildInput(probe mapping.Probe, namespace string) *probeInpu
 		in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
 		return in
 	}
-	if in.pod = expandPod(in.object); in.pod != nil {
+	if in.pod = ExpandPod(in.object); in.pod != nil {
 		in.podRequest = requestFor(in.pod, nsLabels, true)
 		if in.podReview, err = review(in.pod, nil, op, "", in.podRequest); err != nil {
 			in.err = fmt.Errorf("probe %s: %v", probe.Name, err)

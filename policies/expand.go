@@ -68,10 +68,11 @@ func placeInNamespace(obj map[string]any, namespace string) map[string]any {
 	return out
 }
 
-// expandPod builds the Pod a workload's controller would create, as Gatekeeper's expansion
-// does: the template's metadata and spec, the workload's namespace, a derived name. It
-// returns nil for objects that are not workloads.
-func expandPod(obj map[string]any) map[string]any {
+// ExpandPod builds the Pod a workload's controller would create, as Gatekeeper's expansion
+// does: the template's metadata and spec, the workload's namespace, the workload's name with
+// "-pod" appended. It returns nil for objects that are not workloads or have no template.
+// The evaluator and the live prober share it, so both judge the same Pod.
+func ExpandPod(obj map[string]any) map[string]any {
 	kind, _ := obj["kind"].(string)
 	path, ok := podTemplatePaths[kind]
 	if !ok {
@@ -90,6 +91,7 @@ func expandPod(obj map[string]any) map[string]any {
 		name = strings.ToLower(kind)
 	}
 	md["name"] = name + "-pod"
+	delete(md, "generateName")
 	if ns := str(obj, "metadata", "namespace"); ns != "" {
 		md["namespace"] = ns
 	}

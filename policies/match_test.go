@@ -108,7 +108,7 @@ func TestGatekeeperMode(t *testing.T) {
 }
 
 func TestExpandPod(t *testing.T) {
-	got := expandPod(placeInNamespace(hostPIDDeployment.Object, "payments"))
+	got := ExpandPod(placeInNamespace(hostPIDDeployment.Object, "payments"))
 	want := map[string]any{
 		"apiVersion": "v1", "kind": "Pod",
 		"metadata": map[string]any{"name": "host-pid-pod", "namespace": "payments", "labels": map[string]any{"app": "host-pid"}},
@@ -117,7 +117,7 @@ func TestExpandPod(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if got := expandPod(benignPod.Object); got != nil {
+	if got := ExpandPod(benignPod.Object); got != nil {
 		t.Errorf("a Pod expands to nothing, got %v", got)
 	}
 	if got := placeInNamespace(map[string]any{"kind": "ClusterRoleBinding"}, "x"); got["metadata"] != nil {
