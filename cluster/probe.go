@@ -17,9 +17,9 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 
-	"github.com/threatcov/threatcov/policies"
 	"github.com/threatcov/threatcov/analyzer"
 	"github.com/threatcov/threatcov/mapping"
+	"github.com/threatcov/threatcov/policies"
 )
 
 // Short names for the deniers, as the analyzer reports them ("live:psa").
