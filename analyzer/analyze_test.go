@@ -30,15 +30,11 @@ func analyzeFixture(t *testing.T, dir string, mutate func(*Input)) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var families []string
-	for _, p := range probes {
-		families = append(families, p.Family)
-	}
 	mf, err := mapping.ReadFile(dir + "/mapping.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	mp, err := mapping.Resolve(cat, families, true, mf)
+	mp, err := mapping.Resolve(cat, mapping.Families(probes), true, mf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,11 +120,7 @@ func TestAnalyzeInnerNodeAction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var families []string
-		for _, p := range in.Probes {
-			families = append(families, p.Family)
-		}
-		in.Mapping, err = mapping.Resolve(in.Catalog, families, true, base, extra)
+		in.Mapping, err = mapping.Resolve(in.Catalog, mapping.Families(in.Probes), true, base, extra)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,15 +162,7 @@ func TestPropagationAgreesWithPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var families []string
-	for _, p := range probes {
-		families = append(families, p.Family)
-	}
-	def, err := mapping.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mp, err := mapping.Resolve(cat, families, true, def)
+	mp, err := mapping.ResolveDefault(cat, probes, true)
 	if err != nil {
 		t.Fatal(err)
 	}

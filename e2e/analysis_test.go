@@ -24,19 +24,7 @@ func analysis(dir string) serve.AnalyzeFunc {
 		if err != nil {
 			return nil, nil, err
 		}
-		var families []string
-		seen := map[string]bool{}
-		for _, p := range probes {
-			if !seen[p.Family] {
-				seen[p.Family] = true
-				families = append(families, p.Family)
-			}
-		}
-		def, err := mapping.Default()
-		if err != nil {
-			return nil, nil, err
-		}
-		mp, err := mapping.Resolve(cat, families, false, def)
+		mp, err := mapping.ResolveDefault(cat, probes, false)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -443,3 +443,27 @@ func (m *Mapping) CheckDeployed(deployed func(ref string) bool) []string {
 	}
 	return out
 }
+
+// Families returns the probe families of probes, in first-seen order: what Resolve checks
+// probe references against.
+func Families(probes []Probe) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range probes {
+		if !seen[p.Family] {
+			seen[p.Family] = true
+			out = append(out, p.Family)
+		}
+	}
+	return out
+}
+
+// ResolveDefault resolves the embedded default mapping, then the given files over it, against
+// a catalog and probes: the mapping every analysis uses.
+func ResolveDefault(c *attacktrees.Catalog, probes []Probe, strict bool, files ...*File) (*Mapping, error) {
+	def, err := Default()
+	if err != nil {
+		return nil, fmt.Errorf("load default mapping: %w", err)
+	}
+	return Resolve(c, Families(probes), strict, append([]*File{def}, files...)...)
+}

@@ -32,15 +32,7 @@ func catalogResult(t testing.TB) (*analyzer.Result, *attacktrees.Catalog) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var families []string
-	for _, p := range probes {
-		families = append(families, p.Family)
-	}
-	def, err := mapping.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mp, err := mapping.Resolve(c, families, false, def)
+	mp, err := mapping.ResolveDefault(c, probes, false)
 	if err != nil {
 		t.Fatal(err)
 	}

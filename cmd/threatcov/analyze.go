@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -70,17 +69,7 @@ func (f *analysisFlags) inputs(ctx context.Context) (*analyzer.Input, error) {
 		}
 		probes = append(probes, extra...)
 	}
-	var families []string
-	for _, p := range probes {
-		if !slices.Contains(families, p.Family) {
-			families = append(families, p.Family)
-		}
-	}
-	def, err := mapping.Default()
-	if err != nil {
-		return nil, fmt.Errorf("load default mapping: %w", err)
-	}
-	files := []*mapping.File{def}
+	var files []*mapping.File
 	for _, path := range f.mappings {
 		mf, err := mapping.ReadFile(path)
 		if err != nil {
@@ -88,7 +77,7 @@ func (f *analysisFlags) inputs(ctx context.Context) (*analyzer.Input, error) {
 		}
 		files = append(files, mf)
 	}
-	mp, err := mapping.Resolve(cat, families, f.strict, files...)
+	mp, err := mapping.ResolveDefault(cat, probes, f.strict, files...)
 	if err != nil {
 		return nil, err
 	}
