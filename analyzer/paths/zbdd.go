@@ -34,12 +34,13 @@ type znode struct {
 	// min is the id of minimal(this node) once known: an exact per-node memo, so that a deep chain
 	// of gates never re-minimises what an earlier gate already minimised.
 	min      int32
-	hasEmpty bool // the family holds the empty set (follow lo to 1)
+	last     int32 // the largest rank in any set of the family (-1 for the terminals)
+	hasEmpty bool  // the family holds the empty set (follow lo to 1)
 }
 
 func newZBDD() *zbdd {
 	z := &zbdd{
-		nodes:  []znode{{v: terminal, min: zero}, {v: terminal, min: one, hasEmpty: true}},
+		nodes:  []znode{{v: terminal, min: zero, last: -1}, {v: terminal, min: one, last: -1, hasEmpty: true}},
 		unique: make([]int32, 1<<12),
 	}
 	z.union.init(1 << 14)
@@ -71,7 +72,8 @@ func (z *zbdd) mk(v, lo, hi int32) int32 {
 		}
 	}
 	id := int32(len(z.nodes))
-	z.nodes = append(z.nodes, znode{v: v, lo: lo, hi: hi, min: unknown, hasEmpty: z.nodes[lo].hasEmpty})
+	last := max(v, z.nodes[lo].last, z.nodes[hi].last)
+	z.nodes = append(z.nodes, znode{v: v, lo: lo, hi: hi, min: unknown, last: last, hasEmpty: z.nodes[lo].hasEmpty})
 	z.insert(id)
 	z.used++
 	if z.used*2 > len(z.unique) {
@@ -263,6 +265,9 @@ func (z *zbdd) Without(p, q int32) int32 {
 		return zero
 	case p == one:
 		return one
+	case z.nodes[p].last < z.nodes[q].v, z.nodes[q].last < z.nodes[p].v:
+		// Every set of q holds a variable no set of p holds: none is a subset.
+		return p
 	}
 	if r, ok := z.without.get(p, q); ok {
 		return r
