@@ -63,11 +63,11 @@ func TestHostileXML(t *testing.T) {
  <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
 ]>
 <adtree><node><label>&lol3;</label></node></adtree>`,
-			"b.xml:6: DTD or entity declaration refused: remove the <!...> directive (threatcov does not expand XML entities)"},
+			"b.xml:6: DTD or entity declaration refused: remove the <!DOCTYPE...> directive (threatcov does not expand XML entities)"},
 		{"external entity", "<?xml version=\"1.0\"?>\n<!DOCTYPE adtree [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n<adtree><node><label>&xxe;</label></node></adtree>",
-			"b.xml:2: DTD or entity declaration refused: remove the <!...> directive (threatcov does not expand XML entities)"},
+			"b.xml:2: DTD or entity declaration refused: remove the <!DOCTYPE...> directive (threatcov does not expand XML entities)"},
 		{"parameter entity", "<!DOCTYPE adtree [<!ENTITY % p SYSTEM \"http://127.0.0.1:1/x.dtd\"> %p;]>\n<adtree/>",
-			"b.xml:1: DTD or entity declaration refused: remove the <!...> directive (threatcov does not expand XML entities)"},
+			"b.xml:1: DTD or entity declaration refused: remove the <!DOCTYPE...> directive (threatcov does not expand XML entities)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

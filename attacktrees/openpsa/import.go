@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/attacktrees/xmltree"
 )
 
 // inode is one node of the imported model before ids are assigned.
@@ -39,12 +40,12 @@ type importer struct {
 // Nodes are listed depth first from the goals. Every error is an *attacktrees.Error naming the
 // file, the line and the gate.
 func Import(r io.Reader, file string) (*attacktrees.Tree, error) {
-	root, err := readXML(r, file)
+	root, err := xmltree.Read(r, file, limits)
 	if err != nil {
 		return nil, err
 	}
-	if root.name != "opsa-mef" {
-		return nil, fileErr(file, root.line, "", "root element is <%s>: an Open-PSA MEF file starts with <opsa-mef>", root.name)
+	if root.Name != "opsa-mef" {
+		return nil, fileErr(file, root.Line, "", "root element is <%s>: an Open-PSA MEF file starts with <opsa-mef>", root.Name)
 	}
 	im := &importer{
 		file:    file,
@@ -57,7 +58,7 @@ func Import(r io.Reader, file string) (*attacktrees.Tree, error) {
 		return nil, err
 	}
 	if len(im.order) == 0 {
-		return nil, fileErr(file, root.line, "", "no gate defined: threatcov imports fault trees (<define-fault-tree> with <define-gate>)")
+		return nil, fileErr(file, root.Line, "", "no gate defined: threatcov imports fault trees (<define-fault-tree> with <define-gate>)")
 	}
 	for _, g := range im.order {
 		if err := im.parseGate(g); err != nil {
@@ -72,81 +73,81 @@ func Import(r io.Reader, file string) (*attacktrees.Tree, error) {
 
 // container reads the definitions of the document, a fault tree, a component or model data.
 func (im *importer) container(c *elem, where string) error {
-	for _, e := range c.kids {
-		name, _ := e.attr("name")
-		if role, _ := e.attr("role"); role == "private" {
-			return fileErr(im.file, e.line, name, "private role is not supported (names would need scoped paths): make the %s public", e.name)
+	for _, e := range c.Kids {
+		name, _ := e.Attr("name")
+		if role, _ := e.Attr("role"); role == "private" {
+			return fileErr(im.file, e.Line, name, "private role is not supported (names would need scoped paths): make the %s public", e.Name)
 		}
-		switch e.name {
+		switch e.Name {
 		case "define-fault-tree":
 			if where != "opsa-mef" {
-				return fileErr(im.file, e.line, name, "<define-fault-tree> inside <%s>: fault trees are defined at the top level", c.name)
+				return fileErr(im.file, e.Line, name, "<define-fault-tree> inside <%s>: fault trees are defined at the top level", c.Name)
 			}
 			title := name
 			if l := labelOf(e); l != "" {
 				title = l
 			}
 			im.titles = append(im.titles, title)
-			if err := im.container(e, e.name); err != nil {
+			if err := im.container(e, e.Name); err != nil {
 				return err
 			}
 		case "define-component":
 			if where == "opsa-mef" || where == "model-data" {
-				return fileErr(im.file, e.line, name, "<define-component> inside <%s>: components belong to a fault tree", c.name)
+				return fileErr(im.file, e.Line, name, "<define-component> inside <%s>: components belong to a fault tree", c.Name)
 			}
-			if err := im.container(e, e.name); err != nil {
+			if err := im.container(e, e.Name); err != nil {
 				return err
 			}
 		case "model-data":
 			if where != "opsa-mef" {
-				return fileErr(im.file, e.line, "", "<model-data> inside <%s>: model data is defined at the top level", c.name)
+				return fileErr(im.file, e.Line, "", "<model-data> inside <%s>: model data is defined at the top level", c.Name)
 			}
-			if err := im.container(e, e.name); err != nil {
+			if err := im.container(e, e.Name); err != nil {
 				return err
 			}
 		case "define-gate":
 			if where == "opsa-mef" || where == "model-data" {
-				return fileErr(im.file, e.line, name, "<define-gate> inside <%s>: gates belong to a <define-fault-tree>", c.name)
+				return fileErr(im.file, e.Line, name, "<define-gate> inside <%s>: gates belong to a <define-fault-tree>", c.Name)
 			}
 			if err := im.defineGate(e, name); err != nil {
 				return err
 			}
 		case "define-basic-event":
 			if name == "" {
-				return fileErr(im.file, e.line, "", "<define-basic-event> has no name attribute")
+				return fileErr(im.file, e.Line, "", "<define-basic-event> has no name attribute")
 			}
 			if prev, ok := im.defined[name]; ok {
-				return fileErr(im.file, e.line, name, "basic event defined twice (first at line %d): rename one", prev)
+				return fileErr(im.file, e.Line, name, "basic event defined twice (first at line %d): rename one", prev)
 			}
-			im.defined[name] = e.line
-			ev := im.event(name, e.line)
-			ev.line = e.line
+			im.defined[name] = e.Line
+			ev := im.event(name, e.Line)
+			ev.line = e.Line
 			ev.label = labelOf(e)
 		case "define-house-event":
 			// Harmless unless a gate uses it; parseGate refuses the reference.
-			im.houses[name] = e.line
+			im.houses[name] = e.Line
 		case "define-parameter", "label", "attributes":
 			// Probabilities and annotations: attack paths do not use them.
 		case "define-CCF-group":
-			return fileErr(im.file, e.line, name, "common-cause failure groups are not supported (they replace their members by CCF events): expand the group into gates and basic events")
+			return fileErr(im.file, e.Line, name, "common-cause failure groups are not supported (they replace their members by CCF events): expand the group into gates and basic events")
 		case "define-substitution":
-			return fileErr(im.file, e.line, name, "substitutions are not supported: apply the substitution to the fault tree first")
+			return fileErr(im.file, e.Line, name, "substitutions are not supported: apply the substitution to the fault tree first")
 		case "define-event-tree", "define-initiating-event", "define-rule", "define-alignment",
 			"define-sequence", "define-functional-event", "define-branch":
-			return fileErr(im.file, e.line, name, "<%s>: event trees are not supported, threatcov imports fault trees only: move the fault trees to a file of their own", e.name)
+			return fileErr(im.file, e.Line, name, "<%s>: event trees are not supported, threatcov imports fault trees only: move the fault trees to a file of their own", e.Name)
 		case "define-extern-library", "define-extern-function":
-			return fileErr(im.file, e.line, name, "<%s>: external functions are not supported", e.name)
+			return fileErr(im.file, e.Line, name, "<%s>: external functions are not supported", e.Name)
 		default:
-			return fileErr(im.file, e.line, name, "unknown element <%s> inside <%s>", e.name, c.name)
+			return fileErr(im.file, e.Line, name, "unknown element <%s> inside <%s>", e.Name, c.Name)
 		}
 	}
 	return nil
 }
 
 func labelOf(e *elem) string {
-	for _, k := range e.kids {
-		if k.name == "label" {
-			return collapse(k.text.String())
+	for _, k := range e.Kids {
+		if k.Name == "label" {
+			return collapse(k.Text.String())
 		}
 	}
 	return ""
@@ -154,12 +155,12 @@ func labelOf(e *elem) string {
 
 func (im *importer) defineGate(e *elem, name string) error {
 	if name == "" {
-		return fileErr(im.file, e.line, "", "<define-gate> has no name attribute")
+		return fileErr(im.file, e.Line, "", "<define-gate> has no name attribute")
 	}
 	if prev, ok := im.gates[name]; ok {
-		return fileErr(im.file, e.line, name, "gate defined twice (first at line %d): rename one", prev.line)
+		return fileErr(im.file, e.Line, name, "gate defined twice (first at line %d): rename one", prev.line)
 	}
-	g := &inode{name: name, label: labelOf(e), line: e.line, gate: true, def: e}
+	g := &inode{name: name, label: labelOf(e), line: e.Line, gate: true, def: e}
 	im.gates[name] = g
 	im.order = append(im.order, g)
 	return nil
@@ -189,20 +190,20 @@ var rejected = map[string]string{
 
 func (im *importer) parseGate(g *inode) error {
 	var formula *elem
-	for _, k := range g.def.kids {
-		switch k.name {
+	for _, k := range g.def.Kids {
+		switch k.Name {
 		case "label", "attributes":
 			continue
 		}
 		if formula != nil {
-			return fileErr(im.file, k.line, g.name, "gate has more than one formula: wrap them in <and> or <or>")
+			return fileErr(im.file, k.Line, g.name, "gate has more than one formula: wrap them in <and> or <or>")
 		}
 		formula = k
 	}
 	if formula == nil {
 		return fileErr(im.file, g.line, g.name, "gate has no formula: add <and>, <or>, <atleast min=\"k\"> or a single event reference")
 	}
-	switch formula.name {
+	switch formula.Name {
 	case "and", "or", "atleast":
 		return im.operator(g, formula, g.name)
 	}
@@ -219,33 +220,33 @@ func (im *importer) parseGate(g *inode) error {
 // operator fills n from an <and>, <or> or <atleast> element. Nested formulas become nodes of
 // their own; owner is the defining gate's name, for messages and labels.
 func (im *importer) operator(n *inode, f *elem, owner string) error {
-	n.op = f.name
-	if len(f.kids) == 0 {
-		return fileErr(im.file, f.line, owner, "<%s> has no arguments", f.name)
+	n.op = f.Name
+	if len(f.Kids) == 0 {
+		return fileErr(im.file, f.Line, owner, "<%s> has no arguments", f.Name)
 	}
 	seen := map[*inode]bool{}
-	for i, a := range f.kids {
+	for i, a := range f.Kids {
 		ref, err := im.argument(n, a, owner, i+1)
 		if err != nil {
 			return err
 		}
 		if seen[ref] {
-			if f.name == "atleast" {
-				return fileErr(im.file, a.line, owner, "%q is an argument of <atleast> twice: list each argument once", ref.name)
+			if f.Name == "atleast" {
+				return fileErr(im.file, a.Line, owner, "%q is an argument of <atleast> twice: list each argument once", ref.name)
 			}
 			continue // a AND a = a, a OR a = a
 		}
 		seen[ref] = true
 		n.kids = append(n.kids, ref)
 	}
-	if f.name == "atleast" {
-		s, ok := f.attr("min")
+	if f.Name == "atleast" {
+		s, ok := f.Attr("min")
 		if !ok {
-			return fileErr(im.file, f.line, owner, "<atleast> has no min attribute: add min=\"k\"")
+			return fileErr(im.file, f.Line, owner, "<atleast> has no min attribute: add min=\"k\"")
 		}
 		k, err := strconv.Atoi(s)
 		if err != nil || k < 1 || k > len(n.kids) {
-			return fileErr(im.file, f.line, owner, "<atleast min=%q> needs 1 <= min <= %d (its number of arguments)", s, len(n.kids))
+			return fileErr(im.file, f.Line, owner, "<atleast min=%q> needs 1 <= min <= %d (its number of arguments)", s, len(n.kids))
 		}
 		n.k = k
 	}
@@ -254,44 +255,44 @@ func (im *importer) operator(n *inode, f *elem, owner string) error {
 
 // argument resolves one argument of a formula of parent: a reference, or a nested operator.
 func (im *importer) argument(parent *inode, a *elem, owner string, pos int) (*inode, error) {
-	if why, ok := rejected[a.name]; ok {
-		return nil, fileErr(im.file, a.line, owner, "<%s> is %s: attack paths need a monotone formula (and, or, atleast); rewrite the gate without it", a.name, why)
+	if why, ok := rejected[a.Name]; ok {
+		return nil, fileErr(im.file, a.Line, owner, "<%s> is %s: attack paths need a monotone formula (and, or, atleast); rewrite the gate without it", a.Name, why)
 	}
-	name, _ := a.attr("name")
-	switch a.name {
+	name, _ := a.Attr("name")
+	switch a.Name {
 	case "and", "or", "atleast":
-		n := &inode{name: fmt.Sprintf("%s, argument %d", parent.name, pos), line: a.line}
+		n := &inode{name: fmt.Sprintf("%s, argument %d", parent.name, pos), line: a.Line}
 		return n, im.operator(n, a, owner)
 	case "gate":
 		g, ok := im.gates[name]
 		if !ok {
-			return nil, fileErr(im.file, a.line, owner, "references gate %q, which is not defined: define it or fix the name", name)
+			return nil, fileErr(im.file, a.Line, owner, "references gate %q, which is not defined: define it or fix the name", name)
 		}
 		return g, nil
 	case "basic-event", "event":
 		if name == "" {
-			return nil, fileErr(im.file, a.line, owner, "<%s> has no name attribute", a.name)
+			return nil, fileErr(im.file, a.Line, owner, "<%s> has no name attribute", a.Name)
 		}
 		if g, ok := im.gates[name]; ok {
-			if a.name == "basic-event" {
-				return nil, fileErr(im.file, a.line, owner, "references %q as a basic event, but it is a gate: use <gate name=%q/>", name, name)
+			if a.Name == "basic-event" {
+				return nil, fileErr(im.file, a.Line, owner, "references %q as a basic event, but it is a gate: use <gate name=%q/>", name, name)
 			}
 			return g, nil
 		}
 		if _, ok := im.houses[name]; ok {
 			return nil, im.houseErr(a, owner, name)
 		}
-		return im.event(name, a.line), nil
+		return im.event(name, a.Line), nil
 	case "house-event":
 		return nil, im.houseErr(a, owner, name)
 	case "constant":
-		return nil, fileErr(im.file, a.line, owner, "Boolean constants are not supported: simplify the gate without the constant")
+		return nil, fileErr(im.file, a.Line, owner, "Boolean constants are not supported: simplify the gate without the constant")
 	}
-	return nil, fileErr(im.file, a.line, owner, "unknown formula <%s>: use and, or, atleast, gate, basic-event or event", a.name)
+	return nil, fileErr(im.file, a.Line, owner, "unknown formula <%s>: use and, or, atleast, gate, basic-event or event", a.Name)
 }
 
 func (im *importer) houseErr(a *elem, owner, name string) error {
-	return fileErr(im.file, a.line, owner, "references house event %q: house events (Boolean constants) are not supported; set the constant and simplify the gate", name)
+	return fileErr(im.file, a.Line, owner, "references house event %q: house events (Boolean constants) are not supported; set the constant and simplify the gate", name)
 }
 
 // checkCycles reports a gate that depends on itself, with the cycle. Iterative three-colour DFS.
@@ -367,7 +368,7 @@ func (im *importer) tree() *attacktrees.Tree {
 		t.Source += ": " + filepath.Base(im.file)
 	}
 	ids := map[*inode]string{}
-	used := newIDSet()
+	used := xmltree.NewIDSet()
 	seen := map[*inode]bool{}
 	var stack []*inode
 	for _, top := range im.order {
@@ -382,7 +383,7 @@ func (im *importer) tree() *attacktrees.Tree {
 				continue
 			}
 			seen[n] = true
-			ids[n] = used.unique(t.ID + "-" + sanitize(n.name))
+			ids[n] = used.Unique(t.ID + "-" + xmltree.ID(n.name, 0))
 			node := &attacktrees.Node{ID: ids[n], Label: n.name, Line: n.line, Tree: t.ID}
 			if n.label != "" {
 				node.Label += ": " + n.label
@@ -424,49 +425,5 @@ func treeID(file string) string {
 	if file == "" || file == "-" || base == "." {
 		return "openpsa-model"
 	}
-	return sanitize(strings.TrimSuffix(base, filepath.Ext(base)))
-}
-
-// sanitize maps a name to [a-z0-9-]: lower case, every run of other characters one '-', no '-'
-// at either end ("n" if nothing is left).
-func sanitize(s string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(s) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-			dash = false
-		} else if b.Len() > 0 && !dash {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	out := strings.TrimRight(b.String(), "-")
-	if out == "" {
-		return "n"
-	}
-	return out
-}
-
-// idSet hands out unique ids: id, or id-2, id-3, ... the first not yet used. It remembers the
-// next suffix per base id, so a thousand nodes of one name cost linear time, not quadratic.
-type idSet struct {
-	used map[string]bool
-	next map[string]int
-}
-
-func newIDSet() *idSet { return &idSet{used: map[string]bool{}, next: map[string]int{}} }
-
-func (s *idSet) unique(id string) string {
-	out := id
-	if s.used[out] {
-		i := max(s.next[id], 2)
-		for s.used[id+"-"+strconv.Itoa(i)] {
-			i++
-		}
-		out = id + "-" + strconv.Itoa(i)
-		s.next[id] = i + 1
-	}
-	s.used[out] = true
-	return out
+	return xmltree.ID(strings.TrimSuffix(base, filepath.Ext(base)), 0)
 }
