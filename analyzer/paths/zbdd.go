@@ -19,6 +19,10 @@ type zbdd struct {
 	union, product, without, minProduct opCache
 
 	liveAfterGC int // nodes kept by the last gc: the next runs when the store is much larger
+
+	// countIdx is count's position index, reused across calls (engine calls are serialised):
+	// sized by the largest node id, allocating it per count dominated an analysis's garbage.
+	countIdx []int32
 }
 
 const (
@@ -351,7 +355,16 @@ func (z *zbdd) count(f int32, skip []bool) *big.Int {
 		return big.NewInt(int64(f))
 	}
 	order := z.reachable(f)
-	idx := denseIndex(order)
+	// Every id read below is in order (children of reachable nodes are reachable), so the
+	// reused index needs no clearing.
+	need := int(order[len(order)-1]) + 1
+	if cap(z.countIdx) < need {
+		z.countIdx = make([]int32, need)
+	}
+	idx := z.countIdx[:need]
+	for i, id := range order {
+		idx[id] = int32(i)
+	}
 	small := make([]uint64, len(order))
 	val := func(id int32) uint64 {
 		if id <= one {
