@@ -34,6 +34,9 @@ type Input struct {
 	MaxPaths int
 	// Now decides attestation expiry; inject it for reproducible output.
 	Now time.Time
+	// StepsOnly stops after the step statuses (`threatcov verify`): no paths, figures or
+	// recommendations are computed, and the result's Steps carry no open-path counts.
+	StepsOnly bool
 	// Stamp, when set, is recorded as the result's GeneratedAt.
 	Stamp   time.Time
 	Sources Inputs
@@ -67,6 +70,16 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 	evals, err := evaluateSteps(ctx, &in)
 	if err != nil {
 		return nil, err
+	}
+	if in.StepsOnly {
+		res := &Result{SchemaVersion: SchemaVersion, GeneratedAt: in.Stamp, Inputs: in.Sources}
+		res.Inputs.Date = in.Now.UTC().Format(time.DateOnly)
+		res.Inputs.Namespaces = in.Namespaces
+		for _, se := range evals {
+			res.Steps = append(res.Steps, se.result)
+		}
+		sort.Slice(res.Steps, func(i, j int) bool { return res.Steps[i].Node < res.Steps[j].Node })
+		return res, nil
 	}
 	byNode := map[string]*stepEval{}
 	for _, se := range evals {

@@ -30,7 +30,9 @@ type analysisFlags struct {
 	date       string
 	timestamp  bool
 	progress   io.Writer
-	cluster    clusterFlags
+	// stepsOnly skips paths and figures: for commands that show step statuses only.
+	stepsOnly bool
+	cluster   clusterFlags
 }
 
 func (f *analysisFlags) register(cmd *cobra.Command) {
@@ -161,6 +163,7 @@ func (f *analysisFlags) run(ctx context.Context) (*analyzer.Result, *attacktrees
 	if f.progress != nil {
 		fmt.Fprintf(f.progress, "analysing %d trees against %d policies in %d namespace(s)...\n", len(in.Catalog.Trees()), len(in.Inventory.Policies), len(in.Namespaces))
 	}
+	in.StepsOnly = f.stepsOnly
 	res, err := analyzer.Analyze(ctx, *in)
 	if err != nil {
 		return nil, nil, err

@@ -35,6 +35,7 @@ monitored, bypassed, attested, open or out-of-scope.`,
 	}
 	o.analysis.register(cmd)
 	o.analysis.progress = s.err
+	o.analysis.stepsOnly = true
 	o.out.register(cmd, "table", "table", "json")
 	return cmd
 }
