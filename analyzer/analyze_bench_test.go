@@ -4,7 +4,6 @@ package analyzer_test
 
 import (
 	"context"
-	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -32,17 +31,7 @@ func platformInput(b *testing.B) analyzer.Input {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var families []string
-	for _, p := range probes {
-		if !slices.Contains(families, p.Family) {
-			families = append(families, p.Family)
-		}
-	}
-	def, err := mapping.Default()
-	if err != nil {
-		b.Fatal(err)
-	}
-	mp, err := mapping.Resolve(cat, families, false, def)
+	mp, err := mapping.ResolveDefault(cat, probes, false)
 	if err != nil {
 		b.Fatal(err)
 	}
