@@ -16,7 +16,7 @@ demo:
 
 ## test: install what the tests need (SCRAM, etcd, kube-apiserver, Chromium), then run them all.
 test: test-deps
-	CI=$${CI:-} $(GO) test ./...
+	CI=$${CI:-} $(GO) test -count=1 ./...
 
 test-deps:
 	bash scripts/test-deps.sh
