@@ -45,6 +45,21 @@ type template struct {
 	hasRego    bool
 	engines    []string
 	constraint bool // at least one Constraint uses it
+	// rejected says why Gatekeeper would refuse the template ("" when it would not).
+	rejected string
+}
+
+// gatekeeperImport reports whether Gatekeeper's Rego rewriter accepts an import in a
+// template: only libraries under data.lib, future.keywords and the referential data.inventory.
+// Anything else (rego.v1 included, as of Gatekeeper v3.23) makes it refuse the template, so
+// its constraints enforce nothing however well the Rego would evaluate here.
+func gatekeeperImport(path string) bool {
+	for _, ok := range []string{"data.lib", "future.keywords", "data.inventory"} {
+		if path == ok || strings.HasPrefix(path, ok+".") {
+			return true
+		}
+	}
+	return false
 }
 
 func newBuilder() *builder {
@@ -227,6 +242,18 @@ func (b *builder) addTemplate(o Object) {
 		}
 	}
 	t.engines = sortedUnique(t.engines)
+	keys := make([]string, 0, len(t.modules))
+	for k := range t.modules {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, imp := range t.modules[k].Imports {
+			if path := imp.Path.String(); !gatekeeperImport(path) && t.rejected == "" {
+				t.rejected = fmt.Sprintf("Gatekeeper refuses ConstraintTemplate %s (%s:%d): bad import %q; templates may import only data.lib.*, future.keywords.* and data.inventory, so remove the import (Rego v1 source needs no import rego.v1)", kind, o.Source.File, importRow(imp), path)
+			}
+		}
+	}
 	b.templates[kind] = t
 	b.tmplOrder = append(b.tmplOrder, kind)
 }
@@ -260,6 +287,12 @@ func (b *builder) buildConstraints() {
 		}
 		if t.pkg != "" {
 			p.Refs = append(p.Refs, "rego:"+t.pkg)
+		}
+		if t.rejected != "" {
+			p.Mode, p.Action = ModeNone, p.Action+" (template refused)"
+			p.Notes = append(p.Notes, t.rejected)
+			b.inv.Policies = append(b.inv.Policies, p)
+			continue
 		}
 		if !t.hasRego {
 			p.Notes = append(p.Notes, fmt.Sprintf("template %s has no Rego (engines: %s): declared only", kind, strings.Join(t.engines, ", ")))
@@ -612,4 +645,11 @@ func vapScope(policy, binding map[string]any) string {
 		return "all objects"
 	}
 	return strings.Join(parts, "; ")
+}
+
+func importRow(imp *ast.Import) int {
+	if imp.Location == nil {
+		return 0
+	}
+	return imp.Location.Row
 }
