@@ -249,7 +249,7 @@ func (b *builder) addTemplate(o Object) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, imp := range t.modules[k].Imports {
-			if path := imp.Path.String(); !gatekeeperImport(path) && t.rejected == "" {
+			if path := importPath(imp); !gatekeeperImport(path) && t.rejected == "" {
 				t.rejected = fmt.Sprintf("Gatekeeper refuses ConstraintTemplate %s (%s:%d): bad import %q; templates may import only data.lib.*, future.keywords.* and data.inventory, so remove the import (Rego v1 source needs no import rego.v1)", kind, o.Source.File, importRow(imp), path)
 			}
 		}
@@ -645,6 +645,27 @@ func vapScope(policy, binding map[string]any) string {
 		return "all objects"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// importPath is an import's path in dots ("future.keywords.in"), whatever brackets OPA
+// prints it with.
+func importPath(imp *ast.Import) string {
+	ref, ok := imp.Path.Value.(ast.Ref)
+	if !ok {
+		return imp.Path.String()
+	}
+	parts := make([]string, len(ref))
+	for i, t := range ref {
+		switch v := t.Value.(type) {
+		case ast.Var:
+			parts[i] = string(v)
+		case ast.String:
+			parts[i] = string(v)
+		default:
+			parts[i] = t.String()
+		}
+	}
+	return strings.Join(parts, ".")
 }
 
 func importRow(imp *ast.Import) int {
