@@ -161,17 +161,26 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 	res.Summary.Goals = ratio(big.NewInt(goalsBlocked), big.NewInt(goalsAll))
 	res.Summary.Steps, res.Summary.StepCounts = stepFigures(in.Catalog, byNode, allLeaves)
 
-	// Open paths through each node: open paths (over all goals) that use an element under it.
-	through := func(elements []int) *big.Int {
+	// Open paths through each node: open paths of the goals above it that use an element
+	// under it. Only goals that reach the node are counted, which keeps the cost linear in the
+	// catalog (a node lies under a bounded number of goals) rather than nodes x goals.
+	above := make([][]int, len(in.Catalog.Nodes()))
+	for gi, g := range goals {
+		if g.open.Sign() == 0 {
+			continue
+		}
+		for _, n := range in.Catalog.Reachable(in.Catalog.Nodes()[g.idx]) {
+			above[n.GraphID()] = append(above[n.GraphID()], gi)
+		}
+	}
+	through := func(n *attacktrees.Node, elements []int) *big.Int {
 		mask := make(map[int]bool, len(elements))
 		for _, e := range elements {
 			mask[e] = true
 		}
 		sum := new(big.Int)
-		for _, g := range goals {
-			if g.open.Sign() == 0 {
-				continue
-			}
+		for _, gi := range above[n.GraphID()] {
+			g := goals[gi]
 			rest := m.engine.CountAvoiding(g.idx, func(i int) bool { return closed[i] || mask[i] })
 			sum.Add(sum, new(big.Int).Sub(g.open, rest))
 		}
@@ -186,7 +195,7 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 		nr := NodeResult{ID: n.ID, Tree: n.Tree, OpenPaths: new(big.Int)}
 		// No open path goes through a closed node: achieving it needs a closed element.
 		if !isClosed[n] {
-			nr.OpenPaths = through(elementsUnder[n.GraphID()])
+			nr.OpenPaths = through(n, elementsUnder[n.GraphID()])
 		}
 		if se := byNode[n.ID]; se != nil {
 			nr.Status, nr.Evidence, nr.Policies = se.result.Status, se.result.Evidence, se.result.Blocking
@@ -200,7 +209,7 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 		res.Nodes = append(res.Nodes, nr)
 	}
 	for _, se := range evals {
-		se.result.OpenPaths = through(elementsUnder[se.node.GraphID()])
+		se.result.OpenPaths = through(se.node, elementsUnder[se.node.GraphID()])
 		res.Steps = append(res.Steps, se.result)
 	}
 	sort.Slice(res.Steps, func(i, j int) bool { return res.Steps[i].Node < res.Steps[j].Node })
