@@ -179,10 +179,16 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 			mask[e] = true
 		}
 		sum := new(big.Int)
-		for _, gi := range above[n.GraphID()] {
-			g := goals[gi]
-			rest := m.engine.CountAvoiding(g.idx, func(i int) bool { return closed[i] || mask[i] })
-			sum.Add(sum, new(big.Int).Sub(g.open, rest))
+		gs := above[n.GraphID()]
+		if len(gs) == 0 {
+			return sum
+		}
+		roots := make([]int, len(gs))
+		for i, gi := range gs {
+			roots[i] = goals[gi].idx
+		}
+		for i, rest := range m.engine.CountEachAvoiding(roots, func(i int) bool { return closed[i] || mask[i] }) {
+			sum.Add(sum, new(big.Int).Sub(goals[gs[i]].open, rest))
 		}
 		return sum
 	}

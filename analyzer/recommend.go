@@ -33,13 +33,16 @@ func recommend(in *Input, m *model, evals []*stepEval, goals []goalRoot, closed 
 	if len(cands) == 0 {
 		return []Recommendation{}
 	}
+	var roots []int
+	for _, g := range goals {
+		if g.open.Sign() != 0 {
+			roots = append(roots, g.idx)
+		}
+	}
 	openWith := func(extra map[int]bool) *big.Int {
 		sum := new(big.Int)
-		for _, g := range goals {
-			if g.open.Sign() == 0 {
-				continue
-			}
-			sum.Add(sum, m.engine.CountAvoiding(g.idx, func(i int) bool { return closed[i] || extra[i] }))
+		for _, c := range m.engine.CountEachAvoiding(roots, func(i int) bool { return closed[i] || extra[i] }) {
+			sum.Add(sum, c)
 		}
 		return sum
 	}

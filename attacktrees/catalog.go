@@ -217,25 +217,23 @@ func (c *Catalog) Leaves(treeID string) []*Node {
 }
 
 // Reachable returns every node reachable from the given nodes (themselves included), in
-// graph-id order. O(nodes + edges).
+// graph-id order. O(r log r) for r reachable nodes and edges: it never touches the rest of the
+// catalog, so calling it per node stays linear in a large catalog of small trees.
 func (c *Catalog) Reachable(from ...*Node) []*Node {
-	seen := make([]bool, len(c.nodes))
+	seen := make(map[*Node]bool, 16)
 	stack := append([]*Node(nil), from...)
+	var out []*Node
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if seen[n.index] {
+		if seen[n] {
 			continue
 		}
-		seen[n.index] = true
+		seen[n] = true
+		out = append(out, n)
 		stack = append(stack, c.children[n.index]...)
 	}
-	var out []*Node
-	for i, ok := range seen {
-		if ok {
-			out = append(out, c.nodes[i])
-		}
-	}
+	sort.Slice(out, func(i, j int) bool { return out[i].index < out[j].index })
 	return out
 }
 
