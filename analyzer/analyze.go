@@ -173,11 +173,8 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 			above[n.GraphID()] = append(above[n.GraphID()], gi)
 		}
 	}
+	closedMask := m.engine.NewMask(blocked)
 	through := func(n *attacktrees.Node, elements []int) *big.Int {
-		mask := make(map[int]bool, len(elements))
-		for _, e := range elements {
-			mask[e] = true
-		}
 		sum := new(big.Int)
 		gs := above[n.GraphID()]
 		if len(gs) == 0 {
@@ -187,7 +184,7 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 		for i, gi := range gs {
 			roots[i] = goals[gi].idx
 		}
-		for i, rest := range m.engine.CountEachAvoiding(roots, func(i int) bool { return closed[i] || mask[i] }) {
+		for i, rest := range m.engine.CountEachMasked(roots, closedMask, elements) {
 			sum.Add(sum, new(big.Int).Sub(goals[gs[i]].open, rest))
 		}
 		return sum

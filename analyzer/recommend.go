@@ -39,19 +39,18 @@ func recommend(in *Input, m *model, evals []*stepEval, goals []goalRoot, closed 
 			roots = append(roots, g.idx)
 		}
 	}
-	openWith := func(extra map[int]bool) *big.Int {
+	closedMask := m.engine.NewMask(func(i int) bool { return closed[i] })
+	openWith := func(extra []int) *big.Int {
 		sum := new(big.Int)
-		for _, c := range m.engine.CountEachAvoiding(roots, func(i int) bool { return closed[i] || extra[i] }) {
+		for _, c := range m.engine.CountEachMasked(roots, closedMask, extra) {
 			sum.Add(sum, c)
 		}
 		return sum
 	}
-	union := func(set []*candidate) map[int]bool {
-		u := map[int]bool{}
+	union := func(set []*candidate) []int {
+		var u []int
 		for _, c := range set {
-			for _, e := range c.elements {
-				u[e] = true
-			}
+			u = append(u, c.elements...)
 		}
 		return u
 	}

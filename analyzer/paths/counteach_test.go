@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// TestCountEachAvoidingMatchesCountAvoiding: counting several roots with one blocked set gives
+// TestCountEachMaskedMatchesCountAvoiding: counting several roots with one blocked set gives
 // what one CountAvoiding per root gives, on random models with random blocked leaves.
-func TestCountEachAvoidingMatchesCountAvoiding(t *testing.T) {
+func TestCountEachMaskedMatchesCountAvoiding(t *testing.T) {
 	r := rand.New(rand.NewPCG(2026, 28))
 	for trial := 0; trial < 50; trial++ {
 		nodes := randomModel(r, 12, 10)
@@ -25,10 +25,28 @@ func TestCountEachAvoidingMatchesCountAvoiding(t *testing.T) {
 				roots = append(roots, i)
 			}
 		}
-		got := e.CountEachAvoiding(roots, func(i int) bool { return blocked[i] })
+		// Half of the blocked leaves go in the mask, the rest are passed as extra.
+		var extra []int
+		inMask := make([]bool, len(nodes))
+		for i, b := range blocked {
+			if b && r.IntN(2) == 0 {
+				extra = append(extra, i)
+			} else {
+				inMask[i] = b
+			}
+		}
+		mask := e.NewMask(func(i int) bool { return inMask[i] })
+		got := e.CountEachMasked(roots, mask, extra)
 		for i, root := range roots {
 			if want := e.CountAvoiding(root, func(i int) bool { return blocked[i] }); got[i].Cmp(want) != 0 {
-				t.Fatalf("trial %d root %d: CountEachAvoiding %v, CountAvoiding %v", trial, root, got[i], want)
+				t.Fatalf("trial %d root %d: CountEachMasked %v, CountAvoiding %v", trial, root, got[i], want)
+			}
+		}
+		// The mask is as it was: counting again with no extra gives the mask alone.
+		again := e.CountEachMasked(roots, mask, nil)
+		for i, root := range roots {
+			if want := e.CountAvoiding(root, func(i int) bool { return inMask[i] }); again[i].Cmp(want) != 0 {
+				t.Fatalf("trial %d root %d: mask changed by a call: %v, want %v", trial, root, again[i], want)
 			}
 		}
 	}

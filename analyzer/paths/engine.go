@@ -341,16 +341,45 @@ func (e *Engine) CountAvoiding(root int, blocked func(leaf int) bool) *big.Int {
 	return e.z.count(e.family(root), e.skip(blocked))
 }
 
-// CountEachAvoiding is CountAvoiding for several roots with one blocked set: blocked is asked
-// once per leaf, not once per leaf and root, which is what makes many counts over a large
-// model affordable. The result is in the order of roots.
-func (e *Engine) CountEachAvoiding(roots []int, blocked func(leaf int) bool) []*big.Int {
+// Mask is a set of blocked leaves prepared once for many counts (see CountEachMasked).
+type Mask struct {
+	skip []bool // by variable rank
+}
+
+// NewMask asks blocked once per leaf of the model.
+func (e *Engine) NewMask(blocked func(leaf int) bool) *Mask {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	skip := e.skip(blocked)
+	s := e.skip(blocked)
+	if s == nil {
+		s = make([]bool, len(e.leafAt))
+	}
+	return &Mask{skip: s}
+}
+
+// CountEachMasked counts, for each root, the minimal cut sets holding no leaf of mask and none
+// of extra (leaf indices blocked for this call only). It costs the roots' diagrams plus
+// len(extra), never a pass over every leaf of the model, so many counts over a large model
+// stay cheap. The result is in the order of roots; mask is left as it was.
+func (e *Engine) CountEachMasked(roots []int, mask *Mask, extra []int) []*big.Int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var set []int32
+	for _, leaf := range extra {
+		if leaf < 0 || leaf >= len(e.rank) || e.rank[leaf] < 0 {
+			continue
+		}
+		if r := e.rank[leaf]; !mask.skip[r] {
+			mask.skip[r] = true
+			set = append(set, r)
+		}
+	}
 	out := make([]*big.Int, len(roots))
 	for i, r := range roots {
-		out[i] = e.z.count(e.family(r), skip)
+		out[i] = e.z.count(e.family(r), mask.skip)
+	}
+	for _, r := range set {
+		mask.skip[r] = false
 	}
 	return out
 }
