@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -269,8 +270,14 @@ type probeInput struct {
 	err           error
 }
 
+// inputKey identifies a converted input: the probe (by name and object identity) placed in a
+// namespace.
+func inputKey(probe mapping.Probe, namespace string) string {
+	return fmt.Sprintf("%s\x00%s\x00%p\x00%p", probe.Name, namespace, probe.Object, probe.OldObject)
+}
+
 func (e *Evaluator) input(probe mapping.Probe, namespace string) *probeInput {
-	key := fmt.Sprintf("%s\x00%s\x00%p\x00%p", probe.Name, namespace, probe.Object, probe.OldObject)
+	key := inputKey(probe, namespace)
 	e.mu.Lock()
 	in, ok := e.inputs[key]
 	e.mu.Unlock()
@@ -597,6 +604,18 @@ func message(rule string, v any) string {
 func (e *Evaluator) EvaluateAll(ctx context.Context, jobs []Job) []Evaluation {
 	out := make([]Evaluation, len(jobs))
 	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	// Run the jobs of one probe-in-namespace together and drop its converted input after the
+	// last of them: inputs are per namespace, and keeping them all made memory grow with
+	// probes x namespaces. The results keep the order of jobs.
+	keys := make([]string, len(jobs))
+	remaining := map[string]int{}
+	order := make([]int, len(jobs))
+	for i, j := range jobs {
+		keys[i] = inputKey(j.Probe, j.Namespace)
+		remaining[keys[i]]++
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range workers {
@@ -606,10 +625,15 @@ func (e *Evaluator) EvaluateAll(ctx context.Context, jobs []Job) []Evaluation {
 			for i := range next {
 				j := jobs[i]
 				out[i] = e.Evaluate(ctx, j.Policy, j.Probe, j.Namespace)
+				e.mu.Lock()
+				if remaining[keys[i]]--; remaining[keys[i]] == 0 {
+					delete(e.inputs, keys[i])
+				}
+				e.mu.Unlock()
 			}
 		}()
 	}
-	for i := range jobs {
+	for _, i := range order {
 		next <- i
 	}
 	close(next)
