@@ -114,11 +114,11 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 
 	// Per goal: all and open paths, and the open paths listed shortest first.
 	var goals []goalRoot
-	total := PathTotals{}
+	total := pathTotals{}
 	var goalsBlocked, goalsAll int64
 	for _, t := range in.Catalog.Trees() {
 		tr := TreeResult{ID: t.ID, Title: t.Title}
-		tt := PathTotals{}
+		tt := pathTotals{}
 		var tBlocked int64
 		for _, g := range in.Catalog.Goals(t.ID) {
 			i := int(g.GraphID())
@@ -227,10 +227,10 @@ type goalRoot struct {
 	all, open *big.Int
 }
 
-// PathTotals sums path counts.
-type PathTotals struct{ all, open *big.Int }
+// pathTotals sums path counts.
+type pathTotals struct{ all, open *big.Int }
 
-func (t *PathTotals) add(all, open *big.Int) {
+func (t *pathTotals) add(all, open *big.Int) {
 	if t.all == nil {
 		t.all, t.open = new(big.Int), new(big.Int)
 	}

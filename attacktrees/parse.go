@@ -137,3 +137,15 @@ func sortErrors(es Errors) {
 		return es[i].Line < es[j].Line
 	})
 }
+
+// WriteYAML writes a tree in the schema it is read from (two-space indent), so the output
+// loads back with Parse. `trees show -o yaml`, `trees import` and the importers' golden files
+// all use it.
+func WriteYAML(w io.Writer, t *Tree) error {
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(t); err != nil {
+		return err
+	}
+	return enc.Close()
+}

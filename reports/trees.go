@@ -6,8 +6,6 @@ import (
 	"io"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/threatcov/threatcov/attacktrees"
 )
 
@@ -142,16 +140,6 @@ func NewTreeDoc(c *attacktrees.Catalog, t *attacktrees.Tree) TreeDoc {
 // TreeJSON writes a tree as indented JSON.
 func TreeJSON(w io.Writer, c *attacktrees.Catalog, t *attacktrees.Tree) error {
 	return WriteJSON(w, NewTreeDoc(c, t))
-}
-
-// TreeYAML writes a tree in the input schema, so the output loads back with --trees.
-func TreeYAML(w io.Writer, t *attacktrees.Tree) error {
-	enc := yaml.NewEncoder(w)
-	enc.SetIndent(2)
-	if err := enc.Encode(t); err != nil {
-		return err
-	}
-	return enc.Close()
 }
 
 // WriteJSON writes v as indented JSON without HTML escaping: the one JSON encoding of every report.

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"gopkg.in/yaml.v3"
 
 	"github.com/threatcov/threatcov/attacktrees"
 )
@@ -19,9 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 func toYAML(t *testing.T, tree *attacktrees.Tree) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(tree); err != nil {
+	if err := attacktrees.WriteYAML(&b, tree); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()

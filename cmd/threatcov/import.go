@@ -10,7 +10,6 @@ import (
 	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/attacktrees/adtool"
 	"github.com/threatcov/threatcov/attacktrees/openpsa"
-	"github.com/threatcov/threatcov/reports"
 )
 
 type treesImportOptions struct {
@@ -51,7 +50,7 @@ countermeasures are rejected with a message naming the file and line.`,
 			if _, err := attacktrees.Build([]*attacktrees.Tree{t}); err != nil {
 				return err
 			}
-			return o.out.write(s, func(w io.Writer) error { return reports.TreeYAML(w, t) })
+			return o.out.write(s, func(w io.Writer) error { return attacktrees.WriteYAML(w, t) })
 		},
 	}
 	cmd.Flags().StringVar(&o.format, "format", "", "input format: openpsa or adtool")

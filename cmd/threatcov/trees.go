@@ -106,7 +106,7 @@ func newTreesShowCmd(s streams) *cobra.Command {
 				case "json":
 					return reports.TreeJSON(w, c, t)
 				case "yaml":
-					return reports.TreeYAML(w, t)
+					return attacktrees.WriteYAML(w, t)
 				default:
 					return reports.TreeText(w, c, t)
 				}
