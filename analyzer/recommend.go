@@ -146,7 +146,7 @@ func candidates(in *Input, m *model, evals []*stepEval) []*candidate {
 		for _, ref := range r.Missing {
 			add("deploy", ref, se.node.ID)
 		}
-		for _, p := range relevant(in.Inventory, se.step) {
+		for _, p := range se.deployed {
 			if p.Mode == policies.ModeNone {
 				continue
 			}

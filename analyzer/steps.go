@@ -36,6 +36,9 @@ type stepEval struct {
 	byPolicy map[string]map[string]bool // policy id -> probe@ns it denied
 	probeKey []string                   // every probe@ns of the step, sorted
 	enforced map[string]bool            // probe@ns denied by an enforcing policy (or live)
+	// deployed are the policies the mapping names that are deployed at a point the step
+	// crosses (relevant), resolved once per step.
+	deployed []*policies.Policy
 }
 
 // evaluateSteps computes the status of every mapped node and of every unmapped leaf. It runs
@@ -62,11 +65,12 @@ func evaluateSteps(ctx context.Context, in *Input) ([]*stepEval, error) {
 		if step == nil {
 			continue
 		}
+		se.deployed = relevant(in.Inventory, step)
 		for _, fam := range step.Probes {
 			for _, probe := range byFamily[fam] {
 				for _, ns := range in.Namespaces {
 					se.probeKey = append(se.probeKey, probe.Name+"@"+ns)
-					for _, pol := range relevant(in.Inventory, step) {
+					for _, pol := range se.deployed {
 						if !pol.Verifiable {
 							continue
 						}
@@ -146,7 +150,7 @@ func (se *stepEval) classify(in *Input, results map[jobKey]policies.Evaluation, 
 		r.Attestation = &Attestation{Control: a.Control, Evidence: a.Evidence, Expires: a.Expires, Expired: in.Now.After(a.Expires)}
 	}
 
-	deployed := relevant(in.Inventory, step)
+	deployed := se.deployed
 	// A reference is missing when no policy it names is deployed at a point the step
 	// crosses: a pipeline-only copy of an admission policy does not stop an API-server attack.
 	for _, ref := range step.Policies {
