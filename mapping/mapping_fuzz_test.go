@@ -134,7 +134,7 @@ func FuzzProbeFamily(f *testing.F) {
 			checkLinesName(t, err, name)
 			return
 		}
-		probes, err := expandFamilies([]*probeFamily{fam})
+		probes, err := expandFamilies([]*probeFamily{fam}, true)
 		if err != nil {
 			checkLinesName(t, err, name)
 			return

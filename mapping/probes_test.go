@@ -875,3 +875,14 @@ func (w *warningRecorder) take() []string {
 	w.msgs = nil
 	return out
 }
+
+// TestEmbeddedProbesPassLoadValidation: DefaultProbes skips checkKnownKind at run time because
+// this test holds it for every embedded probe, so a binary never carries one LoadProbes would
+// refuse.
+func TestEmbeddedProbesPassLoadValidation(t *testing.T) {
+	for _, p := range defaultProbes(t) {
+		if err := checkKnownKind(p); err != nil {
+			t.Errorf("%v", err)
+		}
+	}
+}
