@@ -69,6 +69,11 @@ type Engine struct {
 	rank   []int32 // model node -> variable rank (leaves only; -1 otherwise)
 	leafAt []int   // variable rank -> model node
 	fam    []int32 // model node -> ZBDD of its minimal cut sets; unknown until computed
+
+	// Scratch of skipOver, by variable rank: skipped and asked are all false between calls,
+	// asked lists the ranks set by the current call.
+	skipped, seenVar []bool
+	asked            []int32
 }
 
 // Option changes how New builds an Engine.
@@ -315,6 +320,7 @@ func (e *Engine) compute(i int) int32 {
 	}
 }
 
+// skip asks blocked about every leaf of the model: for masks, prepared once for many counts.
 func (e *Engine) skip(blocked func(int) bool) []bool {
 	if blocked == nil {
 		return nil
@@ -324,6 +330,38 @@ func (e *Engine) skip(blocked func(int) bool) []bool {
 		s[r] = blocked(leaf)
 	}
 	return s
+}
+
+// skipOver returns skip flags by variable rank that are set for the blocked leaves among the
+// variables of order's nodes, asking blocked once per such variable: one count or enumeration
+// costs its own diagram, never a pass over every leaf of the model. Every other flag is false.
+// The flags are scratch: call clearSkip when done with them. A nil blocked gives nil.
+func (e *Engine) skipOver(order []int32, blocked func(int) bool) []bool {
+	if blocked == nil {
+		return nil
+	}
+	if e.skipped == nil {
+		e.skipped = make([]bool, len(e.leafAt))
+		e.seenVar = make([]bool, len(e.leafAt))
+	}
+	for _, id := range order {
+		v := e.z.nodes[id].v
+		if e.seenVar[v] {
+			continue
+		}
+		e.seenVar[v] = true
+		e.asked = append(e.asked, v)
+		e.skipped[v] = blocked(e.leafAt[v])
+	}
+	return e.skipped
+}
+
+// clearSkip resets what skipOver set.
+func (e *Engine) clearSkip() {
+	for _, v := range e.asked {
+		e.skipped[v], e.seenVar[v] = false, false
+	}
+	e.asked = e.asked[:0]
 }
 
 // Count returns the number of minimal cut sets (minimal attack paths) of root. Linear in the
@@ -338,7 +376,13 @@ func (e *Engine) Count(root int) *big.Int {
 func (e *Engine) CountAvoiding(root int, blocked func(leaf int) bool) *big.Int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.z.count(e.family(root), e.skip(blocked))
+	f := e.family(root)
+	if f <= one {
+		return big.NewInt(int64(f))
+	}
+	e.z.order = e.z.reachableInto(f, e.z.order[:0])
+	defer e.clearSkip()
+	return e.z.countOrder(e.z.order, e.skipOver(e.z.order, blocked))
 }
 
 // Mask is a set of blocked leaves prepared once for many counts (see CountEachMasked).

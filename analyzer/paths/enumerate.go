@@ -19,13 +19,14 @@ type view struct {
 
 const noSet = math.MaxInt32
 
-func newView(z *zbdd, f int32, skip []bool) *view {
+// newView builds the view of the family whose reachable nodes are order (see reachable). Its
+// index is the store's reused one: no count may run while the view is in use.
+func newView(z *zbdd, order []int32, skip []bool) *view {
 	v := &view{z: z, skip: skip, hasMem: map[uint64]bool{}}
-	order := z.reachable(f)
 	if len(order) == 0 {
 		return v
 	}
-	v.idx = denseIndex(order)
+	v.idx = z.index(order)
 	v.minSz = make([]int32, len(order))
 	v.maxSz = make([]int32, len(order))
 	for i, id := range order {
@@ -103,12 +104,22 @@ func (e *Engine) Enumerate(root int, blocked func(leaf int) bool, max int, yield
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f := e.family(root)
-	skip := e.skip(blocked)
-	total = e.z.count(f, skip)
+	if f == zero {
+		return 0, new(big.Int)
+	}
+	order := e.z.reachableInto(f, e.z.order[:0])
+	e.z.order = order
+	skip := e.skipOver(order, blocked)
+	defer e.clearSkip()
+	if f == one {
+		total = big.NewInt(1)
+	} else {
+		total = e.z.countOrder(order, skip)
+	}
 	if total.Sign() == 0 {
 		return 0, total
 	}
-	v := newView(e.z, f, skip)
+	v := newView(e.z, order, skip)
 	lo, hi := v.bounds(f)
 	type frame struct {
 		id    int32
@@ -170,7 +181,6 @@ func (e *Engine) SizeHistogram(root int, blocked func(leaf int) bool) map[int]*b
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f := e.family(root)
-	skip := e.skip(blocked)
 	out := map[int]*big.Int{}
 	if f <= one {
 		if f == one {
@@ -179,7 +189,9 @@ func (e *Engine) SizeHistogram(root int, blocked func(leaf int) bool) map[int]*b
 		return out
 	}
 	order := e.z.reachable(f)
-	idx := denseIndex(order)
+	skip := e.skipOver(order, blocked)
+	defer e.clearSkip()
+	idx := e.z.index(order)
 	hist := make([][]*big.Int, len(order))
 	get := func(id int32) []*big.Int {
 		switch id {

@@ -23,6 +23,12 @@ type zbdd struct {
 	// countIdx is count's position index, reused across calls (engine calls are serialised):
 	// sized by the largest node id, allocating it per count dominated an analysis's garbage.
 	countIdx []int32
+	// Scratch reused by every reachable and count call, so that a call costs the diagram it
+	// walks and not the size of the store: seen is a bitmap over node ids, all clear between
+	// calls; order, stack and small are buffers.
+	seen         []uint64
+	order, stack []int32
+	small        []uint64
 }
 
 const (
@@ -322,16 +328,27 @@ func (z *zbdd) MinUnion(f, g int32) int32 {
 	return r
 }
 
-// reachable returns the non-terminal nodes reachable from f, ascending (children first).
+// reachable returns the non-terminal nodes reachable from f, ascending (children first), in a
+// new slice.
 func (z *zbdd) reachable(f int32) []int32 {
+	return z.reachableInto(f, nil)
+}
+
+// reachableInto appends to out the non-terminal nodes reachable from f, ascending (children
+// first). It costs the nodes it reaches (and their sorting), not the size of the store: the
+// seen bitmap is kept across calls and only the bits it set are cleared again.
+func (z *zbdd) reachableInto(f int32, out []int32) []int32 {
 	if f <= one {
-		return nil
+		return out
 	}
-	// Children have smaller ids than parents, so a bitmap over [0, f] marks what was seen.
-	seen := make([]uint64, f/64+1)
+	if need := len(z.nodes)/64 + 1; len(z.seen) < need {
+		z.seen = append(z.seen, make([]uint64, need-len(z.seen))...)
+	}
+	seen := z.seen
+	start := len(out)
 	seen[f/64] |= 1 << (f % 64)
-	out := []int32{f}
-	stack := []int32{f}
+	out = append(out, f)
+	stack := append(z.stack[:0], f)
 	for len(stack) > 0 {
 		n := z.nodes[stack[len(stack)-1]]
 		stack = stack[:len(stack)-1]
@@ -344,7 +361,11 @@ func (z *zbdd) reachable(f int32) []int32 {
 			stack = append(stack, c)
 		}
 	}
-	slices.Sort(out)
+	z.stack = stack
+	for _, id := range out[start:] {
+		seen[id/64] &^= 1 << (id % 64)
+	}
+	slices.Sort(out[start:])
 	return out
 }
 
@@ -354,18 +375,36 @@ func (z *zbdd) count(f int32, skip []bool) *big.Int {
 	if f <= one {
 		return big.NewInt(int64(f))
 	}
-	order := z.reachable(f)
-	// Every id read below is in order (children of reachable nodes are reachable), so the
-	// reused index needs no clearing.
+	z.order = z.reachableInto(f, z.order[:0])
+	return z.countOrder(z.order, skip)
+}
+
+// index sets z.countIdx[id] to id's position in order for every id of order and returns the
+// index. Every id read through it must be in order; the entries of other ids are stale.
+func (z *zbdd) index(order []int32) []int32 {
 	need := int(order[len(order)-1]) + 1
 	if cap(z.countIdx) < need {
-		z.countIdx = make([]int32, need)
+		// Grow geometrically: the largest id grows a little with each new family, and a copy
+		// sized by the store for each of them would make many counts quadratic.
+		z.countIdx = make([]int32, need, max(need, 2*cap(z.countIdx)))
 	}
 	idx := z.countIdx[:need]
 	for i, id := range order {
 		idx[id] = int32(i)
 	}
-	small := make([]uint64, len(order))
+	return idx
+}
+
+// countOrder is count over order, the nodes reachable from the family's root as reachable
+// lists them (non-empty).
+func (z *zbdd) countOrder(order []int32, skip []bool) *big.Int {
+	// Every id read below is in order (children of reachable nodes are reachable), so the
+	// reused index needs no clearing.
+	idx := z.index(order)
+	if cap(z.small) < len(order) {
+		z.small = make([]uint64, len(order))
+	}
+	small := z.small[:len(order)]
 	val := func(id int32) uint64 {
 		if id <= one {
 			return uint64(id)
@@ -405,14 +444,4 @@ func (z *zbdd) count(f int32, skip []bool) *big.Int {
 		large[i] = s
 	}
 	return large[len(large)-1]
-}
-
-// denseIndex maps each id of an ascending reachable list to its position; indexing it with an
-// id not in the list is meaningless.
-func denseIndex(order []int32) []int32 {
-	idx := make([]int32, order[len(order)-1]+1)
-	for i, id := range order {
-		idx[id] = int32(i)
-	}
-	return idx
 }
