@@ -3,27 +3,40 @@
 #  - catalog size: the embedded CNCF catalog plus K-1 renamed copies (bench/cmd/scalegen), with
 #    the example policy set;
 #  - evaluations: the example on the CNCF catalog in N namespaces (each mapped probe is
-#    evaluated against each relevant policy in each namespace, so evaluations grow as N).
+#    evaluated against each relevant policy in each namespace, so evaluations grow as N);
+#  - policies and probes: a generated set (bench/cmd/setgen) of P Rego policies, probe families
+#    totalling Q probe variants and a mapping that deals the catalog's leaves, the policies and
+#    the families into 10 groups, so a run makes about P x Q / 10 evaluations (the row says how
+#    many); P varies with Q fixed at SCALE_FIXED_PROBES, then Q varies with P fixed at
+#    SCALE_FIXED_POLICIES, in 1 namespace on the CNCF catalog.
 # Prints a markdown table of wall time, CPU time (user+sys) and peak RSS; also saved to
 # .cache/bench/scale.md.
 #
 # Environment: SCALE_K (catalog factors, default "1 10 100"; 1000 takes a few minutes),
-# SCALE_NS (default "1 10 100"),
-# EXAMPLE (default examples/platform), TIMEOUT per run (default 600s).
+# SCALE_NS (default "1 10 100"), SCALE_POLICIES (default "10 100 1000"), SCALE_PROBES (default
+# "10 100 1000 10000"), SCALE_FIXED_PROBES and SCALE_FIXED_POLICIES (default 100 each; the
+# series skip what is set to ""),
+# EXAMPLE (default examples/platform), TIMEOUT per run (default 600s), SCALE_OUT (the table,
+# default .cache/bench/scale.md).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-SCALE_K=${SCALE_K:-1 10 100}
-SCALE_NS=${SCALE_NS:-1 10 100}
+SCALE_K=${SCALE_K-1 10 100}
+SCALE_NS=${SCALE_NS-1 10 100}
+SCALE_POLICIES=${SCALE_POLICIES-10 100 1000}
+SCALE_PROBES=${SCALE_PROBES-10 100 1000 10000}
+SCALE_FIXED_PROBES=${SCALE_FIXED_PROBES:-100}
+SCALE_FIXED_POLICIES=${SCALE_FIXED_POLICIES:-100}
 EXAMPLE=${EXAMPLE:-examples/platform}
 TIMEOUT=${TIMEOUT:-600}
 CACHE=$PWD/.cache/bench
 WORK=$CACHE/work/scale
-OUT=$CACHE/scale.md
+OUT=${SCALE_OUT:-$CACHE/scale.md}
 mkdir -p "$WORK"
 
 go build -o "$CACHE/threatcov" ./cmd/threatcov
 go build -o "$CACHE/scalegen" ./bench/cmd/scalegen
+go build -o "$CACHE/setgen" ./bench/cmd/setgen
 TC=$CACHE/threatcov
 
 measure() { # label args... -> one table row
@@ -62,4 +75,18 @@ for n in $SCALE_NS; do
 	args=()
 	for ((i = 1; i <= n; i++)); do args+=(--namespace "ns$i"); done
 	measure "catalog x1, $EXAMPLE, $n namespaces" analyze --policies "$EXAMPLE" "${args[@]}" -o json | tee -a "$OUT"
+done
+
+generated() { # series policies probes -> one table row
+	local series=$1 p=$2 q=$3 dir=$WORK/set-p$2-q$3 evals
+	evals=$("$CACHE/setgen" -policies "$p" -probes "$q" "$dir")
+	measure "generated set, $series series: $p policies, $q probes ($evals evaluations), 1 namespace" analyze --policies "$dir/policies" --probes "$dir/probes" --mapping "$dir/mapping.yaml" --namespace apps -o json | tee -a "$OUT"
+	rm -rf "$dir"
+}
+
+for p in $SCALE_POLICIES; do
+	generated policy "$p" "$SCALE_FIXED_PROBES"
+done
+for q in $SCALE_PROBES; do
+	generated probe "$SCALE_FIXED_POLICIES" "$q"
 done

@@ -18,9 +18,12 @@ func TestRunWritesLoadableSet(t *testing.T) {
 	for _, tc := range []struct{ p, q int }{{1, 1}, {13, 17}, {30, 200}} {
 		a, b := t.TempDir(), t.TempDir()
 		for _, dir := range []string{a, b} {
-			var stderr bytes.Buffer
-			if code := run([]string{"-policies", strconv.Itoa(tc.p), "-probes", strconv.Itoa(tc.q), dir}, &stderr); code != 0 {
+			var stdout, stderr bytes.Buffer
+			if code := run([]string{"-policies", strconv.Itoa(tc.p), "-probes", strconv.Itoa(tc.q), dir}, &stdout, &stderr); code != 0 {
 				t.Fatalf("setgen -policies %d -probes %d: exit %d: %s", tc.p, tc.q, code, stderr.String())
+			}
+			if n, err := strconv.Atoi(strings.TrimSpace(stdout.String())); err != nil || n < tc.q || n < tc.p {
+				t.Errorf("P=%d Q=%d: printed %q, want the evaluation count", tc.p, tc.q, stdout.String())
 			}
 		}
 		if got, want := tree(t, a), tree(t, b); got != want {
