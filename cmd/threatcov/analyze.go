@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/threatcov/threatcov/analyzer"
+	"github.com/threatcov/threatcov/analyzer/baseline"
 	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
@@ -197,6 +198,26 @@ func (f *analysisFlags) run(ctx context.Context) (*analyzer.Result, *attacktrees
 		return nil, nil, err
 	}
 	return res, in.Catalog, nil
+}
+
+// runOrRead analyses, or with a report path reads that saved analysis instead, after checking
+// it covers every tree and node of the catalog the tree flags select.
+func (f *analysisFlags) runOrRead(ctx context.Context, report string) (*analyzer.Result, *attacktrees.Catalog, error) {
+	if report == "" {
+		return f.run(ctx)
+	}
+	cat, err := f.trees.load()
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := baseline.ReadFile(report)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := reports.CheckCovers(cat, res); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", report, err)
+	}
+	return res, cat, nil
 }
 
 type analyzeOptions struct {
