@@ -133,15 +133,21 @@ if want paths; then
 	fi
 fi
 
-# (4) Rendering every catalog tree: threatcov render (analysis + SVG through go-graphviz) vs
-# dot -Tsvg on the DOT threatcov emits for the same trees, one dot process for all files.
+# (4) Rendering every catalog tree vs dot -Tsvg on the DOT threatcov emits for the same trees,
+# one dot process for all files: drawing a saved report (render --report: read the JSON, lay
+# out and draw through go-graphviz), and the whole job (analysis + drawing).
 if want render; then
 	log "render vs dot -Tsvg"
 	mkdir -p "$WORK/svg" "$WORK/dot"
 	"$TC" render --policies "$EXAMPLE" --format dot --dir "$WORK/dot" >/dev/null
-	row -name "render (all trees, SVG) vs dot -Tsvg" \
+	"$TC" analyze --policies "$EXAMPLE" -o json --file "$WORK/report.json" 2>/dev/null
+	dots=$(ls "$WORK"/dot/*.dot | tr '\n' ' ')
+	row -name "render --report (all trees, SVG) vs dot -Tsvg" \
+		-cmd "threatcov=$TC render --report $WORK/report.json --dir $WORK/svg" \
+		-cmd "dot=dot -Tsvg -O $dots"
+	row -name "render with analysis (all trees, SVG) vs dot -Tsvg" \
 		-cmd "threatcov=$TC render --policies $EXAMPLE --dir $WORK/svg" \
-		-cmd "dot=dot -Tsvg -O $(ls "$WORK"/dot/*.dot | tr '\n' ' ')"
+		-cmd "dot=dot -Tsvg -O $dots"
 fi
 
 # (5) The analyze target is stated against start-up: a bare Go binary with go-graphviz's init.
