@@ -156,27 +156,35 @@ func moduleMeta(mods []*ast.Module) regoMeta {
 }
 
 // dependencies returns the packages (from pool) that mods reference through data.*,
-// transitively, excluding the packages of mods themselves.
-func dependencies(own string, pool map[string][]regoModule) []string {
-	pkgs := make([]string, 0, len(pool))
-	for p := range pool {
-		pkgs = append(pkgs, p)
-	}
-	sort.Strings(pkgs)
+// transitively, excluding the packages of mods themselves. pkgs is pool's keys, sorted.
+// Each reference costs a map lookup per dotted prefix and a binary search for the packages
+// under it, not a scan of the pool: with one call per policy, a scan made loading P policies
+// cost P^2.
+func dependencies(own string, pool map[string][]regoModule, pkgs []string) []string {
 	need := map[string]bool{own: true}
 	queue := []string{own}
+	add := func(p string) {
+		if !need[p] {
+			need[p] = true
+			queue = append(queue, p)
+		}
+	}
 	for len(queue) > 0 {
 		cur := queue[0]
 		queue = queue[1:]
 		for _, rm := range pool[cur] {
 			for _, ref := range dataRefs(rm.mod) {
-				for _, p := range pkgs {
-					if need[p] {
-						continue
+				// Packages that are ref or a dotted prefix of it.
+				for i := len(ref); i > 0; i = strings.LastIndexByte(ref[:i], '.') {
+					if _, ok := pool[ref[:i]]; ok {
+						add(ref[:i])
 					}
-					if prefixDotted(p, ref) || prefixDotted(ref, p) {
-						need[p] = true
-						queue = append(queue, p)
+				}
+				// Packages under ref: sorted, they follow ref (and "ref.") contiguously
+				// among the names starting with ref.
+				for i := sort.SearchStrings(pkgs, ref); i < len(pkgs) && strings.HasPrefix(pkgs[i], ref); i++ {
+					if prefixDotted(ref, pkgs[i]) {
+						add(pkgs[i])
 					}
 				}
 			}
@@ -286,7 +294,7 @@ func (b *builder) buildRegoPolicies() {
 		for _, rm := range rms {
 			modules[rm.key] = rm.mod
 		}
-		for _, dep := range dependencies(pkg, b.rego) {
+		for _, dep := range dependencies(pkg, b.rego, pkgs) {
 			for _, rm := range b.rego[dep] {
 				modules[rm.key] = rm.mod
 			}
