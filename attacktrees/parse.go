@@ -43,21 +43,107 @@ func Parse(data []byte, file string) (*Tree, error) {
 	if bytes.IndexByte(data, 0) >= 0 {
 		return nil, &Error{File: file, Line: 1, Msg: "file contains NUL bytes: this is not a YAML tree file"}
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, yamlError(file, err)
+	t, root := parseValid(data)
+	var errs errorList
+	if t == nil {
+		var err error
+		if t, root, err = parseStrict(data, file, &errs); err != nil {
+			return nil, err
+		}
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil, &Error{File: file, Line: 1, Msg: "empty file: a tree needs id, title and nodes (see docs/attack-trees.md)"}
+	t.File = file
+	locate(t, root)
+	checkTree(t, &errs)
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// parseValid decodes a file that is one well-formed tree document, parsing the YAML once: it
+// returns nil (and parseStrict must run) on anything else, such as a syntax error, a decoding
+// error, a field the schema does not know, an alias or merge key where fields are read, or a
+// second document. On the files it accepts, parseStrict decodes the same tree without errors;
+// parsing twice was most of the cost of loading a large catalog.
+func parseValid(data []byte) (*Tree, *yaml.Node) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, nil
+	}
+	for {
+		var extra yaml.Node
+		err := dec.Decode(&extra)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil || (len(extra.Content) > 0 && extra.Content[0].Tag != "!!null") {
+			return nil, nil
+		}
+	}
+	root := doc.Content[0]
+	if !knownKeys(root, treeFields) {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "nodes" || root.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, item := range root.Content[i+1].Content {
+			if item.Kind == yaml.AliasNode || (item.Kind == yaml.MappingNode && !knownKeys(item, nodeFields)) {
+				return nil, nil
+			}
+		}
 	}
 	var t Tree
-	var errs errorList
+	// The document node decodes as Decoder.Decode decodes it; only unknown fields would be
+	// reported differently, and knownKeys ruled them out.
+	if err := doc.Decode(&t); err != nil {
+		return nil, nil
+	}
+	return &t, root
+}
+
+// Fields of the YAML schema, as the yaml tags of Tree and Node name them.
+var (
+	treeFields = map[string]bool{"id": true, "title": true, "source": true, "nodes": true}
+	nodeFields = map[string]bool{"id": true, "kind": true, "gate": true, "k": true, "label": true,
+		"ref": true, "children": true, "target": true, "annotates": true, "tbc": true, "page": true,
+		"ambiguity": true}
+)
+
+// knownKeys reports whether n is a mapping whose keys are all plain strings among fields.
+func knownKeys(n *yaml.Node, fields map[string]bool) bool {
+	if n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k.Kind != yaml.ScalarNode || k.Tag != "!!str" || !fields[k.Value] {
+			return false
+		}
+	}
+	return true
+}
+
+// parseStrict decodes one tree with every check and the exact messages of the YAML library,
+// parsing the YAML twice (once for line numbers, once to decode with unknown fields as
+// errors). Decoding errors are added to errs; an error return is fatal for the file.
+func parseStrict(data []byte, file string, errs *errorList) (*Tree, *yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, nil, yamlError(file, err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, nil, &Error{File: file, Line: 1, Msg: "empty file: a tree needs id, title and nodes (see docs/attack-trees.md)"}
+	}
+	var t Tree
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&t); err != nil {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
-			return nil, yamlError(file, err)
+			return nil, nil, yamlError(file, err)
 		}
 		for _, msg := range te.Errors {
 			line, text := splitYAMLLine(msg)
@@ -73,20 +159,14 @@ func Parse(data []byte, file string) (*Tree, error) {
 			break
 		}
 		if err != nil {
-			return nil, yamlError(file, err)
+			return nil, nil, yamlError(file, err)
 		}
 		if len(extra.Content) > 0 && extra.Content[0].Tag != "!!null" {
 			errs.add(file, extra.Content[0].Line, "", "a second YAML document: one file holds one tree; move it to a file of its own")
 			break
 		}
 	}
-	t.File = file
-	locate(&t, doc.Content[0])
-	checkTree(&t, &errs)
-	if err := errs.err(); err != nil {
-		return nil, err
-	}
-	return &t, nil
+	return &t, doc.Content[0], nil
 }
 
 // locate copies line numbers from the YAML node tree onto the decoded tree so that every later
