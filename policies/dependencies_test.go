@@ -76,3 +76,25 @@ func scanDependencies(own string, pool map[string][]regoModule, pkgs []string) [
 	sort.Strings(out)
 	return out
 }
+
+func TestDynamicDataRef(t *testing.T) {
+	for src, want := range map[string]bool{
+		"package a\nimport data.lib\nx := lib.y\n":             false,
+		"package a\nx := data.lib.y[input.k]\n":                false,
+		"package a\nx := data[input.k]\n":                      true,
+		"package a\nx := data\n":                               true,
+		"package a\nimport data\nx := 1\n":                     true,
+		"package a\nx := data.lib[data[input.k]]\n":            true,
+		"package a\nx := count([k | some k, _ in data.lib])\n": false,
+		"package a\nx := count([k | some k, _ in data])\n":     true,
+		"package a.b\nviolation contains 1 if data.a.c == 2\n": false,
+	} {
+		m, err := parseRego("a.rego", src, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := dynamicDataRef(m); got != want {
+			t.Errorf("dynamicDataRef(%q) = %v, want %v", src, got, want)
+		}
+	}
+}
