@@ -1,13 +1,15 @@
 package attacktrees
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"gonum.org/v1/gonum/graph"
 	"gonum.org/v1/gonum/graph/simple"
-	"gonum.org/v1/gonum/graph/topo"
 )
 
 // Catalog is a set of trees joined into one directed acyclic graph: an edge runs from a parent
@@ -20,7 +22,11 @@ type Catalog struct {
 	byID     map[string]*Node
 	children [][]*Node // in drawing order, subtree targets included
 	parents  [][]*Node // in node order
-	graph    *simple.DirectedGraph
+
+	// graph is built on the first Graph call: nothing in threatcov needs it, and for a large
+	// catalog it was a fifth of the memory of an analysis.
+	graphOnce sync.Once
+	graph     *simple.DirectedGraph
 }
 
 // GraphID is the node's id in the catalog's gonum graph: its position in Nodes().
@@ -28,9 +34,9 @@ func (n *Node) GraphID() int64 { return n.index }
 
 // Build joins parsed trees into a catalog: it checks ids across trees, resolves subtree targets
 // and rejects cycles (naming every node of each cycle). Trees are kept in the order given.
-// Cost is O(nodes + edges) apart from cycle detection, which is Tarjan's O(nodes + edges).
+// Cost is O(nodes + edges), cycle detection included (Tarjan's algorithm).
 func Build(trees []*Tree) (*Catalog, error) {
-	c := &Catalog{treeByID: map[string]*Tree{}, byID: map[string]*Node{}, graph: simple.NewDirectedGraph()}
+	c := &Catalog{treeByID: map[string]*Tree{}, byID: map[string]*Node{}}
 	var errs errorList
 	for _, t := range trees {
 		if prev, ok := c.treeByID[t.ID]; ok {
@@ -48,7 +54,6 @@ func Build(trees []*Tree) (*Catalog, error) {
 			n.index = int64(len(c.nodes))
 			c.nodes = append(c.nodes, n)
 			c.byID[n.ID] = n
-			c.graph.AddNode(simple.Node(n.index))
 		}
 	}
 	c.children = make([][]*Node, len(c.nodes))
@@ -76,17 +81,14 @@ func Build(trees []*Tree) (*Catalog, error) {
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
-	if _, err := topo.Sort(c.graph); err != nil {
-		if cycles, ok := err.(topo.Unorderable); ok {
-			for _, cycle := range cycles {
-				errs.errs = append(errs.errs, c.cycleError(cycle))
-			}
-		} else {
-			return nil, err
-		}
+	for _, cycle := range c.cycles() {
+		errs.errs = append(errs.errs, c.cycleError(cycle))
 	}
 	for _, ps := range c.parents {
-		sort.Slice(ps, func(i, j int) bool { return ps[i].index < ps[j].index })
+		// Links are made in parent order, so this is almost always already sorted.
+		if !slices.IsSortedFunc(ps, byIndex) {
+			slices.SortFunc(ps, byIndex)
+		}
 	}
 	if err := errs.err(); err != nil {
 		return nil, err
@@ -100,12 +102,78 @@ func (c *Catalog) link(parent, child *Node) {
 	}
 	c.children[parent.index] = append(c.children[parent.index], child)
 	c.parents[child.index] = append(c.parents[child.index], parent)
-	if parent == child {
-		return // a self-loop is reported by the cycle check below; simple graphs cannot hold it
+}
+
+func byIndex(a, b *Node) int { return cmp.Compare(a.index, b.index) }
+
+// cycles returns the strongly connected components of more than one node (a self-loop alone is
+// not one: a subtree targeting itself is reported where it is linked), each ordered by node
+// index, the components by their first node. Tarjan's algorithm with an explicit stack.
+func (c *Catalog) cycles() [][]*Node {
+	n := len(c.nodes)
+	order := make([]int32, n) // 0: not visited yet; else the visit number
+	low := make([]int32, n)
+	onStack := make([]bool, n)
+	var stack []int32
+	type frame struct {
+		v    int32
+		next int
 	}
-	if !c.graph.HasEdgeFromTo(parent.index, child.index) {
-		c.graph.SetEdge(c.graph.NewEdge(simple.Node(parent.index), simple.Node(child.index)))
+	var call []frame
+	visits := int32(0)
+	visit := func(v int32) {
+		visits++
+		order[v], low[v] = visits, visits
+		stack = append(stack, v)
+		onStack[v] = true
+		call = append(call, frame{v: v})
 	}
+	var out [][]*Node
+	for s := range n {
+		if order[s] != 0 {
+			continue
+		}
+		visit(int32(s))
+		for len(call) > 0 {
+			top := &call[len(call)-1]
+			v := top.v
+			if ch := c.children[v]; top.next < len(ch) {
+				w := int32(ch[top.next].index)
+				top.next++
+				switch {
+				case order[w] == 0:
+					visit(w)
+				case onStack[w]:
+					low[v] = min(low[v], order[w])
+				}
+				continue
+			}
+			call = call[:len(call)-1]
+			if len(call) > 0 {
+				p := call[len(call)-1].v
+				low[p] = min(low[p], low[v])
+			}
+			if low[v] != order[v] {
+				continue
+			}
+			var comp []*Node
+			for {
+				w := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				onStack[w] = false
+				comp = append(comp, c.nodes[w])
+				if w == v {
+					break
+				}
+			}
+			if len(comp) > 1 {
+				slices.SortFunc(comp, byIndex)
+				out = append(out, comp)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b []*Node) int { return byIndex(a[0], b[0]) })
+	return out
 }
 
 // resolve finds what a subtree target names: a node, or every goal of a tree.
@@ -119,12 +187,8 @@ func (c *Catalog) resolve(target string) []*Node {
 	return nil
 }
 
-func (c *Catalog) cycleError(cycle []graph.Node) *Error {
-	nodes := make([]*Node, len(cycle))
-	for i, gn := range cycle {
-		nodes[i] = c.nodes[gn.ID()]
-	}
-	sort.Slice(nodes, func(i, j int) bool { return nodes[i].index < nodes[j].index })
+// cycleError reports one strongly connected component, its nodes in index order.
+func (c *Catalog) cycleError(nodes []*Node) *Error {
 	// Walk the cycle from its first node along child edges inside the component, so the
 	// message reads in edge order.
 	in := map[*Node]bool{}
@@ -181,8 +245,26 @@ func (c *Catalog) Children(n *Node) []*Node { return c.children[n.index] }
 // Parents returns a node's parents in graph-id order.
 func (c *Catalog) Parents(n *Node) []*Node { return c.parents[n.index] }
 
-// Graph returns the catalog as a gonum directed graph (edges parent -> child).
-func (c *Catalog) Graph() graph.Directed { return c.graph }
+// Graph returns the catalog as a gonum directed graph (edges parent -> child), built on the
+// first call.
+func (c *Catalog) Graph() graph.Directed {
+	c.graphOnce.Do(func() {
+		g := simple.NewDirectedGraph()
+		for _, n := range c.nodes {
+			g.AddNode(simple.Node(n.index))
+		}
+		for _, n := range c.nodes {
+			for _, ch := range c.children[n.index] {
+				// Simple graphs hold neither self-loops nor parallel edges.
+				if ch != n && !g.HasEdgeFromTo(n.index, ch.index) {
+					g.SetEdge(g.NewEdge(simple.Node(n.index), simple.Node(ch.index)))
+				}
+			}
+		}
+		c.graph = g
+	})
+	return c.graph
+}
 
 // Goals returns the goal nodes of a tree in file order.
 func (c *Catalog) Goals(treeID string) []*Node {
