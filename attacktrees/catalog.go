@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -27,6 +26,15 @@ type Catalog struct {
 	// catalog it was a fifth of the memory of an analysis.
 	graphOnce sync.Once
 	graph     *simple.DirectedGraph
+
+	reach sync.Pool // of *reachMarks, for Reachable
+}
+
+// reachMarks are visit marks by graph id: a node is marked when its mark equals epoch, so a
+// walk starts with a new epoch instead of clearing the marks.
+type reachMarks struct {
+	mark  []uint32
+	epoch uint32
 }
 
 // GraphID is the node's id in the catalog's gonum graph: its position in Nodes().
@@ -300,22 +308,32 @@ func (c *Catalog) Leaves(treeID string) []*Node {
 
 // Reachable returns every node reachable from the given nodes (themselves included), in
 // graph-id order. O(r log r) for r reachable nodes and edges: it never touches the rest of the
-// catalog, so calling it per node stays linear in a large catalog of small trees.
+// catalog, so calling it per node stays linear in a large catalog of small trees. Its visit
+// marks are reused between calls (from a pool: concurrent calls are safe) instead of a map
+// per call.
 func (c *Catalog) Reachable(from ...*Node) []*Node {
-	seen := make(map[*Node]bool, 16)
+	m, _ := c.reach.Get().(*reachMarks)
+	if m == nil || len(m.mark) < len(c.nodes) {
+		m = &reachMarks{mark: make([]uint32, len(c.nodes))}
+	}
+	if m.epoch++; m.epoch == 0 {
+		clear(m.mark)
+		m.epoch = 1
+	}
 	stack := append([]*Node(nil), from...)
 	var out []*Node
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if seen[n] {
+		if m.mark[n.index] == m.epoch {
 			continue
 		}
-		seen[n] = true
+		m.mark[n.index] = m.epoch
 		out = append(out, n)
 		stack = append(stack, c.children[n.index]...)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].index < out[j].index })
+	c.reach.Put(m)
+	slices.SortFunc(out, byIndex)
 	return out
 }
 
