@@ -191,6 +191,12 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 	}
 	elementsUnder := m.elementsUnder(in.Catalog)
 	isClosed := closedNodes(in.Catalog, byNode)
+	// A step's count is the one its node already got, unless the node is closed (its node
+	// result is then 0 without counting); counting again doubled the cost for every step.
+	counted := make([]*big.Int, len(in.Catalog.Nodes()))
+	if len(in.Catalog.Nodes()) > 0 {
+		res.Nodes = make([]NodeResult, 0, len(in.Catalog.Nodes()))
+	}
 	for _, n := range in.Catalog.Nodes() {
 		if n.Kind == attacktrees.KindNote {
 			continue
@@ -199,6 +205,7 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 		// No open path goes through a closed node: achieving it needs a closed element.
 		if !isClosed[n] {
 			nr.OpenPaths = through(n, elementsUnder[n.GraphID()])
+			counted[n.GraphID()] = nr.OpenPaths
 		}
 		if se := byNode[n.ID]; se != nil {
 			nr.Status, nr.Evidence, nr.Policies = se.result.Status, se.result.Evidence, se.result.Blocking
@@ -211,8 +218,15 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 		}
 		res.Nodes = append(res.Nodes, nr)
 	}
+	if len(res.Nodes) == 0 {
+		res.Nodes = nil // as when nothing was appended: the JSON form keeps "null"
+	}
 	for _, se := range evals {
-		se.result.OpenPaths = through(se.node, elementsUnder[se.node.GraphID()])
+		if c := counted[se.node.GraphID()]; c != nil {
+			se.result.OpenPaths = new(big.Int).Set(c)
+		} else {
+			se.result.OpenPaths = through(se.node, elementsUnder[se.node.GraphID()])
+		}
 		res.Steps = append(res.Steps, se.result)
 	}
 	sort.Slice(res.Steps, func(i, j int) bool { return res.Steps[i].Node < res.Steps[j].Node })
