@@ -117,6 +117,7 @@ type Evaluator struct {
 	queries map[string]*compiled   // by execSpec.key
 	params  map[string]*ast.Term   // Gatekeeper parameters by policy ID
 	inputs  map[string]*probeInput // by probe identity and namespace
+	bases   map[string]*probeBase  // by probe identity
 	mu      sync.Mutex
 	psa     psaRegistry
 	mem     *memGuard
@@ -141,6 +142,7 @@ func NewEvaluator(inv *Inventory, opts ...Option) (*Evaluator, error) {
 		queries:  map[string]*compiled{},
 		params:   map[string]*ast.Term{},
 		inputs:   map[string]*probeInput{},
+		bases:    map[string]*probeBase{},
 		mem:      newMemGuard(DefaultMemoryLimit),
 	}
 	for _, o := range opts {
@@ -363,9 +365,14 @@ type probeInput struct {
 }
 
 // inputKey identifies a converted input: the probe (by name and object identity) placed in a
-// namespace.
+// namespace. It starts with the probe's baseKey.
 func inputKey(probe mapping.Probe, namespace string) string {
 	return fmt.Sprintf("%s\x00%s\x00%p\x00%p", probe.Name, namespace, probe.Object, probe.OldObject)
+}
+
+// baseKey identifies a probe by name and object identity.
+func baseKey(probe mapping.Probe) string {
+	return fmt.Sprintf("%s\x00%p\x00%p", probe.Name, probe.Object, probe.OldObject)
 }
 
 func (e *Evaluator) input(probe mapping.Probe, namespace string) *probeInput {
@@ -385,6 +392,92 @@ func (e *Evaluator) input(probe mapping.Probe, namespace string) *probeInput {
 	}
 	e.mu.Unlock()
 	return in
+}
+
+// probeBase is a probe converted once for all namespaces: its object, old object and the Pod
+// its controller would create, as maps and as Rego values. buildInput places them in a
+// namespace by copying only their top level and metadata.
+type probeBase struct {
+	object, old, pod                map[string]any
+	objectValue, oldValue, podValue ast.Value
+	objectErr, oldErr, podErr       error
+}
+
+func (e *Evaluator) base(probe mapping.Probe) *probeBase {
+	key := baseKey(probe)
+	e.mu.Lock()
+	b, ok := e.bases[key]
+	e.mu.Unlock()
+	if ok {
+		return b
+	}
+	b = &probeBase{object: probe.Object, old: probe.OldObject}
+	b.objectValue, b.objectErr = ast.InterfaceToValue(b.object)
+	if b.old != nil {
+		b.oldValue, b.oldErr = ast.InterfaceToValue(b.old)
+	}
+	if b.pod = ExpandPod(b.object); b.pod != nil {
+		b.podValue, b.podErr = ast.InterfaceToValue(b.pod)
+	}
+	e.mu.Lock()
+	if prev, ok := e.bases[key]; ok {
+		b = prev
+	} else {
+		e.bases[key] = b
+	}
+	e.mu.Unlock()
+	return b
+}
+
+// placed is placeInNamespace on an object and its Rego value: the namespace is set when the
+// kind is namespaced and the object names none. The result shares all but its top level and
+// metadata with obj and v, which nothing modifies.
+func placed(obj map[string]any, v ast.Value, namespace string) (map[string]any, ast.Value) {
+	kind, _ := obj["kind"].(string)
+	if clusterScopedKinds[kind] {
+		return obj, v
+	}
+	md, _ := obj["metadata"].(map[string]any)
+	if ns, _ := md["namespace"].(string); ns != "" {
+		return obj, v
+	}
+	return withNamespace(obj, md, v, namespace)
+}
+
+// withNamespace returns obj and v with metadata.namespace set to namespace (md is obj's
+// metadata, nil when it has none or it is not an object).
+func withNamespace(obj, md map[string]any, v ast.Value, namespace string) (map[string]any, ast.Value) {
+	out := make(map[string]any, len(obj)+1)
+	for k, x := range obj {
+		out[k] = x
+	}
+	outMD := make(map[string]any, len(md)+1)
+	for k, x := range md {
+		outMD[k] = x
+	}
+	outMD["namespace"] = namespace
+	out["metadata"] = outMD
+
+	metadataKey, nsKey := ast.StringTerm("metadata"), ast.StringTerm("namespace")
+	mdValue := ast.NewObject()
+	if md != nil {
+		if t := v.(ast.Object).Get(metadataKey); t != nil {
+			t.Value.(ast.Object).Foreach(func(k, x *ast.Term) {
+				if !k.Equal(nsKey) {
+					mdValue.Insert(k, x)
+				}
+			})
+		}
+	}
+	mdValue.Insert(nsKey, ast.StringTerm(namespace))
+	objValue := ast.NewObject()
+	v.(ast.Object).Foreach(func(k, x *ast.Term) {
+		if !k.Equal(metadataKey) {
+			objValue.Insert(k, x)
+		}
+	})
+	objValue.Insert(metadataKey, ast.NewTerm(mdValue))
+	return out, objValue
 }
 
 func (e *Evaluator) nsLabels(namespace string) map[string]string {
@@ -407,29 +500,45 @@ func (e *Evaluator) buildInput(probe mapping.Probe, namespace string) *probeInpu
 		in.err = fmt.Errorf("probe %s has no object", probe.Name)
 		return in
 	}
-	in.object = placeInNamespace(probe.Object, namespace)
-	var err error
-	if in.objectValue, err = ast.InterfaceToValue(in.object); err != nil {
-		in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
+	b := e.base(probe)
+	if b.objectErr != nil {
+		in.err = fmt.Errorf("probe %s: %v", probe.Name, b.objectErr)
 		return in
 	}
+	in.object, in.objectValue = placed(b.object, b.objectValue, namespace)
 	nsLabels := e.nsLabels(namespace)
 	in.objectRequest = requestFor(in.object, nsLabels, false)
-	var old map[string]any
-	if probe.OldObject != nil {
-		old = placeInNamespace(probe.OldObject, namespace)
+	var old ast.Value
+	if b.old != nil {
+		if b.oldErr != nil {
+			in.err = fmt.Errorf("probe %s: %v", probe.Name, b.oldErr)
+			return in
+		}
+		_, old = placed(b.old, b.oldValue, namespace)
 	}
 	op := probe.Operation
 	if op == "" {
 		op = "CREATE"
 	}
-	if in.objectReview, err = review(in.object, old, op, probe.SubResource, in.objectRequest); err != nil {
+	var err error
+	if in.objectReview, err = review(in.objectValue, old, str(in.object, "apiVersion"), op, probe.SubResource, in.objectRequest); err != nil {
 		in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
 		return in
 	}
-	if in.pod = ExpandPod(in.object); in.pod != nil {
+	if b.pod != nil {
+		if b.podErr != nil {
+			in.err = fmt.Errorf("probe %s: %v", probe.Name, b.podErr)
+			return in
+		}
+		// ExpandPod gives the Pod its workload's namespace.
+		in.pod = b.pod
+		podValue := b.podValue
+		if ns := str(in.object, "metadata", "namespace"); ns != "" {
+			md, _ := b.pod["metadata"].(map[string]any)
+			in.pod, podValue = withNamespace(b.pod, md, b.podValue, ns)
+		}
 		in.podRequest = requestFor(in.pod, nsLabels, true)
-		if in.podReview, err = review(in.pod, nil, op, "", in.podRequest); err != nil {
+		if in.podReview, err = review(podValue, nil, str(in.pod, "apiVersion"), op, "", in.podRequest); err != nil {
 			in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
 			return in
 		}
@@ -451,16 +560,15 @@ func requestFor(obj map[string]any, nsLabels map[string]string, generated bool) 
 	}
 }
 
-// review is Gatekeeper's input.review: the AdmissionRequest fields templates read.
-func review(obj, old map[string]any, op, sub string, r request) (*ast.Term, error) {
-	apiVersion := str(obj, "apiVersion")
+// review is Gatekeeper's input.review: the AdmissionRequest fields templates read, around
+// the already converted object (and old object, nil for none).
+func review(obj, old ast.Value, apiVersion, op, sub string, r request) (*ast.Term, error) {
 	version := apiVersion
-	if i := strings.Index(apiVersion, "/"); i >= 0 {
-		version = apiVersion[i+1:]
+	if i := strings.Index(version, "/"); i >= 0 {
+		version = version[i+1:]
 	}
 	rv := map[string]any{
 		"kind":      map[string]any{"group": r.group, "version": version, "kind": r.kind},
-		"object":    obj,
 		"operation": op,
 		"name":      r.name,
 		"uid":       "threatcov-probe",
@@ -470,9 +578,6 @@ func review(obj, old map[string]any, op, sub string, r request) (*ast.Term, erro
 	if !r.clusterScoped() {
 		rv["namespace"] = r.namespace
 	}
-	if old != nil {
-		rv["oldObject"] = old
-	}
 	if sub != "" {
 		rv["subResource"] = sub
 	}
@@ -480,7 +585,12 @@ func review(obj, old map[string]any, op, sub string, r request) (*ast.Term, erro
 	if err != nil {
 		return nil, err
 	}
-	return ast.NewTerm(v), nil
+	o := v.(ast.Object)
+	o.Insert(ast.StringTerm("object"), ast.NewTerm(obj))
+	if old != nil {
+		o.Insert(ast.StringTerm("oldObject"), ast.NewTerm(old))
+	}
+	return ast.NewTerm(o), nil
 }
 
 // Evaluate runs one policy on one probe placed in namespace ("" means DefaultNamespace; a
@@ -698,13 +808,18 @@ func (e *Evaluator) EvaluateAll(ctx context.Context, jobs []Job) []Evaluation {
 	workers := min(runtime.GOMAXPROCS(0), len(jobs))
 	// Run the jobs of one probe-in-namespace together and drop its converted input after the
 	// last of them: inputs are per namespace, and keeping them all made memory grow with
-	// probes x namespaces. The results keep the order of jobs.
+	// probes x namespaces. Sorted by inputKey, the jobs of one probe in every namespace are
+	// together too, and its namespace-free conversion goes after the last. The results keep
+	// the order of jobs.
 	keys := make([]string, len(jobs))
+	bases := make([]string, len(jobs))
 	remaining := map[string]int{}
 	order := make([]int, len(jobs))
 	for i, j := range jobs {
 		keys[i] = inputKey(j.Probe, j.Namespace)
+		bases[i] = "\x00base\x00" + baseKey(j.Probe)
 		remaining[keys[i]]++
+		remaining[bases[i]]++
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
@@ -720,6 +835,9 @@ func (e *Evaluator) EvaluateAll(ctx context.Context, jobs []Job) []Evaluation {
 				e.mu.Lock()
 				if remaining[keys[i]]--; remaining[keys[i]] == 0 {
 					delete(e.inputs, keys[i])
+				}
+				if remaining[bases[i]]--; remaining[bases[i]] == 0 {
+					delete(e.bases, bases[i][len("\x00base\x00"):])
 				}
 				e.mu.Unlock()
 			}
