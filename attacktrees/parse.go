@@ -62,7 +62,7 @@ func Parse(data []byte, file string) (*Tree, error) {
 
 // parseValid decodes a file that is one well-formed tree document, parsing the YAML once: it
 // returns nil (and parseStrict must run) on anything else, such as a syntax error, a decoding
-// error, a field the schema does not know, an alias or merge key where fields are read, or a
+// error, a field the schema does not know, a merge key, an alias anywhere, or a
 // second document. On the files it accepts, parseStrict decodes the same tree without errors;
 // parsing twice was most of the cost of loading a large catalog.
 func parseValid(data []byte) (*Tree, *yaml.Node) {
@@ -82,7 +82,7 @@ func parseValid(data []byte) (*Tree, *yaml.Node) {
 		}
 	}
 	root := doc.Content[0]
-	if !knownKeys(root, treeFields) {
+	if hasAlias(root) || !knownKeys(root, treeFields) {
 		return nil, nil
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -90,7 +90,7 @@ func parseValid(data []byte) (*Tree, *yaml.Node) {
 			continue
 		}
 		for _, item := range root.Content[i+1].Content {
-			if item.Kind == yaml.AliasNode || (item.Kind == yaml.MappingNode && !knownKeys(item, nodeFields)) {
+			if item.Kind == yaml.MappingNode && !knownKeys(item, nodeFields) {
 				return nil, nil
 			}
 		}
@@ -111,6 +111,20 @@ var (
 		"ref": true, "children": true, "target": true, "annotates": true, "tbc": true, "page": true,
 		"ambiguity": true}
 )
+
+// hasAlias reports whether an alias occurs anywhere under n: with none, every mapping decoded
+// into a Tree or Node is one knownKeys checked.
+func hasAlias(n *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasAlias(c) {
+			return true
+		}
+	}
+	return false
+}
 
 // knownKeys reports whether n is a mapping whose keys are all plain strings among fields.
 func knownKeys(n *yaml.Node, fields map[string]bool) bool {
