@@ -70,8 +70,8 @@ type Engine struct {
 	leafAt []int   // variable rank -> model node
 	fam    []int32 // model node -> ZBDD of its minimal cut sets; unknown until computed
 
-	// Scratch of skipOver, by variable rank: skipped and asked are all false between calls,
-	// asked lists the ranks set by the current call.
+	// Scratch of skipOver: skipped and seenVar, by variable rank, are all false between
+	// calls; asked lists the ranks the current call set.
 	skipped, seenVar []bool
 	asked            []int32
 }
