@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -140,12 +139,4 @@ func NewTreeDoc(c *attacktrees.Catalog, t *attacktrees.Tree) TreeDoc {
 // TreeJSON writes a tree as indented JSON.
 func TreeJSON(w io.Writer, c *attacktrees.Catalog, t *attacktrees.Tree) error {
 	return WriteJSON(w, NewTreeDoc(c, t))
-}
-
-// WriteJSON writes v as indented JSON without HTML escaping: the one JSON encoding of every report.
-func WriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
