@@ -20,13 +20,13 @@ const MaxSize = 64 << 20
 const maxDigits = 256
 
 // ErrSchemaVersion is returned when a file is a report of another schema version.
-var ErrSchemaVersion = errors.New("baseline written by another report schema version")
+var ErrSchemaVersion = errors.New("report written by another report schema version")
 
-// ReadFile reads a baseline file (see Read).
+// ReadFile reads a saved JSON report: a baseline, or what render --report draws (see Read).
 func ReadFile(path string) (*analyzer.Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read baseline: %w", err)
+		return nil, fmt.Errorf("read report: %w", err)
 	}
 	defer f.Close()
 	return Read(f, path)
@@ -39,13 +39,13 @@ func ReadFile(path string) (*analyzer.Result, error) {
 func Read(r io.Reader, name string) (*analyzer.Result, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("read baseline %s: %w", name, err)
+		return nil, fmt.Errorf("read report %s: %w", name, err)
 	}
 	if len(data) > MaxSize {
-		return nil, fmt.Errorf("%s: baseline larger than %d MiB: is this a threatcov JSON report?", name, MaxSize>>20)
+		return nil, fmt.Errorf("%s: larger than %d MiB: is this a threatcov JSON report?", name, MaxSize>>20)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, fmt.Errorf("%s: empty file: write a baseline with 'threatcov baseline write %s'", name, name)
+		return nil, fmt.Errorf("%s: empty file: write a report with 'threatcov baseline write %s' or 'threatcov analyze -o json --file %s'", name, name, name)
 	}
 	if err := scan(data, name); err != nil {
 		return nil, err
@@ -58,9 +58,9 @@ func Read(r io.Reader, name string) (*analyzer.Result, error) {
 	}
 	switch {
 	case head.SchemaVersion == nil:
-		return nil, fmt.Errorf("%s: not a threatcov report (no schemaVersion field): write a baseline with 'threatcov baseline write'", name)
+		return nil, fmt.Errorf("%s: not a threatcov report (no schemaVersion field): write one with 'threatcov baseline write' or 'threatcov analyze -o json'", name)
 	case *head.SchemaVersion != analyzer.SchemaVersion:
-		return nil, fmt.Errorf("%s: %w: the file has schema %q, this threatcov reads %q: regenerate the baseline with 'threatcov baseline write' (or compare with the threatcov version that wrote it)",
+		return nil, fmt.Errorf("%s: %w: the file has schema %q, this threatcov reads %q: regenerate it with 'threatcov baseline write' (or compare with the threatcov version that wrote it)",
 			name, ErrSchemaVersion, *head.SchemaVersion, analyzer.SchemaVersion)
 	}
 	var res analyzer.Result
@@ -113,7 +113,7 @@ func decodeError(data []byte, name string, err error) error {
 		}
 		return fmt.Errorf("%s:%d: field %s: want %s, found JSON %s: the file is not a threatcov %s report", name, lineAt(data, typ.Offset), field, typ.Type, typ.Value, analyzer.SchemaVersion)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("%s:%d: truncated JSON: the file ends early (an interrupted write?): write the baseline again", name, lineAt(data, int64(len(data))))
+		return fmt.Errorf("%s:%d: truncated JSON: the file ends early (an interrupted write?): write the report again", name, lineAt(data, int64(len(data))))
 	}
 	return fmt.Errorf("%s: %v", name, err)
 }

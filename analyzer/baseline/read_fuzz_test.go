@@ -34,7 +34,7 @@ func FuzzReadNamesFile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Read(strings.NewReader(string(data)), name)
 		if err != nil {
-			if msg := err.Error(); !strings.HasPrefix(msg, name+":") && !strings.HasPrefix(msg, "read baseline "+name) {
+			if msg := err.Error(); !strings.HasPrefix(msg, name+":") && !strings.HasPrefix(msg, "read report "+name) {
 				t.Fatalf("error does not name %s first: %v", name, err)
 			}
 			return

@@ -114,7 +114,7 @@ func TestCheckThresholdsAndErrors(t *testing.T) {
 		{"rule needs a baseline", []string{"check", "--fail-on", "new-open-paths"}, exitInput, "", "give --baseline FILE"},
 		{"baseline of another schema", []string{"check", "--baseline", foreign}, exitInput, "", `the file has schema "threatcov.dev/report/v0"`},
 		{"bad report flag", []string{"check", "--report", "pdf=out.pdf"}, exitInput, "", `--report "pdf=out.pdf": use FORMAT=FILE`},
-		{"missing baseline", []string{"check", "--baseline", filepath.Join(dir, "absent.json")}, exitInput, "", "read baseline"},
+		{"missing baseline", []string{"check", "--baseline", filepath.Join(dir, "absent.json")}, exitInput, "", "read report"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
