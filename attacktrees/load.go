@@ -8,8 +8,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 //go:embed catalog
@@ -33,24 +36,43 @@ func DefaultTrees() ([]*Tree, error) {
 		return nil, err
 	}
 	sort.Strings(entries)
-	var trees []*Tree
-	var all Errors
-	for _, name := range entries {
-		data, err := catalogFS.ReadFile(name)
+	return parseEach(len(entries), func(i int) (*Tree, error) {
+		data, err := catalogFS.ReadFile(entries[i])
 		if err != nil {
 			return nil, err
 		}
-		t, err := Parse(data, path.Join("attacktrees", name))
-		if err != nil {
-			all = appendErr(all, err)
+		return Parse(data, path.Join("attacktrees", entries[i]))
+	}, nil)
+}
+
+// parseEach parses n files with parse, spread over the cores (YAML parsing is most of loading
+// a large catalog), and returns the trees in file order, or every file's errors in file order
+// after those already in all.
+func parseEach(n int, parse func(i int) (*Tree, error), all Errors) ([]*Tree, error) {
+	trees := make([]*Tree, n)
+	errs := make([]error, n)
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				trees[i], errs[i] = parse(i)
+			}
+		})
+	}
+	wg.Wait()
+	out := trees[:0]
+	for i, t := range trees {
+		if errs[i] != nil {
+			all = appendErr(all, errs[i])
 			continue
 		}
-		trees = append(trees, t)
+		out = append(out, t)
 	}
 	if len(all) > 0 {
 		return nil, all
 	}
-	return trees, nil
+	return out, nil
 }
 
 // Default returns the embedded CNCF catalog as one graph.
@@ -97,19 +119,7 @@ func ReadPaths(paths ...string) ([]*Tree, error) {
 		sort.Strings(found)
 		files = append(files, found...)
 	}
-	var trees []*Tree
-	for _, f := range files {
-		t, err := ReadFile(f)
-		if err != nil {
-			all = appendErr(all, err)
-			continue
-		}
-		trees = append(trees, t)
-	}
-	if len(all) > 0 {
-		return nil, all
-	}
-	return trees, nil
+	return parseEach(len(files), func(i int) (*Tree, error) { return ReadFile(files[i]) }, all)
 }
 
 // Load builds the catalog the CLI analyses: the embedded catalog, plus or instead of the trees
