@@ -359,8 +359,7 @@ type probeInput struct {
 	podReview     *ast.Term
 	objectRequest request
 	podRequest    request
-	typedPod      *corev1.Pod
-	typedPodErr   error
+	base          *probeBase
 	err           error
 }
 
@@ -401,6 +400,12 @@ type probeBase struct {
 	object, old, pod                map[string]any
 	objectValue, oldValue, podValue ast.Value
 	objectErr, oldErr, podErr       error
+
+	// The Pod as Pod Security Admission reads it, converted on first use: its checks read the
+	// spec and annotations, never the namespace, so one conversion serves every namespace.
+	typedOnce   sync.Once
+	typedPod    *corev1.Pod
+	typedPodErr error
 }
 
 func (e *Evaluator) base(probe mapping.Probe) *probeBase {
@@ -501,6 +506,7 @@ func (e *Evaluator) buildInput(probe mapping.Probe, namespace string) *probeInpu
 		return in
 	}
 	b := e.base(probe)
+	in.base = b
 	if b.objectErr != nil {
 		in.err = fmt.Errorf("probe %s: %v", probe.Name, b.objectErr)
 		return in

@@ -25,27 +25,15 @@ func newPSARegistry() (psaRegistry, error) {
 // with the namespace's level, as the API server's PodSecurity admission plugin does for pods
 // and the pods/ephemeralcontainers subresource.
 func (e *Evaluator) evalPSA(p *Policy, probe mapping.Probe, in *probeInput) result {
-	podObj := in.pod
-	if podObj == nil {
+	if in.pod == nil {
 		if str(in.object, "kind") != "Pod" || group(str(in.object, "apiVersion")) != "" {
 			return result{verdict: VerdictNotApplicable}
 		}
 		if probe.SubResource != "" && probe.SubResource != "ephemeralcontainers" {
 			return result{verdict: VerdictNotApplicable}
 		}
-		podObj = in.object
 	}
-	e.mu.Lock()
-	if in.typedPod == nil && in.typedPodErr == nil {
-		pod := &corev1.Pod{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(podObj, pod); err != nil {
-			in.typedPodErr = err
-		} else {
-			in.typedPod = pod
-		}
-	}
-	pod, perr := in.typedPod, in.typedPodErr
-	e.mu.Unlock()
+	pod, perr := in.base.typed()
 	if perr != nil {
 		return result{verdict: VerdictError, err: fmt.Sprintf("probe %s is not a valid Pod for Pod Security Admission: %v", probe.Name, perr)}
 	}
@@ -56,4 +44,21 @@ func (e *Evaluator) evalPSA(p *Policy, probe mapping.Probe, in *probeInput) resu
 	return result{verdict: VerdictDenied, messages: []string{
 		fmt.Sprintf("violates PodSecurity %q: %s", p.exec.psaLevel.String(), agg.ForbiddenDetail()),
 	}}
+}
+
+// typed returns the probe's Pod (the object, or the Pod its controller creates) as a corev1.Pod.
+func (b *probeBase) typed() (*corev1.Pod, error) {
+	b.typedOnce.Do(func() {
+		obj := b.pod
+		if obj == nil {
+			obj = b.object
+		}
+		pod := &corev1.Pod{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, pod); err != nil {
+			b.typedPodErr = err
+			return
+		}
+		b.typedPod = pod
+	})
+	return b.typedPod, b.typedPodErr
 }
