@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -829,30 +830,37 @@ func (e *Evaluator) EvaluateAll(ctx context.Context, jobs []Job) []Evaluation {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
-	next := make(chan int)
+	// A worker takes all the jobs of one probe at a time, so one worker converts its input and
+	// no two race to build the same one; workers pull groups from a counter rather than a
+	// channel, which cost a goroutine hand-off per job.
+	var groups [][]int
+	for k, i := range order {
+		if k == 0 || bases[i] != bases[order[k-1]] {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], i)
+	}
+	workers = min(workers, len(groups))
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				j := jobs[i]
-				out[i] = e.Evaluate(ctx, j.Policy, j.Probe, j.Namespace)
-				e.mu.Lock()
-				if remaining[keys[i]]--; remaining[keys[i]] == 0 {
-					delete(e.inputs, keys[i])
+		wg.Go(func() {
+			for g := int(next.Add(1) - 1); g < len(groups); g = int(next.Add(1) - 1) {
+				for _, i := range groups[g] {
+					j := jobs[i]
+					out[i] = e.Evaluate(ctx, j.Policy, j.Probe, j.Namespace)
+					e.mu.Lock()
+					if remaining[keys[i]]--; remaining[keys[i]] == 0 {
+						delete(e.inputs, keys[i])
+					}
+					if remaining[bases[i]]--; remaining[bases[i]] == 0 {
+						delete(e.bases, bases[i][len("\x00base\x00"):])
+					}
+					e.mu.Unlock()
 				}
-				if remaining[bases[i]]--; remaining[bases[i]] == 0 {
-					delete(e.bases, bases[i][len("\x00base\x00"):])
-				}
-				e.mu.Unlock()
 			}
-		}()
+		})
 	}
-	for _, i := range order {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
 	return out
 }
