@@ -1,7 +1,6 @@
 package attacktrees
 
 import (
-	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -10,14 +9,7 @@ import (
 // decodes the same tree from it with no error, so Parse's result (and every error message) is
 // what it was when every file was parsed twice.
 func FuzzParseValidMatchesStrict(f *testing.F) {
-	files, _ := filepath.Glob("catalog/*.yaml")
-	for _, file := range files {
-		data, err := catalogFS.ReadFile(filepath.ToSlash(file))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	addCatalogSeeds(f)
 	for _, s := range []string{
 		okTree,
 		"",

@@ -377,21 +377,26 @@ func baseKey(probe mapping.Probe) string {
 
 func (e *Evaluator) input(probe mapping.Probe, namespace string) *probeInput {
 	key := inputKey(probe, namespace)
-	e.mu.Lock()
-	in, ok := e.inputs[key]
-	e.mu.Unlock()
+	return cached(&e.mu, e.inputs, key, func() *probeInput { return e.buildInput(probe, namespace) })
+}
+
+// cached returns m[key], building it outside the lock when missing; when two goroutines build
+// the same key, the first one stored wins.
+func cached[T any](mu *sync.Mutex, m map[string]T, key string, build func() T) T {
+	mu.Lock()
+	v, ok := m[key]
+	mu.Unlock()
 	if ok {
-		return in
+		return v
 	}
-	in = e.buildInput(probe, namespace)
-	e.mu.Lock()
-	if prev, ok := e.inputs[key]; ok {
-		in = prev
-	} else {
-		e.inputs[key] = in
+	v = build()
+	mu.Lock()
+	defer mu.Unlock()
+	if prev, ok := m[key]; ok {
+		return prev
 	}
-	e.mu.Unlock()
-	return in
+	m[key] = v
+	return v
 }
 
 // probeBase is a probe converted once for all namespaces: its object, old object and the Pod
@@ -410,29 +415,17 @@ type probeBase struct {
 }
 
 func (e *Evaluator) base(probe mapping.Probe) *probeBase {
-	key := baseKey(probe)
-	e.mu.Lock()
-	b, ok := e.bases[key]
-	e.mu.Unlock()
-	if ok {
+	return cached(&e.mu, e.bases, baseKey(probe), func() *probeBase {
+		b := &probeBase{object: probe.Object, old: probe.OldObject}
+		b.objectValue, b.objectErr = ast.InterfaceToValue(b.object)
+		if b.old != nil {
+			b.oldValue, b.oldErr = ast.InterfaceToValue(b.old)
+		}
+		if b.pod = ExpandPod(b.object); b.pod != nil {
+			b.podValue, b.podErr = ast.InterfaceToValue(b.pod)
+		}
 		return b
-	}
-	b = &probeBase{object: probe.Object, old: probe.OldObject}
-	b.objectValue, b.objectErr = ast.InterfaceToValue(b.object)
-	if b.old != nil {
-		b.oldValue, b.oldErr = ast.InterfaceToValue(b.old)
-	}
-	if b.pod = ExpandPod(b.object); b.pod != nil {
-		b.podValue, b.podErr = ast.InterfaceToValue(b.pod)
-	}
-	e.mu.Lock()
-	if prev, ok := e.bases[key]; ok {
-		b = prev
-	} else {
-		e.bases[key] = b
-	}
-	e.mu.Unlock()
-	return b
+	})
 }
 
 // placed is placeInNamespace on an object and its Rego value: the namespace is set when the
