@@ -226,7 +226,18 @@ func (c *Catalog) cycleError(nodes []*Node) *Error {
 	}
 	first := nodes[0]
 	return &Error{File: c.treeByID[first.Tree].File, Line: first.Line, Node: first.ID,
-		Msg: fmt.Sprintf("cycle: %s: attack trees must be acyclic; remove one of these edges", strings.Join(path, " -> "))}
+		Msg: fmt.Sprintf("cycle: %s: attack trees must be acyclic; remove one of these edges", cycleText(path))}
+}
+
+// cycleText joins a cycle's node ids in edge order; a long cycle keeps its first and last ten
+// nodes and counts the rest, so the message stays one readable line.
+func cycleText(path []string) string {
+	const keep = 10
+	if len(path) <= 2*keep+1 {
+		return strings.Join(path, " -> ")
+	}
+	return fmt.Sprintf("%s -> ... (%d more nodes) ... -> %s", strings.Join(path[:keep], " -> "),
+		len(path)-2*keep, strings.Join(path[len(path)-keep:], " -> "))
 }
 
 // Trees returns the catalog's trees in load order.

@@ -286,10 +286,13 @@ func TestDeepCycle(t *testing.T) {
 			t.Fatal("Build accepted a cycle")
 		}
 		msg := err.Error()
-		for _, s := range []string{`deep.yaml:4: node "g": cycle: g -> n1 -> n2 -> `, fmt.Sprintf(" -> n%d -> g: attack trees must be acyclic", depth)} {
+		for _, s := range []string{`deep.yaml:4: node "g": cycle: g -> n1 -> n2 -> `, " -> ... (99982 more nodes) ... -> ", fmt.Sprintf(" -> n%d -> g: attack trees must be acyclic", depth)} {
 			if !strings.Contains(msg, s) {
 				t.Errorf("error does not contain %q:\n%.300s...", s, msg)
 			}
+		}
+		if len(msg) > 500 {
+			t.Errorf("error is %d bytes long: a long cycle should be abridged", len(msg))
 		}
 	})
 }
