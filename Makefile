@@ -29,7 +29,7 @@ lint:
 	$(GO) vet ./...
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi
 
-## bench: Go benchmarks, then threatcov side by side with conftest, gator, scram and dot.
+## bench: Go benchmarks, threatcov side by side with conftest, gator, scram and dot, then the scale series.
 bench: bench-go
 	bash bench/run.sh
 

@@ -8,7 +8,9 @@
 #
 # Environment: RUNS (timed runs per command, default 7), WARMUP (default 1), EXAMPLE (policy
 # set, default examples/platform), ONLY (space-separated subset of: conftest gator paths
-# render analyze), NO_INSTALL=1 to use whatever anchors are already there.
+# render analyze scale), NO_INSTALL=1 to use whatever anchors are already there. "scale" runs
+# bench/scale.sh (how analyze's cost grows; its own SCALE_* variables apply) and appends its
+# table.
 #
 # Ratios of CPU time (user+sys) are printed beside ratios of wall time: on a shared machine
 # the wall time of a short process is mostly waiting for a core.
@@ -19,7 +21,7 @@ ROOT=$PWD
 RUNS=${RUNS:-7}
 WARMUP=${WARMUP:-1}
 EXAMPLE=${EXAMPLE:-examples/platform}
-ONLY=${ONLY:-conftest gator paths render analyze}
+ONLY=${ONLY:-conftest gator paths render analyze scale}
 NS=apps
 
 CONFTEST_VERSION=v0.71.1
@@ -150,6 +152,13 @@ if want analyze; then
 	row -name "analyze vs bare Go + go-graphviz init" \
 		-cmd "threatcov=$TC analyze --policies $EXAMPLE" \
 		-cmd "bareinit=$CACHE/bareinit"
+fi
+
+# (6) How analyze's cost grows with the catalog, namespaces, policies and probes.
+if want scale; then
+	log "scale: bench/scale.sh"
+	SCALE_OUT=$CACHE/scale.md bash bench/scale.sh >&2
+	{ echo; cat "$CACHE/scale.md"; echo; echo "Plot: go run ./bench/cmd/scaleplot (reads $CACHE/scale.md, writes docs/performance-scale.svg)."; } >>"$OUT.tail"
 fi
 
 if [[ -f $OUT.tail ]]; then cat "$OUT.tail" >>"$OUT"; rm -f "$OUT.tail"; fi
