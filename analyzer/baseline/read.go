@@ -42,7 +42,7 @@ func Read(r io.Reader, name string) (*analyzer.Result, error) {
 		return nil, fmt.Errorf("read report %s: %w", name, err)
 	}
 	if len(data) > MaxSize {
-		return nil, fmt.Errorf("%s: larger than %d MiB: is this a threatcov JSON report?", name, MaxSize>>20)
+		return nil, fmt.Errorf("%s: larger than %d MiB, the most threatcov reads back (a report of the CNCF catalog is under 1 MiB): is this a threatcov JSON report?", name, MaxSize>>20)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, fmt.Errorf("%s: empty file: write a report with 'threatcov baseline write %s' or 'threatcov analyze -o json --file %s'", name, name, name)
