@@ -15,8 +15,23 @@
 // one of P, Q varies and the other is fixed. The policies are Rego files (the pipeline: each
 // probe is judged as its manifest alone), so entries name the pipeline point.
 //
-// It prints the number of (policy, probe) evaluations the mapping asks for per namespace.
-// The output depends only on the flags and the embedded catalog.
+// With -kind gatekeeper it writes Gatekeeper policies instead, for the admission path: P
+// ConstraintTemplates (twelve kinds of check, each template its own Rego under targets[].rego,
+// half of them carrying a library in targets[].libs, half gatekeeper-library style in Rego v0
+// reading Pods only) with a parameters schema, and one Constraint per template (two for every
+// third: the second warns and is limited by namespace), with parameters; every seventh first
+// constraint is a dry run. Constraints of lib-style templates match Pods and workloads, the
+// others Pods only (a workload is then judged as the Pod its controller would create). The
+// mapping entries name them by gatekeeper:KIND (or gatekeeper:KIND/NAME for each of two) at
+// the admission point, so every template is compiled and evaluated:
+//
+//	setgen -kind gatekeeper -policies T -probes Q OUTDIR
+//	threatcov analyze --policies OUTDIR/policies --probes OUTDIR/probes \
+//	    --mapping OUTDIR/mapping.yaml --namespace apps
+//
+// It prints the number of (policy, probe) evaluations the mapping asks for per namespace, and
+// with -kind gatekeeper the number of constraints after it. The output depends only on the
+// flags and the embedded catalog.
 package main
 
 import (
@@ -39,18 +54,23 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("setgen", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	nPol := fl.Int("policies", 10, "number of Rego policies")
+	kind := fl.String("kind", "rego", "policies to write: rego (pipeline Rego files) or gatekeeper (ConstraintTemplates and constraints)")
+	nPol := fl.Int("policies", 10, "number of Rego policies, or of ConstraintTemplates with -kind gatekeeper")
 	nProbes := fl.Int("probes", 10, "number of probe variants (over all families)")
 	groups := fl.Int("groups", 10, "mapping entries: leaves, policies and families are dealt into this many groups")
 	check := fl.Bool("check", true, "load the written policies and probes and check their counts")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
-	if fl.NArg() != 1 || *nPol < 1 || *nProbes < 1 || *groups < 1 {
-		fmt.Fprintln(stderr, "usage: setgen [-policies P] [-probes Q] [-groups G] OUTDIR")
+	if fl.NArg() != 1 || *nPol < 1 || *nProbes < 1 || *groups < 1 || *kind != "rego" && *kind != "gatekeeper" {
+		fmt.Fprintln(stderr, "usage: setgen [-kind rego|gatekeeper] [-policies P] [-probes Q] [-groups G] OUTDIR")
 		return 2
 	}
-	if err := generate(stdout, fl.Arg(0), *nPol, *nProbes, *groups, *check); err != nil {
+	gen := generate
+	if *kind == "gatekeeper" {
+		gen = generateGatekeeper
+	}
+	if err := gen(stdout, fl.Arg(0), *nPol, *nProbes, *groups, *check); err != nil {
 		fmt.Fprintln(stderr, "setgen:", err)
 		return 1
 	}
@@ -58,15 +78,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func generate(stdout io.Writer, out string, nPol, nProbes, groups int, check bool) error {
-	cat, err := attacktrees.Default()
+	leaves, err := catalogLeaves()
 	if err != nil {
 		return err
-	}
-	var leaves []string
-	for _, n := range cat.Nodes() {
-		if cat.IsLeaf(n) && n.Kind != attacktrees.KindSubtree && n.Kind != attacktrees.KindNote {
-			leaves = append(leaves, n.ID)
-		}
 	}
 	// Every group needs a leaf, a policy and a family.
 	g := min(groups, len(leaves), nPol, nProbes)
@@ -151,4 +165,19 @@ func generate(stdout io.Writer, out string, nPol, nProbes, groups int, check boo
 		return fmt.Errorf("wrote %d policies, want %d", len(inv.Policies), nPol)
 	}
 	return nil
+}
+
+// catalogLeaves returns the ids of the embedded catalog's mappable leaves, in catalog order.
+func catalogLeaves() ([]string, error) {
+	cat, err := attacktrees.Default()
+	if err != nil {
+		return nil, err
+	}
+	var leaves []string
+	for _, n := range cat.Nodes() {
+		if cat.IsLeaf(n) && n.Kind != attacktrees.KindSubtree && n.Kind != attacktrees.KindNote {
+			leaves = append(leaves, n.ID)
+		}
+	}
+	return leaves, nil
 }

@@ -83,3 +83,88 @@ func tree(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// TestRunWritesGatekeeperSet checks the Gatekeeper set: every constraint loads as a verifiable
+// policy, is named by the mapping, compiles and evaluates without error, some deny; and the
+// output is deterministic.
+func TestRunWritesGatekeeperSet(t *testing.T) {
+	for _, tc := range []struct{ p, q int }{{1, 1}, {13, 17}, {30, 60}} {
+		a, b := t.TempDir(), t.TempDir()
+		var printed []string
+		for _, dir := range []string{a, b} {
+			var stdout, stderr bytes.Buffer
+			if code := run([]string{"-kind", "gatekeeper", "-policies", strconv.Itoa(tc.p), "-probes", strconv.Itoa(tc.q), dir}, &stdout, &stderr); code != 0 {
+				t.Fatalf("setgen -kind gatekeeper -policies %d -probes %d: exit %d: %s", tc.p, tc.q, code, stderr.String())
+			}
+			printed = strings.Fields(stdout.String())
+		}
+		if got, want := tree(t, a), tree(t, b); got != want {
+			t.Errorf("T=%d Q=%d: two runs differ", tc.p, tc.q)
+		}
+		if len(printed) != 2 {
+			t.Fatalf("T=%d Q=%d: printed %q, want evaluations and constraints", tc.p, tc.q, printed)
+		}
+		nCons, err := strconv.Atoi(printed[1])
+		if err != nil || nCons < tc.p {
+			t.Errorf("T=%d Q=%d: printed %q constraints", tc.p, tc.q, printed[1])
+		}
+		mf, err := mapping.ReadFile(filepath.Join(a, "mapping.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := policies.Load(filepath.Join(a, "policies"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(inv.Policies) != nCons {
+			t.Errorf("T=%d Q=%d: %d policies, printed %d constraints", tc.p, tc.q, len(inv.Policies), nCons)
+		}
+		named := map[string]bool{}
+		for _, s := range mf.Steps {
+			for _, ref := range s.Policies {
+				rs := inv.Resolve(ref)
+				if len(rs) == 0 {
+					t.Errorf("T=%d Q=%d: mapping names %s, which resolves to nothing", tc.p, tc.q, ref)
+				}
+				for _, p := range rs {
+					named[p.ID] = true
+				}
+			}
+		}
+		for _, p := range inv.Policies {
+			if !named[p.ID] {
+				t.Errorf("T=%d Q=%d: constraint %s is not mapped", tc.p, tc.q, p.ID)
+			}
+			if p.Engine != policies.EngineGatekeeper || p.Point != policies.PointAdmission || !p.Verifiable {
+				t.Errorf("T=%d Q=%d: %s: engine %s, point %s, verifiable %v", tc.p, tc.q, p.ID, p.Engine, p.Point, p.Verifiable)
+			}
+		}
+		ev, err := policies.NewEvaluator(inv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if errs := ev.CompileErrors(); len(errs) > 0 {
+			t.Errorf("T=%d Q=%d: compile errors: %v", tc.p, tc.q, errs)
+		}
+		probes, err := mapping.LoadProbes(filepath.Join(a, "probes"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var jobs []policies.Job
+		for _, p := range inv.Policies {
+			for _, pr := range probes {
+				jobs = append(jobs, policies.Job{Policy: p, Probe: pr, Namespace: "apps"})
+			}
+		}
+		verdicts := map[policies.Verdict]int{}
+		for _, e := range ev.EvaluateAll(t.Context(), jobs) {
+			verdicts[e.Verdict]++
+			if e.Verdict == policies.VerdictError {
+				t.Errorf("T=%d Q=%d: %s on %s: %s", tc.p, tc.q, e.Policy, e.Probe, e.Err)
+			}
+		}
+		if tc.p > 1 && verdicts[policies.VerdictDenied] == 0 {
+			t.Errorf("T=%d Q=%d: no probe denied: %v", tc.p, tc.q, verdicts)
+		}
+	}
+}
