@@ -48,7 +48,13 @@ func newRootCmd(s streams) *cobra.Command {
 		Short: "Which attack paths of your threat model remain open under the policies you run",
 		Long: `threatcov loads attack trees (the CNCF FSUG Kubernetes threat model by default), maps their
 attack steps to admission policies, executes the deployed policies against attack manifests
-(probes), and reports which attack paths remain open.`,
+(probes), and reports which attack paths remain open.
+
+Exit codes: 0 success, 1 a gate failed (check), 2 usage or input error.
+
+Environment: GOGC (threatcov uses 200 unless it is set; see docs/performance.md), TMPDIR
+(go-graphviz keeps compiled Graphviz code in $TMPDIR/go-graphviz; on a shared machine point it
+at a folder only you can write, see docs/security.md), KUBECONFIG (with the cluster flags).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
