@@ -8,13 +8,17 @@
 #    totalling Q probe variants and a mapping that deals the catalog's leaves, the policies and
 #    the families into 10 groups, so a run makes about P x Q / 10 evaluations (the row says how
 #    many); P varies with Q fixed at SCALE_FIXED_PROBES, then Q varies with P fixed at
-#    SCALE_FIXED_POLICIES, in 1 namespace on the CNCF catalog.
+#    SCALE_FIXED_POLICIES, in 1 namespace on the CNCF catalog;
+#  - Gatekeeper templates: a generated set (setgen -kind gatekeeper) of T ConstraintTemplates,
+#    each with one or two constraints (the row says how many), and SCALE_FIXED_PROBES probe
+#    variants at the admission point: constraint match, workloads judged as their Pod,
+#    input.review and one compiler per template.
 # Prints a markdown table of wall time, CPU time (user+sys) and peak RSS; also saved to
 # .cache/bench/scale.md.
 #
 # Environment: SCALE_K (catalog factors, default "1 10 100"; 1000 takes a few minutes),
 # SCALE_NS (default "1 10 100"), SCALE_POLICIES (default "10 100 1000"), SCALE_PROBES (default
-# "10 100 1000 10000"), SCALE_FIXED_PROBES and SCALE_FIXED_POLICIES (default 100 each; the
+# "10 100 1000 10000"), SCALE_TEMPLATES (default "10 100 1000"), SCALE_FIXED_PROBES and SCALE_FIXED_POLICIES (default 100 each; the
 # series skip what is set to ""),
 # EXAMPLE (default examples/platform), TIMEOUT per run (default 600s), SCALE_OUT (the table,
 # default .cache/bench/scale.md).
@@ -25,6 +29,7 @@ SCALE_K=${SCALE_K-1 10 100}
 SCALE_NS=${SCALE_NS-1 10 100}
 SCALE_POLICIES=${SCALE_POLICIES-10 100 1000}
 SCALE_PROBES=${SCALE_PROBES-10 100 1000 10000}
+SCALE_TEMPLATES=${SCALE_TEMPLATES-10 100 1000}
 SCALE_FIXED_PROBES=${SCALE_FIXED_PROBES:-100}
 SCALE_FIXED_POLICIES=${SCALE_FIXED_POLICIES:-100}
 EXAMPLE=${EXAMPLE:-examples/platform}
@@ -89,4 +94,12 @@ for p in $SCALE_POLICIES; do
 done
 for q in $SCALE_PROBES; do
 	generated probe "$SCALE_FIXED_POLICIES" "$q"
+done
+
+for t in $SCALE_TEMPLATES; do
+	dir=$WORK/gk-t$t-q$SCALE_FIXED_PROBES
+	counts=$("$CACHE/setgen" -kind gatekeeper -policies "$t" -probes "$SCALE_FIXED_PROBES" "$dir")
+	read -r evals cons <<<"$counts"
+	measure "generated set, template series: $t Gatekeeper templates ($cons constraints), $SCALE_FIXED_PROBES probes ($evals evaluations), 1 namespace" analyze --policies "$dir/policies" --probes "$dir/probes" --mapping "$dir/mapping.yaml" --namespace apps -o json | tee -a "$OUT"
+	rm -rf "$dir"
 done

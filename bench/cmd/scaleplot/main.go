@@ -1,6 +1,7 @@
 // Command scaleplot draws bench/scale.sh's table (.cache/bench/scale.md) as an SVG with
 // gonum/plot: analyze's CPU time against the scale factor, log-log, one line per series
-// (catalog copies, namespaces, generated policies, generated probes), each with a dashed line
+// (catalog copies, namespaces, generated policies, generated probes, generated Gatekeeper
+// templates), each with a dashed line
 // of slope 1 (linear growth) from its first point for reference.
 package main
 
@@ -26,11 +27,13 @@ func main() {
 }
 
 var (
-	catalogRow = regexp.MustCompile(`^\| catalog x(\d+) \(\d+ trees\),.*, 1 namespace \| [^|]* \| ([0-9.]+) s \|`)
-	nsRow      = regexp.MustCompile(`^\| catalog x1, .*, (\d+) namespaces \| [^|]* \| ([0-9.]+) s \|`)
-	policyRow  = regexp.MustCompile(`^\| generated set, policy series: (\d+) policies, \d+ probes .*\| [^|]* \| ([0-9.]+) s \|`)
-	probeRow   = regexp.MustCompile(`^\| generated set, probe series: \d+ policies, (\d+) probes .*\| [^|]* \| ([0-9.]+) s \|`)
-	fixedRe    = regexp.MustCompile(`^\| generated set, (policy|probe) series: (\d+) policies, (\d+) probes`)
+	catalogRow    = regexp.MustCompile(`^\| catalog x(\d+) \(\d+ trees\),.*, 1 namespace \| [^|]* \| ([0-9.]+) s \|`)
+	nsRow         = regexp.MustCompile(`^\| catalog x1, .*, (\d+) namespaces \| [^|]* \| ([0-9.]+) s \|`)
+	policyRow     = regexp.MustCompile(`^\| generated set, policy series: (\d+) policies, \d+ probes .*\| [^|]* \| ([0-9.]+) s \|`)
+	probeRow      = regexp.MustCompile(`^\| generated set, probe series: \d+ policies, (\d+) probes .*\| [^|]* \| ([0-9.]+) s \|`)
+	templateRow   = regexp.MustCompile(`^\| generated set, template series: (\d+) Gatekeeper templates .*\| [^|]* \| ([0-9.]+) s \|`)
+	templateFixed = regexp.MustCompile(`^\| generated set, template series: \d+ Gatekeeper templates \(\d+ constraints\), (\d+) probes`)
+	fixedRe       = regexp.MustCompile(`^\| generated set, (policy|probe) series: (\d+) policies, (\d+) probes`)
 )
 
 // series is one line of the plot: the rows its pattern matches.
@@ -59,6 +62,7 @@ func run(args []string, stderr io.Writer) int {
 		{re: nsRow, legend: "N namespaces (catalog x1)"},
 		{re: policyRow, legend: "P generated policies"},
 		{re: probeRow, legend: "Q generated probes"},
+		{re: templateRow, legend: "T generated Gatekeeper templates"},
 	}
 	fixed := map[string]string{} // series -> the count held fixed
 	sc := bufio.NewScanner(f)
@@ -77,12 +81,16 @@ func run(args []string, stderr io.Writer) int {
 				fixed["probe"] = m[2] + " policies"
 			}
 		}
+		if m := templateFixed.FindStringSubmatch(sc.Text()); m != nil {
+			fixed["template"] = m[1] + " probes"
+		}
 	}
 	all[2].legend += " (" + fixed["policy"] + ")"
 	all[3].legend += " (" + fixed["probe"] + ")"
+	all[4].legend += " (" + fixed["template"] + ")"
 	p := plot.New()
 	p.Title.Text = "threatcov analyze: CPU time vs scale"
-	p.X.Label.Text = "scale (catalog copies, namespaces, policies or probes)"
+	p.X.Label.Text = "scale (catalog copies, namespaces, policies, probes or templates)"
 	p.Y.Label.Text = "CPU time (s)"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
