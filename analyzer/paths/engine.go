@@ -300,7 +300,7 @@ func (e *Engine) compute(i int) int32 {
 	case And:
 		acc := one
 		for ci := len(n.Children) - 1; ci >= 0; ci-- {
-			acc = z.MinProduct(e.fam[n.Children[ci]], acc)
+			acc = z.MinProductSplit(e.fam[n.Children[ci]], acc)
 		}
 		return acc
 	default: // AtLeast
@@ -313,7 +313,7 @@ func (e *Engine) compute(i int) int32 {
 				if t[j-1] == zero {
 					continue
 				}
-				t[j] = z.MinUnion(t[j], z.MinProduct(f, t[j-1]))
+				t[j] = z.MinUnion(t[j], z.MinProductSplit(f, t[j-1]))
 			}
 		}
 		return t[n.K]

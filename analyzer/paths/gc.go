@@ -64,5 +64,6 @@ func (z *zbdd) gc(roots []int32) {
 	z.product.init(n)
 	z.without.init(n)
 	z.minProduct.init(n)
+	z.diff.init(n)
 	z.liveAfterGC = len(kept)
 }

@@ -16,7 +16,7 @@ type zbdd struct {
 	unique []int32 // open addressing over nodes; 0 marks a free slot (terminal 0 is never stored)
 	used   int
 
-	union, product, without, minProduct opCache
+	union, product, without, minProduct, diff opCache
 
 	liveAfterGC int // nodes kept by the last gc: the next runs when the store is much larger
 
@@ -57,6 +57,7 @@ func newZBDD() *zbdd {
 	z.product.init(1 << 14)
 	z.without.init(1 << 14)
 	z.minProduct.init(1 << 14)
+	z.diff.init(1 << 14)
 	return z
 }
 
@@ -114,6 +115,7 @@ func (z *zbdd) grow() {
 		z.product.init(want)
 		z.without.init(want)
 		z.minProduct.init(want)
+		z.diff.init(want)
 	}
 }
 
@@ -222,7 +224,8 @@ func (z *zbdd) Product(f, g int32) int32 {
 // result minimal (Rauzy): the plain product of two families of thousands of sets has millions
 // of non-minimal sets that minimisation would only remove again. With f = v.f1 + f0 and
 // g = v.g1 + g0, the sets without v are min(f0 × g0); the sets with v are those of
-// min((f0 ∪ f1) × (g0 ∪ g1)) that no set without v is inside.
+// min(f1 × (g0 ∪ g1) ∪ f0 × g1) that no set without v is inside. Operands with no variable in
+// common need no minimisation at all.
 func (z *zbdd) MinProduct(f, g int32) int32 {
 	switch {
 	case f == zero || g == zero:
@@ -236,6 +239,14 @@ func (z *zbdd) MinProduct(f, g int32) int32 {
 	}
 	if f > g {
 		f, g = g, f
+	}
+	if F, G := &z.nodes[f], &z.nodes[g]; F.last < G.v || G.last < F.v {
+		// No variable in common: every product of two minimal sets is minimal.
+		r := z.Product(f, g)
+		if r > one {
+			z.nodes[r].min = r
+		}
+		return r
 	}
 	if r, ok := z.minProduct.get(f, g); ok {
 		return r
@@ -254,7 +265,9 @@ func (z *zbdd) MinProduct(f, g int32) int32 {
 	default:
 		v = F.v
 		lo = z.MinProduct(F.lo, G.lo)
-		hi = z.Without(z.MinProduct(z.MinUnion(F.lo, F.hi), z.MinUnion(G.lo, G.hi)), lo)
+		// The sets with v come from f1 × g1, f1 × g0 and f0 × g1, as SCRAM computes them:
+		// (f0 ∪ f1) × (g0 ∪ g1) would build the sets of f0 × g0 again only to remove them.
+		hi = z.Without(z.MinUnion(z.MinProduct(F.hi, z.MinUnion(G.lo, G.hi)), z.MinProduct(F.lo, G.hi)), lo)
 	}
 	r := z.mk(v, lo, hi)
 	if r > one {
@@ -266,34 +279,47 @@ func (z *zbdd) MinProduct(f, g int32) int32 {
 
 // Without returns the sets of p that are not supersets of any set of q (subsumption removal).
 func (z *zbdd) Without(p, q int32) int32 {
-	switch {
-	case p == zero || p == q:
+	if p == zero || p == q {
 		return zero
-	case q == zero:
-		return p
-	case z.nodes[q].hasEmpty:
-		return zero
-	case p == one:
+	}
+	if p == one {
+		if q != zero && z.nodes[q].hasEmpty {
+			return zero
+		}
 		return one
-	case z.nodes[p].last < z.nodes[q].v, z.nodes[q].last < z.nodes[p].v:
-		// Every set of q holds a variable no set of p holds: none is a subset.
-		return p
+	}
+	P := &z.nodes[p]
+	for {
+		switch {
+		case q == zero:
+			return p
+		case p == q, z.nodes[q].hasEmpty:
+			return zero
+		}
+		Q := &z.nodes[q]
+		if P.last < Q.v || Q.last < P.v {
+			// Every set of q holds a variable no set of p holds: none is a subset.
+			return p
+		}
+		if P.v <= Q.v {
+			break
+		}
+		// Sets of q holding Q.v cannot be subsets of sets of p, which never hold it: walk
+		// down q's lo chain without a cache lookup per step.
+		q = Q.lo
 	}
 	if r, ok := z.without.get(p, q); ok {
 		return r
 	}
-	P, Q := z.nodes[p], z.nodes[q]
+	pv, plo, phi := P.v, P.lo, P.hi
+	Q := z.nodes[q]
 	var r int32
-	switch {
-	case P.v < Q.v:
-		lo := z.Without(P.lo, q)
-		r = z.mk(P.v, lo, z.Without(P.hi, q))
-	case P.v > Q.v:
-		// Sets of q holding Q.v cannot be subsets of sets of p, which never hold it.
-		r = z.Without(p, Q.lo)
-	default:
-		lo := z.Without(P.lo, Q.lo)
-		r = z.mk(P.v, lo, z.Without(z.Without(P.hi, Q.lo), Q.hi))
+	if pv < Q.v {
+		lo := z.Without(plo, q)
+		r = z.mk(pv, lo, z.Without(phi, q))
+	} else {
+		lo := z.Without(plo, Q.lo)
+		r = z.mk(pv, lo, z.Without(z.Without(phi, Q.lo), Q.hi))
 	}
 	z.without.put(p, q, r)
 	return r
@@ -444,4 +470,55 @@ func (z *zbdd) countOrder(order []int32, skip []bool) *big.Int {
 		large[i] = s
 	}
 	return large[len(large)-1]
+}
+
+// Diff returns the sets of f that are not sets of g.
+func (z *zbdd) Diff(f, g int32) int32 {
+	switch {
+	case f == zero || f == g:
+		return zero
+	case g == zero:
+		return f
+	}
+	if r, ok := z.diff.get(f, g); ok {
+		return r
+	}
+	F, G := z.nodes[f], z.nodes[g]
+	var r int32
+	switch {
+	case F.v < G.v:
+		r = z.mk(F.v, z.Diff(F.lo, g), F.hi)
+	case F.v > G.v:
+		r = z.Diff(f, G.lo)
+	default:
+		lo := z.Diff(F.lo, G.lo)
+		r = z.mk(F.v, lo, z.Diff(F.hi, G.hi))
+	}
+	z.diff.put(f, g, r)
+	return r
+}
+
+// MinProductSplit is MinProduct for the operands of a gate (antichains f and g). A set a of f
+// that holds a set b of g is itself a set of the product (a ∪ b = a), minimal, and subsumes
+// every other product a ∪ b'; likewise for g. So with f* and g* those sets and f', g' the rest:
+// min(f × g) = M ∪ (min(f' × g') without supersets of M), M = min(f* ∪ g*), and no set of the
+// second part is inside a set of M (it would be inside a set of f or of g). Sibling gates
+// that share subtrees have many such sets; taking them out first keeps the product from
+// building, and then removing, their many supersets.
+func (z *zbdd) MinProductSplit(f, g int32) int32 {
+	if f <= one || g <= one || f == g {
+		return z.MinProduct(f, g)
+	}
+	fr := z.Without(f, g)
+	gr := z.Without(g, f)
+	if fr == f && gr == g {
+		return z.MinProduct(f, g)
+	}
+	m := z.MinUnion(z.Diff(f, fr), z.Diff(g, gr))
+	x := z.Without(z.MinProduct(fr, gr), m)
+	r := z.Union(m, x)
+	if r > one {
+		z.nodes[r].min = r
+	}
+	return r
 }
