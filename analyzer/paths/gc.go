@@ -1,5 +1,7 @@
 package paths
 
+import "unsafe"
+
 // gc keeps the nodes reachable from roots (ids of families still needed) and drops the rest,
 // renumbering in ascending order so that children still have smaller ids than parents. It
 // rewrites roots in place, rebuilds the unique table and empties the operation caches. Product
@@ -55,6 +57,7 @@ func (z *zbdd) gc(roots []int32) {
 		size *= 2
 	}
 	z.unique = make([]int32, size)
+	adviseHuge(unsafe.Pointer(&z.unique[0]), uintptr(size)*4)
 	z.used = len(kept) - 2
 	for id := int32(2); id < int32(len(kept)); id++ {
 		z.insert(id)

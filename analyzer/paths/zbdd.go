@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"math/bits"
 	"slices"
+	"unsafe"
 )
 
 // zbdd is a zero-suppressed BDD store: a family of leaf sets is a node id. Ids 0 and 1 are the
@@ -84,6 +85,9 @@ func (z *zbdd) mk(v, lo, hi int32) int32 {
 	}
 	id := int32(len(z.nodes))
 	last := max(v, z.nodes[lo].last, z.nodes[hi].last)
+	if len(z.nodes) == cap(z.nodes) {
+		z.growNodes()
+	}
 	z.nodes = append(z.nodes, znode{v: v, lo: lo, hi: hi, min: unknown, last: last, hasEmpty: z.nodes[lo].hasEmpty})
 	z.insert(id)
 	z.used++
@@ -91,6 +95,14 @@ func (z *zbdd) mk(v, lo, hi int32) int32 {
 		z.grow()
 	}
 	return id
+}
+
+// growNodes doubles the node store's capacity, as append would, on huge pages when large.
+func (z *zbdd) growNodes() {
+	nodes := make([]znode, len(z.nodes), max(2*cap(z.nodes), 1024))
+	adviseHuge(unsafe.Pointer(&nodes[:1][0]), uintptr(cap(nodes))*unsafe.Sizeof(znode{}))
+	copy(nodes, z.nodes)
+	z.nodes = nodes
 }
 
 func (z *zbdd) insert(id int32) {
@@ -105,6 +117,7 @@ func (z *zbdd) insert(id int32) {
 
 func (z *zbdd) grow() {
 	z.unique = make([]int32, len(z.unique)*2)
+	adviseHuge(unsafe.Pointer(&z.unique[0]), uintptr(len(z.unique))*4)
 	for id := int32(2); id < int32(len(z.nodes)); id++ {
 		z.insert(id)
 	}
@@ -132,6 +145,7 @@ type cacheEntry struct{ a, b, r int32 }
 
 func (c *opCache) init(n int) {
 	c.e = make([]cacheEntry, n)
+	adviseHuge(unsafe.Pointer(&c.e[0]), uintptr(n)*unsafe.Sizeof(cacheEntry{}))
 	for i := range c.e {
 		c.e[i].a = unknown
 	}
