@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -32,12 +33,12 @@ func parseRego(file, src string, lineOffset int) (*ast.Module, error) {
 	if lineOffset > 0 {
 		src = strings.Repeat("\n", lineOffset) + src
 	}
-	opts := ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1}
+	opts := ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1, Capabilities: parserCapsV1()}
 	m, errV1 := ast.ParseModuleWithOpts(file, src, opts)
 	if errV1 == nil {
 		return m, nil
 	}
-	opts.RegoVersion = ast.RegoV0
+	opts.RegoVersion, opts.Capabilities = ast.RegoV0, parserCapsV0()
 	m, errV0 := ast.ParseModuleWithOpts(file, src, opts)
 	if errV0 == nil {
 		return m, nil
@@ -49,6 +50,18 @@ func parseRego(file, src string, lineOffset int) (*ast.Module, error) {
 	}
 	return nil, fmt.Errorf("%w: %s (tried Rego v1 and v0); fix the syntax", ErrInput, strings.Join(astErrors(errV1), "; "))
 }
+
+// The capabilities the parser assumes when given none, built once: the parser built them
+// (cloning and sorting every built-in) on each call, a sixth of the time to parse a small
+// module such as a ConstraintTemplate's. The parser only reads them.
+var (
+	parserCapsV1 = sync.OnceValue(func() *ast.Capabilities {
+		return ast.CapabilitiesForThisVersion(ast.CapabilitiesRegoVersion(ast.RegoV1))
+	})
+	parserCapsV0 = sync.OnceValue(func() *ast.Capabilities {
+		return ast.CapabilitiesForThisVersion(ast.CapabilitiesRegoVersion(ast.RegoV0))
+	})
+)
 
 // astErrors formats OPA errors as "file:row: code: message", keeping OPA's location.
 func astErrors(err error) []string {
