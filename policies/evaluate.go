@@ -189,7 +189,7 @@ func (e *Evaluator) compile(spec *execSpec, caps *ast.Capabilities) *compiled {
 	if bad := forbiddenCalls(spec.modules); len(bad) > 0 {
 		return &compiled{err: strings.Join(bad, "; ")}
 	}
-	c := ast.NewCompiler().WithCapabilities(caps).WithEnablePrintStatements(true)
+	c := ast.NewCompiler().WithCapabilities(compileCapabilities(caps, spec.modules)).WithEnablePrintStatements(true)
 	c.Compile(spec.modules)
 	if c.Failed() {
 		return &compiled{err: strings.Join(astErrors(c.Errors), "; ")}

@@ -3,6 +3,7 @@ package policies
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -40,6 +41,31 @@ func sandboxCapabilities() *ast.Capabilities {
 	caps.Builtins = kept
 	caps.AllowNet = []string{}
 	return caps
+}
+
+// compileCapabilities narrows caps to the built-ins a policy compiled alone can reach: those
+// with undotted names (operators, and functions such as count or sprintf), the internal.* and
+// rego.* ones the compiler rewrites calls into, and every dotted one that some reference in
+// modules spells. A compiler builds a type environment of all its built-ins and keeps it for
+// evaluation (with-replacement looks functions up in it); with one compiler per Gatekeeper
+// template, that was about 40% of the memory each compiled template kept. A built-in no
+// reference names cannot be called, so the verdicts and the errors are the same.
+func compileCapabilities(caps *ast.Capabilities, modules map[string]*ast.Module) *ast.Capabilities {
+	named := map[string]bool{}
+	for _, m := range modules {
+		ast.WalkRefs(m, func(r ast.Ref) bool {
+			named[r.String()] = true
+			return false
+		})
+	}
+	out := *caps
+	out.Builtins = make([]*ast.Builtin, 0, len(caps.Builtins))
+	for _, b := range caps.Builtins {
+		if !strings.Contains(b.Name, ".") || strings.HasPrefix(b.Name, "internal.") || strings.HasPrefix(b.Name, "rego.") || named[b.Name] {
+			out.Builtins = append(out.Builtins, b)
+		}
+	}
+	return &out
 }
 
 // forbiddenCalls finds calls to ForbiddenBuiltins, with OPA's locations, sorted.
