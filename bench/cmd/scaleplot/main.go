@@ -132,7 +132,8 @@ func run(args []string, stderr io.Writer) int {
 			p.Legend.Add("linear (slope 1) from each first point", l)
 		}
 	}
-	p.Legend.Top, p.Legend.Left = true, true
+	// Bottom right: the lines rise from the bottom left to the top right.
+	p.Legend.Top, p.Legend.Left = false, false
 	if err := p.Save(16*vg.Centimeter, 11*vg.Centimeter, *out); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
