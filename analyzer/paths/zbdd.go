@@ -285,7 +285,8 @@ func (z *zbdd) MinProduct(f, g int32) int32 {
 		lo = z.MinProduct(F.lo, G.lo)
 		// The sets with v come from f1 × g1, f1 × g0 and f0 × g1, as SCRAM computes them:
 		// (f0 ∪ f1) × (g0 ∪ g1) would build the sets of f0 × g0 again only to remove them.
-		hi = z.Without(z.MinUnion(z.MinProduct(F.hi, z.MinUnion(G.lo, G.hi)), z.MinProduct(F.lo, G.hi)), lo)
+		// Each part loses its supersets of lo before the union, which then has less to compare.
+		hi = z.MinUnion(z.Without(z.MinProduct(F.hi, z.MinUnion(G.lo, G.hi)), lo), z.Without(z.MinProduct(F.lo, G.hi), lo))
 	}
 	r := z.mk(v, lo, hi)
 	if r > one {
