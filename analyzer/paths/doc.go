@@ -17,8 +17,8 @@
 // have many); an AtLeast k-of-n gate is built by the recurrence
 // T(j, i) = T(j, i+1) ∪ c_i × T(j-1, i+1), minimally. Subsumption uses Rauzy's "without"
 // operation (remove supersets); minimisation is memoised per node. Union, product and without
-// are memoised in bounded, lossy caches, small enough to stay near the processor's caches; on
-// Linux the large tables ask for transparent huge pages, as their probes are random. Families are built children first with an explicit
+// are memoised in bounded, lossy caches; on Linux the large tables ask for transparent huge
+// pages, as their probes are random. Families are built children first with an explicit
 // stack and kept per model node: several roots (goals) share the work, and a chain of 100,000
 // gates costs no stack. Between gates, when the store has grown well beyond what the last
 // collection kept, the nodes no kept family reaches are collected, so memory follows the
