@@ -89,6 +89,15 @@ var ErrTooLarge = errors.New("tree too large to draw")
 // figures. r may be nil (no analysis): the tree is drawn without statuses. Every label is
 // escaped. Deterministic: node and edge order follow the tree file.
 func TreeDOT(c *attacktrees.Catalog, r *analyzer.Result, treeID string) ([]byte, error) {
+	t, err := drawable(c, treeID)
+	if err != nil {
+		return nil, err
+	}
+	return treeDOT(c, newView(r, c), t), nil
+}
+
+// drawable returns the tree treeID, or why it cannot be drawn.
+func drawable(c *attacktrees.Catalog, treeID string) (*attacktrees.Tree, error) {
 	t, ok := c.Tree(treeID)
 	if !ok {
 		return nil, fmt.Errorf("no tree %q in the catalog: run 'threatcov trees list' for the tree ids", treeID)
@@ -96,7 +105,10 @@ func TreeDOT(c *attacktrees.Catalog, r *analyzer.Result, treeID string) ([]byte,
 	if len(t.Nodes) > MaxDrawNodes {
 		return nil, fmt.Errorf("%w: tree %q has %d nodes, more than %d: read it with 'threatcov trees show %s' instead", ErrTooLarge, treeID, len(t.Nodes), MaxDrawNodes, treeID)
 	}
-	v := newView(r, c)
+	return t, nil
+}
+
+func treeDOT(c *attacktrees.Catalog, v *view, t *attacktrees.Tree) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "digraph %s {\n", dotID(t.ID))
 	fmt.Fprintf(&b, "  graph [id=%s, rankdir=TB, ordering=out, nodesep=0.25, ranksep=0.5, labelloc=t, fontname=\"Helvetica\", fontsize=16, label=<%s>];\n",
@@ -128,7 +140,7 @@ func TreeDOT(c *attacktrees.Catalog, r *analyzer.Result, treeID string) ([]byte,
 	fmt.Fprintf(&b, "  %s [id=%s, shape=plain, label=<%s>];\n", dotID("legend:"+t.ID), dotID("legend:"+t.ID), legendLabel())
 	fmt.Fprintf(&b, "  { rank=sink; %s }\n", dotID("legend:"+t.ID))
 	b.WriteString("}\n")
-	return b.Bytes(), nil
+	return b.Bytes()
 }
 
 // openThrough reports whether open paths run through a node: its open-path count when the
@@ -410,16 +422,16 @@ var (
 // paths. The output is deterministic. ctx is checked before the render starts; a render that
 // has started runs to completion.
 func TreeSVG(ctx context.Context, c *attacktrees.Catalog, r *analyzer.Result, treeID string) ([]byte, error) {
-	dot, err := TreeDOT(c, r, treeID)
+	t, err := drawable(c, treeID)
 	if err != nil {
 		return nil, err
 	}
-	svg, err := renderSVG(ctx, dot)
+	v := newView(r, c)
+	svg, err := renderSVG(ctx, treeDOT(c, v, t))
 	if err != nil {
 		return nil, fmt.Errorf("render tree %s: %w", treeID, err)
 	}
-	t, _ := c.Tree(treeID)
-	return setTooltips(svg, newView(r, c), t), nil
+	return setTooltips(svg, v, t), nil
 }
 
 // renderSVG lays out and renders DOT text under gvMu. ctx is checked once the lock is held,
