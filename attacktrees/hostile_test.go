@@ -6,43 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/threatcov/threatcov/internal/hostiletest"
 )
-
-// hostileBound is how long any hostile input may take to be refused. Each case takes
-// milliseconds (the 100,000-deep tree a few CPU seconds); the bound is generous because the
-// machine may be shared, and only turns a hang into a failure naming the case instead of the
-// whole test binary timing out.
-const hostileBound = 5 * time.Minute
-
-// within runs fn and fails the test if it has not returned after hostileBound.
-func within(t *testing.T, fn func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn()
-	}()
-	select {
-	case <-done:
-	case <-time.After(hostileBound):
-		t.Fatalf("still running after %s: hostile input must be refused promptly", hostileBound)
-	}
-}
-
-// billionLaughs is the YAML alias bomb: nine levels of nine aliases, 9^9 strings if expanded.
-func billionLaughs(firstKey string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n", firstKey)
-	names := "abcdefghi"
-	for i := 1; i < len(names); i++ {
-		prev := "*" + string(names[i-1])
-		fmt.Fprintf(&b, "%c: &%c [%s]\n", names[i], names[i], strings.TrimSuffix(strings.Repeat(prev+", ", 9), ", "))
-	}
-	return b.String()
-}
 
 const tinyNodes = "nodes:\n  - {id: g, kind: goal, gate: or, label: G, children: [a]}\n  - {id: a, kind: step, label: A}\n"
 
@@ -55,7 +23,7 @@ func TestHostileTreeFiles(t *testing.T) {
 		{
 			// Unknown keys are refused before any alias is expanded.
 			name: "alias bomb in unknown keys",
-			data: billionLaughs("a") + "id: t\ntitle: T\n" + tinyNodes,
+			data: hostiletest.BillionLaughs("", "a") + "id: t\ntitle: T\n" + tinyNodes,
 			want: strings.Join([]string{
 				"h.yaml:1: field a not found in type attacktrees.Tree (see docs/attack-trees.md for the fields)",
 				"h.yaml:2: field b not found in type attacktrees.Tree (see docs/attack-trees.md for the fields)",
@@ -148,7 +116,7 @@ func TestHostileTreeFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			within(t, func() {
+			hostiletest.Within(t, func() {
 				var err error
 				tree, err := Parse([]byte(tt.data), "h.yaml")
 				if err == nil {
@@ -251,7 +219,7 @@ func TestHostileTreeSets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeTrees(t, tt.files)
-			within(t, func() {
+			hostiletest.Within(t, func() {
 				_, err := Load(ModeReplace, dir)
 				if err == nil {
 					t.Fatal("Load succeeded, want an error")
@@ -276,7 +244,7 @@ func TestDeepCycle(t *testing.T) {
 		fmt.Fprintf(&b, "  - {id: n%d, kind: or, label: N%d, children: [n%d]}\n", i, i, i+1)
 	}
 	fmt.Fprintf(&b, "  - {id: n%d, kind: or, label: Last, children: [g]}\n", depth)
-	within(t, func() {
+	hostiletest.Within(t, func() {
 		tree, err := Parse([]byte(b.String()), "deep.yaml")
 		if err != nil {
 			t.Fatal(err)

@@ -6,43 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/internal/hostiletest"
 )
-
-// hostileBound turns a hang on hostile input into a failure naming the case. Each case takes
-// milliseconds; the bound is generous because the machine may be shared.
-const hostileBound = 5 * time.Minute
-
-func within(t *testing.T, fn func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn()
-	}()
-	select {
-	case <-done:
-	case <-time.After(hostileBound):
-		t.Fatalf("still running after %s: hostile input must be refused promptly", hostileBound)
-	}
-}
-
-// billionLaughs is the YAML alias bomb: nine levels of nine aliases, 9^9 strings if expanded.
-// Every line is indented by indent.
-func billionLaughs(indent, firstKey string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s%s: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n", indent, firstKey)
-	names := "abcdefghi"
-	for i := 1; i < len(names); i++ {
-		prev := "*" + string(names[i-1])
-		fmt.Fprintf(&b, "%s%c: &%c [%s]\n", indent, names[i], names[i], strings.TrimSuffix(strings.Repeat(prev+", ", 9), ", "))
-	}
-	return b.String()
-}
 
 func TestHostileMappingFiles(t *testing.T) {
 	seqErr := "h.yaml:3: cannot unmarshal !!seq into string (see docs/mapping.md for the fields)"
@@ -75,7 +44,7 @@ func TestHostileMappingFiles(t *testing.T) {
 		},
 		{
 			name: "alias bomb in unknown keys",
-			data: billionLaughs("", "a") + "version: 1\nsteps: [{nodes: [g], out-of-scope: x}]\n",
+			data: hostiletest.BillionLaughs("", "a") + "version: 1\nsteps: [{nodes: [g], out-of-scope: x}]\n",
 			want: []string{
 				"h.yaml:1: field a not found in type mapping.File (see docs/mapping.md for the fields)",
 				"h.yaml:2: field b not found in type mapping.File (see docs/mapping.md for the fields)",
@@ -137,7 +106,7 @@ func TestHostileMappingFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			within(t, func() {
+			hostiletest.Within(t, func() {
 				_, err := Parse([]byte(tt.data), "h.yaml")
 				if err == nil {
 					t.Fatal("Parse accepted it, want an error")
@@ -257,12 +226,12 @@ func TestHostileProbeFiles(t *testing.T) {
 		},
 		{
 			name:  "alias bomb in the base Pod",
-			files: map[string]string{"base.yaml": billionLaughs("", "x"), "x.yaml": family},
+			files: map[string]string{"base.yaml": hostiletest.BillionLaughs("", "x"), "x.yaml": family},
 			want:  "DIR/base.yaml: document contains excessive aliasing",
 		},
 		{
 			name:  "alias bomb in an attack patch",
-			files: map[string]string{"x.yaml": "name: x\ndescription: d\nscope: pod\nattack:\n  pod:\n" + billionLaughs("    ", "a")},
+			files: map[string]string{"x.yaml": "name: x\ndescription: d\nscope: pod\nattack:\n  pod:\n" + hostiletest.BillionLaughs("    ", "a")},
 			want:  "DIR/x.yaml: document contains excessive aliasing",
 		},
 		{
@@ -289,7 +258,7 @@ func TestHostileProbeFiles(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			within(t, func() {
+			hostiletest.Within(t, func() {
 				_, err := LoadProbes(dir)
 				if err == nil {
 					t.Fatal("LoadProbes succeeded, want an error")
@@ -342,7 +311,7 @@ func TestProbeFilesOverSizeLimit(t *testing.T) {
 		if _, err := os.Stat("/dev/zero"); err != nil {
 			t.Skip("no /dev/zero")
 		}
-		within(t, func() {
+		hostiletest.Within(t, func() {
 			_, err := LoadProbes("/dev/zero")
 			if want := "/dev/zero: " + msg; err == nil || err.Error() != want {
 				t.Fatalf("LoadProbes: %v, want %s", err, want)
