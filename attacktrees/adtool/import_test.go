@@ -1,70 +1,22 @@
 package adtool
 
 import (
-	"bytes"
 	"flag"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/attacktrees/xmltree/xmltreetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
-func toYAML(t *testing.T, tree *attacktrees.Tree) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := attacktrees.WriteYAML(&b, tree); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 // TestGolden imports each testdata/*.xml, compares the tree as YAML with testdata/*.yaml, and
 // checks that the YAML loads and validates as a tree file.
-func TestGolden(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.xml")
-	if len(files) == 0 {
-		t.Fatal("no testdata/*.xml")
-	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tree, err := Import(bytes.NewReader(data), file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := toYAML(t, tree)
-			golden := strings.TrimSuffix(file, ".xml") + ".yaml"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if d := cmp.Diff(string(want), string(got)); d != "" {
-				t.Errorf("%s (-golden +imported):\n%s", golden, d)
-			}
-			parsed, err := attacktrees.Parse(got, golden)
-			if err != nil {
-				t.Fatalf("imported tree does not load as a tree file: %v", err)
-			}
-			if _, err := attacktrees.Build([]*attacktrees.Tree{parsed}); err != nil {
-				t.Fatalf("imported tree does not build: %v", err)
-			}
-		})
-	}
-}
+func TestGolden(t *testing.T) { xmltreetest.Golden(t, Import, *update) }
 
 func TestShape(t *testing.T) {
 	f, err := os.Open("testdata/steal-secrets.xml")
@@ -163,29 +115,7 @@ func TestDeepTree(t *testing.T) {
 }
 
 func FuzzImport(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.xml")
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		tree, err := Import(bytes.NewReader(data), "fuzz.xml")
-		if err != nil {
-			if _, ok := err.(*attacktrees.Error); !ok {
-				t.Fatalf("error is a %T, want *attacktrees.Error: %v", err, err)
-			}
-			return
-		}
-		y := toYAML(t, tree)
-		parsed, err := attacktrees.Parse(y, "fuzz.yaml")
-		if err != nil {
-			t.Fatalf("imported tree does not load: %v\n%s", err, y)
-		}
-		if _, err := attacktrees.Build([]*attacktrees.Tree{parsed}); err != nil {
-			t.Fatalf("imported tree does not build: %v\n%s", err, y)
-		}
-	})
+	xmltreetest.SeedTestdata(f)
+	// Whatever imports must be a valid tree file.
+	xmltreetest.FuzzLoads(f, Import)
 }

@@ -1,14 +1,10 @@
 package openpsa
 
 import (
-	"bytes"
-	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/attacktrees/xmltree/xmltreetest"
 )
 
 // FuzzImportNamesFile starts from hostile XML (entity bombs, external entities, DTDs, deep
@@ -16,14 +12,7 @@ import (
 // *attacktrees.Error naming the file, saying something, printed file first. FuzzImport checks
 // that whatever imports also loads as a tree.
 func FuzzImportNamesFile(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.xml")
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	xmltreetest.SeedTestdata(f)
 	for _, s := range []string{
 		`<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><opsa-mef><define-fault-tree name="&lol2;"/></opsa-mef>`,
 		`<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><opsa-mef><define-fault-tree name="&xxe;"/></opsa-mef>`,
@@ -36,19 +25,7 @@ func FuzzImportNamesFile(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	const name = "fuzz/model.xml"
-	f.Fuzz(func(t *testing.T, data []byte) {
-		_, err := Import(bytes.NewReader(data), name)
-		if err == nil {
-			return
-		}
-		var e *attacktrees.Error
-		if !errors.As(err, &e) {
-			t.Fatalf("error is a %T, want *attacktrees.Error: %v", err, err)
-		}
-		if e.File != name || strings.TrimSpace(e.Msg) == "" || !strings.HasPrefix(err.Error(), name) {
-			t.Fatalf("error %q does not name %s first or says nothing", err, name)
-		}
-	})
+	xmltreetest.FuzzNamesFile(f, Import, name)
 }
 
 // TestHostileXML: external and parameter entities are refused like internal ones (TestErrors
