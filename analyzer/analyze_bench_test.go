@@ -4,12 +4,12 @@ package analyzer_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/threatcov/threatcov/analyzer"
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/internal/benchcpu"
 	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
 )
@@ -51,13 +51,13 @@ func platformInput(b *testing.B) analyzer.Input {
 // load and compile everything, evaluate, count and list paths (no rendering, no output).
 func BenchmarkAnalyzePlatform(b *testing.B) {
 	ctx := context.Background()
-	cpu0 := cpuTime(b)
+	cpu0 := benchcpu.Now(b)
 	for b.Loop() {
 		if _, err := analyzer.Analyze(ctx, platformInput(b)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu0)
+	benchcpu.Report(b, cpu0)
 }
 
 // BenchmarkAnalyzePlatformWarm reuses one evaluator, so policies are compiled and probes
@@ -68,35 +68,21 @@ func BenchmarkAnalyzePlatformWarm(b *testing.B) {
 	if _, err := analyzer.Analyze(ctx, in); err != nil {
 		b.Fatal(err)
 	}
-	cpu0 := cpuTime(b)
+	cpu0 := benchcpu.Now(b)
 	for b.Loop() {
 		if _, err := analyzer.Analyze(ctx, in); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu0)
+	benchcpu.Report(b, cpu0)
 }
 
 // BenchmarkAnalyzeInputs is the loading half alone: catalog, mapping, probes, policy
 // discovery and compilation.
 func BenchmarkAnalyzeInputs(b *testing.B) {
-	cpu0 := cpuTime(b)
+	cpu0 := benchcpu.Now(b)
 	for b.Loop() {
 		platformInput(b)
 	}
-	reportCPU(b, cpu0)
-}
-
-// cpuTime is the process's user+sys CPU time so far. Benchmarks report it per op beside ns/op
-// because the benchmark machine is shared: wall time per op there measures the neighbours.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
+	benchcpu.Report(b, cpu0)
 }

@@ -4,10 +4,9 @@ package policies_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/threatcov/threatcov/internal/benchcpu"
 	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
 )
@@ -72,11 +71,11 @@ func BenchmarkPlatformEvaluateOne(b *testing.B) {
 			if got := ev.Evaluate(ctx, p, pr, "apps"); got.Verdict == policies.VerdictError {
 				b.Fatalf("%s on %s: %s", tc.policy, tc.probe, got.Err)
 			}
-			cpu0 := cpuTime(b)
+			cpu0 := benchcpu.Now(b)
 			for b.Loop() {
 				ev.Evaluate(ctx, p, pr, "apps")
 			}
-			reportCPU(b, cpu0)
+			benchcpu.Report(b, cpu0)
 		})
 	}
 }
@@ -93,11 +92,11 @@ func BenchmarkPlatformEvaluateAll(b *testing.B) {
 	}
 	ctx := context.Background()
 	ev.EvaluateAll(ctx, jobs)
-	cpu0 := cpuTime(b)
+	cpu0 := benchcpu.Now(b)
 	for b.Loop() {
 		ev.EvaluateAll(ctx, jobs)
 	}
-	reportCPU(b, cpu0)
+	benchcpu.Report(b, cpu0)
 	b.ReportMetric(float64(len(jobs)), "evals/op")
 }
 
@@ -106,7 +105,7 @@ func BenchmarkPlatformEvaluateAll(b *testing.B) {
 // default probes, evaluate everything once (converting each probe to an OPA value).
 func BenchmarkPlatformColdStart(b *testing.B) {
 	ctx := context.Background()
-	cpu0 := cpuTime(b)
+	cpu0 := benchcpu.Now(b)
 	for b.Loop() {
 		inv, ev, probes := platformEvaluator(b)
 		var jobs []policies.Job
@@ -117,19 +116,5 @@ func BenchmarkPlatformColdStart(b *testing.B) {
 		}
 		ev.EvaluateAll(ctx, jobs)
 	}
-	reportCPU(b, cpu0)
-}
-
-// cpuTime is the process's user+sys CPU time so far. Benchmarks report it per op beside ns/op
-// because the benchmark machine is shared: wall time per op there measures the neighbours.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
+	benchcpu.Report(b, cpu0)
 }
