@@ -187,11 +187,7 @@ func TestHostilePoliciesAreContained(t *testing.T) {
 	for _, e := range ev.EvaluateAll(context.Background(), jobs) {
 		got[e.Policy] = e
 	}
-	tests := []struct {
-		policy  string
-		verdict Verdict
-		errHas  []string
-	}{
+	tests := []verdictCase{
 		{"rego:hostile.loop", VerdictError, []string{"testdata/hostile/loop.rego:1", "exceeded the 300ms evaluation time limit"}},
 		{"gatekeeper:K8sSpin/spin", VerdictError, []string{"testdata/hostile/spin.yaml:", "exceeded the 300ms evaluation time limit"}},
 		{"rego:hostile.recursion", VerdictError, []string{"testdata/hostile/recursion.rego:", "rego_recursion_error"}},
@@ -202,7 +198,20 @@ func TestHostilePoliciesAreContained(t *testing.T) {
 		{"rego:hostile.conflict", VerdictError, []string{"testdata/hostile/conflict.rego:", "eval_conflict_error"}},
 		{"rego:hostile.good", VerdictDenied, nil},
 	}
-	for _, tt := range tests {
+	checkVerdicts(t, inv, got, tests)
+}
+
+// verdictCase is a policy's expected verdict and what its error must say.
+type verdictCase struct {
+	policy  string
+	verdict Verdict
+	errHas  []string
+}
+
+// checkVerdicts holds the evaluations in got (by policy ID) to cases.
+func checkVerdicts(t *testing.T, inv *Inventory, got map[string]Evaluation, cases []verdictCase) {
+	t.Helper()
+	for _, tt := range cases {
 		t.Run(tt.policy, func(t *testing.T) {
 			e, ok := got[tt.policy]
 			if !ok {

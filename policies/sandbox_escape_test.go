@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -135,11 +134,7 @@ func TestSandboxSideDoors(t *testing.T) {
 		got[e.Policy] = e
 	}
 	file := func(name string) string { return filepath.Join(dir, name) }
-	tests := []struct {
-		policy  string
-		verdict Verdict
-		errHas  []string
-	}{
+	tests := []verdictCase{
 		{"rego:escape.via_lib", VerdictError, []string{file("lib/net.rego") + ":4: policy calls http.send, which threatcov's sandbox forbids (network access)"}},
 		{"rego:escape.comprehension", VerdictError, []string{file("comprehension.rego") + ":4: policy calls net.lookup_ip_addr"}},
 		{"rego:escape.with_value", VerdictError, []string{file("with_value.rego") + ":6: policy calls opa.runtime", "reads the environment"}},
@@ -150,20 +145,5 @@ func TestSandboxSideDoors(t *testing.T) {
 		// The run goes on: the well-behaved policy evaluated beside them keeps its verdict.
 		{"rego:escape.good", VerdictDenied, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.policy, func(t *testing.T) {
-			e, ok := got[tt.policy]
-			if !ok {
-				t.Fatalf("no evaluation for %s (inventory: %v)", tt.policy, ids(inv))
-			}
-			if e.Verdict != tt.verdict {
-				t.Fatalf("verdict %s (err %q), want %s", e.Verdict, e.Err, tt.verdict)
-			}
-			for _, s := range tt.errHas {
-				if !strings.Contains(e.Err, s) {
-					t.Errorf("error %q does not contain %q", e.Err, s)
-				}
-			}
-		})
-	}
+	checkVerdicts(t, inv, got, tests)
 }
