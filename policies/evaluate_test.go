@@ -174,7 +174,32 @@ func TestPrintOutput(t *testing.T) {
 }
 
 func TestHostilePoliciesAreContained(t *testing.T) {
-	inv, err := Load("testdata/hostile")
+	tests := []verdictCase{
+		{"rego:hostile.loop", VerdictError, []string{"testdata/hostile/loop.rego:1", "exceeded the 300ms evaluation time limit"}},
+		{"gatekeeper:K8sSpin/spin", VerdictError, []string{"testdata/hostile/spin.yaml:", "exceeded the 300ms evaluation time limit"}},
+		{"rego:hostile.recursion", VerdictError, []string{"testdata/hostile/recursion.rego:", "rego_recursion_error"}},
+		{"rego:hostile.network", VerdictError, []string{"testdata/hostile/network.rego:6: policy calls http.send, which threatcov's sandbox forbids (network access)"}},
+		{"rego:hostile.dns", VerdictError, []string{"testdata/hostile/dns.rego:5: policy calls net.lookup_ip_addr"}},
+		{"rego:hostile.env", VerdictError, []string{"testdata/hostile/env.rego:5: policy calls opa.runtime", "environment"}},
+		{"rego:hostile.clock", VerdictError, []string{"testdata/hostile/clock.rego:5: policy calls time.now_ns", "non-deterministic"}},
+		{"rego:hostile.conflict", VerdictError, []string{"testdata/hostile/conflict.rego:", "eval_conflict_error"}},
+		{"rego:hostile.good", VerdictDenied, nil},
+	}
+	checkContained(t, "testdata/hostile", tests)
+}
+
+// verdictCase is a policy's expected verdict and what its error must say.
+type verdictCase struct {
+	policy  string
+	verdict Verdict
+	errHas  []string
+}
+
+// checkContained loads the policies under dir, evaluates each on hostPIDPod with a 300 ms
+// limit, all in one run, and holds the evaluations to cases.
+func checkContained(t *testing.T, dir string, cases []verdictCase) {
+	t.Helper()
+	inv, err := Load(dir)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -187,30 +212,6 @@ func TestHostilePoliciesAreContained(t *testing.T) {
 	for _, e := range ev.EvaluateAll(context.Background(), jobs) {
 		got[e.Policy] = e
 	}
-	tests := []verdictCase{
-		{"rego:hostile.loop", VerdictError, []string{"testdata/hostile/loop.rego:1", "exceeded the 300ms evaluation time limit"}},
-		{"gatekeeper:K8sSpin/spin", VerdictError, []string{"testdata/hostile/spin.yaml:", "exceeded the 300ms evaluation time limit"}},
-		{"rego:hostile.recursion", VerdictError, []string{"testdata/hostile/recursion.rego:", "rego_recursion_error"}},
-		{"rego:hostile.network", VerdictError, []string{"testdata/hostile/network.rego:6: policy calls http.send, which threatcov's sandbox forbids (network access)"}},
-		{"rego:hostile.dns", VerdictError, []string{"testdata/hostile/dns.rego:5: policy calls net.lookup_ip_addr"}},
-		{"rego:hostile.env", VerdictError, []string{"testdata/hostile/env.rego:5: policy calls opa.runtime", "environment"}},
-		{"rego:hostile.clock", VerdictError, []string{"testdata/hostile/clock.rego:5: policy calls time.now_ns", "non-deterministic"}},
-		{"rego:hostile.conflict", VerdictError, []string{"testdata/hostile/conflict.rego:", "eval_conflict_error"}},
-		{"rego:hostile.good", VerdictDenied, nil},
-	}
-	checkVerdicts(t, inv, got, tests)
-}
-
-// verdictCase is a policy's expected verdict and what its error must say.
-type verdictCase struct {
-	policy  string
-	verdict Verdict
-	errHas  []string
-}
-
-// checkVerdicts holds the evaluations in got (by policy ID) to cases.
-func checkVerdicts(t *testing.T, inv *Inventory, got map[string]Evaluation, cases []verdictCase) {
-	t.Helper()
 	for _, tt := range cases {
 		t.Run(tt.policy, func(t *testing.T) {
 			e, ok := got[tt.policy]

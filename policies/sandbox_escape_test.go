@@ -1,11 +1,9 @@
 package policies
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // sandboxEscapes are policies that try to reach a forbidden built-in by a side door, or to
@@ -120,19 +118,6 @@ func TestSandboxSideDoors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	inv, err := Load(dir)
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
-	ev := newEvaluator(t, inv, WithTimeout(300*time.Millisecond))
-	var jobs []Job
-	for _, p := range inv.Policies {
-		jobs = append(jobs, Job{Policy: p, Probe: hostPIDPod, Namespace: "default"})
-	}
-	got := map[string]Evaluation{}
-	for _, e := range ev.EvaluateAll(context.Background(), jobs) {
-		got[e.Policy] = e
-	}
 	file := func(name string) string { return filepath.Join(dir, name) }
 	tests := []verdictCase{
 		{"rego:escape.via_lib", VerdictError, []string{file("lib/net.rego") + ":4: policy calls http.send, which threatcov's sandbox forbids (network access)"}},
@@ -145,5 +130,5 @@ func TestSandboxSideDoors(t *testing.T) {
 		// The run goes on: the well-behaved policy evaluated beside them keeps its verdict.
 		{"rego:escape.good", VerdictDenied, nil},
 	}
-	checkVerdicts(t, inv, got, tests)
+	checkContained(t, dir, tests)
 }
