@@ -11,6 +11,8 @@ import (
 	"strconv"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/threatcov/threatcov/internal/yamldoc"
 )
 
 // MaxFileSize is the largest tree file threatcov reads. The CNCF trees are a few kilobytes; a
@@ -71,15 +73,8 @@ func parseValid(data []byte) (*Tree, *yaml.Node) {
 	if err := dec.Decode(&doc); err != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, nil
 	}
-	for {
-		var extra yaml.Node
-		err := dec.Decode(&extra)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil || (len(extra.Content) > 0 && extra.Content[0].Tag != "!!null") {
-			return nil, nil
-		}
+	if line, err := yamldoc.Extra(dec); err != nil || line > 0 {
+		return nil, nil
 	}
 	root := doc.Content[0]
 	if hasAlias(root) || !knownKeys(root, treeFields) {
@@ -166,19 +161,12 @@ func parseStrict(data []byte, file string, errs *errorList) (*Tree, *yaml.Node, 
 	}
 	// One file holds one tree: a later document would otherwise be dropped without a word.
 	// Empty documents (a trailing "---") are fine.
-	for {
-		var extra yaml.Node
-		err := dec.Decode(&extra)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, nil, yamlError(file, err)
-		}
-		if len(extra.Content) > 0 && extra.Content[0].Tag != "!!null" {
-			errs.add(file, extra.Content[0].Line, "", "a second YAML document: one file holds one tree; move it to a file of its own")
-			break
-		}
+	line, err := yamldoc.Extra(dec)
+	if err != nil {
+		return nil, nil, yamlError(file, err)
+	}
+	if line > 0 {
+		errs.add(file, line, "", "a second YAML document: one file holds one tree; move it to a file of its own")
 	}
 	return &t, doc.Content[0], nil
 }

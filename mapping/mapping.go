@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/internal/yamldoc"
 )
 
 //go:embed default.yaml
@@ -171,19 +172,12 @@ func Parse(data []byte, name string) (*File, error) {
 	}
 	// One file holds one mapping: a later document would otherwise be dropped without a word.
 	// Empty documents (a trailing "---") are fine.
-	for {
-		var extra yaml.Node
-		err := dec.Decode(&extra)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, yamlSyntaxError(name, err)
-		}
-		if len(extra.Content) > 0 && extra.Content[0].Tag != "!!null" {
-			errs = append(errs, fmt.Sprintf("%s:%d: a second YAML document: one file holds one mapping; merge its steps into the first or give it its own --mapping file", name, extra.Content[0].Line))
-			break
-		}
+	line, err := yamldoc.Extra(dec)
+	if err != nil {
+		return nil, yamlSyntaxError(name, err)
+	}
+	if line > 0 {
+		errs = append(errs, fmt.Sprintf("%s:%d: a second YAML document: one file holds one mapping; merge its steps into the first or give it its own --mapping file", name, line))
 	}
 	locateEntries(f, doc.Content[0])
 	// Entries reached through a YAML merge key or alias have no item of their own under
