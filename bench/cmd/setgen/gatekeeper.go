@@ -460,10 +460,7 @@ func generateGatekeeper(stdout io.Writer, out string, nTmpl, nProbes, groups int
 	if !check {
 		return nil
 	}
-	if err := set.checkProbes(); err != nil {
-		return err
-	}
-	inv, err := policies.Load(filepath.Join(out, "policies"))
+	inv, err := set.load()
 	if err != nil {
 		return err
 	}

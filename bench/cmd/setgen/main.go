@@ -106,10 +106,7 @@ func generate(stdout io.Writer, out string, nPol, nProbes, groups int, check boo
 	if !check {
 		return nil
 	}
-	if err := set.checkProbes(); err != nil {
-		return err
-	}
-	inv, err := policies.Load(filepath.Join(out, "policies"))
+	inv, err := set.load()
 	if err != nil {
 		return err
 	}
@@ -191,16 +188,17 @@ func (s *set) write(point, header string, units []unit) (int, error) {
 	return evals, os.WriteFile(filepath.Join(s.out, "mapping.yaml"), []byte(m.String()), 0o644)
 }
 
-// checkProbes loads the written probe families and checks their number of variants.
-func (s *set) checkProbes() error {
+// load reads back the written probe families, checks their number of variants, and loads the
+// written policies.
+func (s *set) load() (*policies.Inventory, error) {
 	probes, err := mapping.LoadProbes(filepath.Join(s.out, "probes"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(probes) != s.nProbes {
-		return fmt.Errorf("wrote %d probe variants, want %d", len(probes), s.nProbes)
+		return nil, fmt.Errorf("wrote %d probe variants, want %d", len(probes), s.nProbes)
 	}
-	return nil
+	return policies.Load(filepath.Join(s.out, "policies"))
 }
 
 // catalogLeaves returns the ids of the embedded catalog's mappable leaves, in catalog order.
