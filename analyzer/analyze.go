@@ -14,6 +14,7 @@ import (
 	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // DefaultMaxPaths is how many open paths per goal a result lists unless told otherwise.
@@ -23,7 +24,7 @@ const DefaultMaxPaths = 20
 type Input struct {
 	Catalog   *attacktrees.Catalog
 	Mapping   *mapping.Mapping
-	Probes    []mapping.Probe
+	Probes    []probes.Probe
 	Inventory *policies.Inventory
 	Evaluator *policies.Evaluator
 	// Namespaces are where the attacker can create workloads; each probe is evaluated in each.

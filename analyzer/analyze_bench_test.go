@@ -12,6 +12,7 @@ import (
 	"github.com/threatcov/threatcov/internal/benchcpu"
 	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // examplePolicies is the policy set `threatcov analyze --policies examples/platform` reads;
@@ -27,11 +28,11 @@ func platformInput(b *testing.B) analyzer.Input {
 	if err != nil {
 		b.Fatal(err)
 	}
-	probes, err := mapping.DefaultProbes()
+	ps, err := probes.Default()
 	if err != nil {
 		b.Fatal(err)
 	}
-	mp, err := mapping.ResolveDefault(cat, probes, false)
+	mp, err := mapping.ResolveDefault(cat, ps, false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func platformInput(b *testing.B) analyzer.Input {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return analyzer.Input{Catalog: cat, Mapping: mp, Probes: probes, Inventory: inv, Evaluator: ev,
+	return analyzer.Input{Catalog: cat, Mapping: mp, Probes: ps, Inventory: inv, Evaluator: ev,
 		Now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
 }
 

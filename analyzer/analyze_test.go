@@ -12,6 +12,7 @@ import (
 	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // analyzeFixture runs a real analysis (real OPA evaluation) of a folder holding tree.yaml,
@@ -26,7 +27,7 @@ func analyzeFixture(t *testing.T, dir string, mutate func(*Input)) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	probes, err := mapping.DefaultProbes()
+	ps, err := probes.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,7 @@ func analyzeFixture(t *testing.T, dir string, mutate func(*Input)) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mp, err := mapping.Resolve(cat, mapping.Families(probes), true, mf)
+	mp, err := mapping.Resolve(cat, probes.Families(ps), true, mf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func analyzeFixture(t *testing.T, dir string, mutate func(*Input)) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := Input{Catalog: cat, Mapping: mp, Probes: probes, Inventory: inv, Evaluator: ev,
+	in := Input{Catalog: cat, Mapping: mp, Probes: ps, Inventory: inv, Evaluator: ev,
 		Now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)}
 	if mutate != nil {
 		mutate(&in)
@@ -120,7 +121,7 @@ func TestAnalyzeInnerNodeAction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in.Mapping, err = mapping.Resolve(in.Catalog, mapping.Families(in.Probes), true, base, extra)
+		in.Mapping, err = mapping.Resolve(in.Catalog, probes.Families(in.Probes), true, base, extra)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,11 +159,11 @@ func TestPropagationAgreesWithPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	probes, err := mapping.DefaultProbes()
+	ps, err := probes.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	mp, err := mapping.ResolveDefault(cat, probes, true)
+	mp, err := mapping.ResolveDefault(cat, ps, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +175,7 @@ func TestPropagationAgreesWithPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Analyze(context.Background(), Input{Catalog: cat, Mapping: mp, Probes: probes, Inventory: inv, Evaluator: ev, Now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)})
+	res, err := Analyze(context.Background(), Input{Catalog: cat, Mapping: mp, Probes: ps, Inventory: inv, Evaluator: ev, Now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}

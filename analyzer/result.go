@@ -3,6 +3,8 @@ package analyzer
 import (
 	"math/big"
 	"time"
+
+	"github.com/threatcov/threatcov/probes"
 )
 
 // SchemaVersion is the version of the JSON report (docs/report-schema.md). It changes when a
@@ -121,14 +123,14 @@ type Path struct {
 
 // StepResult is the status of one mapped or leaf node and the evidence behind it.
 type StepResult struct {
-	Node     string   `json:"node"`
-	Tree     string   `json:"tree"`
-	Label    string   `json:"label"`
-	Ref      string   `json:"ref,omitempty"`
-	Leaf     bool     `json:"leaf"` // false for a mapped inner node (an attacker action with children)
-	Status   Status   `json:"status"`
-	Evidence Evidence `json:"evidence,omitempty"`
-	Points   []string `json:"points,omitempty"` // enforcement points the step crosses
+	Node     string         `json:"node"`
+	Tree     string         `json:"tree"`
+	Label    string         `json:"label"`
+	Ref      string         `json:"ref,omitempty"`
+	Leaf     bool           `json:"leaf"` // false for a mapped inner node (an attacker action with children)
+	Status   Status         `json:"status"`
+	Evidence Evidence       `json:"evidence,omitempty"`
+	Points   []probes.Point `json:"points,omitempty"` // enforcement points the step crosses
 	// Blocking are the policy ids that deny every probe (or, declared, are deployed enforcing).
 	Blocking []string `json:"blocking,omitempty"`
 	// Monitoring are the policy ids that flag the probes without blocking.
@@ -148,14 +150,14 @@ type StepResult struct {
 
 // Verdict is one policy's verdict on one probe.
 type Verdict struct {
-	Probe     string `json:"probe"`
-	Namespace string `json:"namespace,omitempty"`
-	Policy    string `json:"policy"`
-	Point     string `json:"point"`
-	Mode      string `json:"mode"`
-	Verdict   string `json:"verdict"` // denied, admitted, not-applicable, error
-	Via       string `json:"via,omitempty"`
-	Message   string `json:"message,omitempty"`
+	Probe     string       `json:"probe"`
+	Namespace string       `json:"namespace,omitempty"`
+	Policy    string       `json:"policy"`
+	Point     probes.Point `json:"point"`
+	Mode      string       `json:"mode"`
+	Verdict   string       `json:"verdict"` // denied, admitted, not-applicable, error
+	Via       string       `json:"via,omitempty"`
+	Message   string       `json:"message,omitempty"`
 }
 
 // Attestation is a non-admission control someone vouched for.

@@ -11,12 +11,13 @@ import (
 	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // LiveProber sends a probe to a cluster as a server-side dry-run and says whether admission
 // denied it. It is how --probe-live measures admission mechanisms threatcov cannot execute.
 type LiveProber interface {
-	DryRun(ctx context.Context, probe mapping.Probe, namespace string) LiveVerdict
+	DryRun(ctx context.Context, probe probes.Probe, namespace string) LiveVerdict
 }
 
 // LiveVerdict is the cluster's answer to one dry-run.
@@ -44,7 +45,7 @@ type stepEval struct {
 // evaluateSteps computes the status of every mapped node and of every unmapped leaf. It runs
 // each (policy, probe, namespace) triple once, spread over the evaluator's workers.
 func evaluateSteps(ctx context.Context, in *Input) ([]*stepEval, error) {
-	byFamily := map[string][]mapping.Probe{}
+	byFamily := map[string][]probes.Probe{}
 	for _, p := range in.Probes {
 		byFamily[p.Family] = append(byFamily[p.Family], p)
 	}
@@ -118,7 +119,7 @@ func relevant(inv *policies.Inventory, step *mapping.Step) []*policies.Policy {
 	seen := map[string]bool{}
 	for _, ref := range step.Policies {
 		for _, p := range inv.Resolve(ref) {
-			if seen[p.ID] || !step.Crosses(string(p.Point)) {
+			if seen[p.ID] || !step.Crosses(p.Point) {
 				continue
 			}
 			seen[p.ID] = true
@@ -155,7 +156,7 @@ func (se *stepEval) classify(in *Input, results map[jobKey]policies.Evaluation, 
 	// crosses: a pipeline-only copy of an admission policy does not stop an API-server attack.
 	for _, ref := range step.Policies {
 		if !slices.ContainsFunc(in.Inventory.Resolve(ref), func(p *policies.Policy) bool {
-			return step.Crosses(string(p.Point)) && p.Mode != policies.ModeNone
+			return step.Crosses(p.Point) && p.Mode != policies.ModeNone
 		}) {
 			r.Missing = append(r.Missing, ref)
 		}
@@ -193,7 +194,7 @@ func (se *stepEval) classify(in *Input, results map[jobKey]policies.Evaluation, 
 			if msg == "" && len(ev.Messages) > 0 {
 				msg = ev.Messages[0]
 			}
-			r.Verdicts = append(r.Verdicts, Verdict{Probe: probe, Namespace: ns, Policy: p.ID, Point: string(p.Point), Mode: string(p.Mode), Verdict: string(ev.Verdict), Via: ev.Via, Message: msg})
+			r.Verdicts = append(r.Verdicts, Verdict{Probe: probe, Namespace: ns, Policy: p.ID, Point: p.Point, Mode: string(p.Mode), Verdict: string(ev.Verdict), Via: ev.Via, Message: msg})
 			if ev.Verdict != policies.VerdictDenied {
 				continue
 			}
@@ -208,7 +209,7 @@ func (se *stepEval) classify(in *Input, results map[jobKey]policies.Evaluation, 
 		}
 		if live != nil {
 			lv := live[key]
-			v := Verdict{Probe: probe, Namespace: ns, Policy: "live:" + lv.By, Point: mapping.PointAdmission, Mode: string(policies.ModeEnforce), Message: lv.Message}
+			v := Verdict{Probe: probe, Namespace: ns, Policy: "live:" + lv.By, Point: probes.PointAdmission, Mode: string(policies.ModeEnforce), Message: lv.Message}
 			switch {
 			case lv.Err != "":
 				v.Policy, v.Verdict, v.Message = "live", string(policies.VerdictError), lv.Err
@@ -238,7 +239,7 @@ func (se *stepEval) classify(in *Input, results map[jobKey]policies.Evaluation, 
 	}
 	probesText := fmt.Sprintf("%d probe requests (%s in %s)", len(se.probeKey), strings.Join(step.Probes, ", "), strings.Join(in.Namespaces, ", "))
 	switch {
-	case live != nil && step.Crosses(mapping.PointAdmission) && len(se.probeKey) > 0:
+	case live != nil && step.Crosses(probes.PointAdmission) && len(se.probeKey) > 0:
 		se.classifyLive(live, probesText)
 	case allEnforced:
 		r.Status, r.Evidence, r.Blocking = StatusBlocked, EvidenceVerified, blockers()
@@ -320,7 +321,7 @@ func openExplanation(inv *policies.Inventory, step *mapping.Step, deployed []*po
 	case len(step.Policies) == 0 && step.Attestable != "":
 		parts = append(parts, "open: no admission policy can address this step ("+step.Attestable+"); attest the control that covers it")
 	case len(deployed) == 0:
-		parts = append(parts, "open: none of the mapped policies is deployed at a point the step crosses ("+strings.Join(step.Points, ", ")+"): "+strings.Join(step.Policies, ", "))
+		parts = append(parts, "open: none of the mapped policies is deployed at a point the step crosses ("+joinPoints(step.Points)+"): "+strings.Join(step.Policies, ", "))
 	default:
 		parts = append(parts, "open: deployed policies do not flag every probe")
 	}
@@ -330,7 +331,7 @@ func openExplanation(inv *policies.Inventory, step *mapping.Step, deployed []*po
 	var elsewhere []string
 	for _, ref := range step.Policies {
 		for _, p := range inv.Resolve(ref) {
-			if !step.Crosses(string(p.Point)) && !slices.Contains(elsewhere, p.ID) {
+			if !step.Crosses(p.Point) && !slices.Contains(elsewhere, p.ID) {
 				elsewhere = append(elsewhere, p.ID)
 			}
 		}
@@ -339,4 +340,12 @@ func openExplanation(inv *policies.Inventory, step *mapping.Step, deployed []*po
 		parts = append(parts, "deployed only at a point the step does not cross: "+strings.Join(elsewhere, ", "))
 	}
 	return strings.Join(parts, "; ")
+}
+
+func joinPoints(ps []probes.Point) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = string(p)
+	}
+	return strings.Join(s, ", ")
 }

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/threatcov/threatcov/analyzer"
-	"github.com/threatcov/threatcov/mapping"
+	"github.com/threatcov/threatcov/probes"
 )
 
 var podsResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
@@ -24,7 +24,7 @@ var podsResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 // ErrNeedsPod error. Admission sees what it would see for a real kubectl debug on that pod;
 // a Pod Security denial may in principle also name a violation of the target pod itself,
 // which was admitted under the namespace's level unless the level changed since.
-func (p *LiveProber) ephemeral(ctx context.Context, probe mapping.Probe, namespace string) analyzer.LiveVerdict {
+func (p *LiveProber) ephemeral(ctx context.Context, probe probes.Probe, namespace string) analyzer.LiveVerdict {
 	md, _ := probe.Object["metadata"].(map[string]any)
 	if ns, _ := md["namespace"].(string); ns != "" {
 		namespace = ns
@@ -110,7 +110,8 @@ func addEphemeral(target *unstructured.Unstructured, probeContainers []any) *uns
 	}
 	existing, _, _ := unstructured.NestedSlice(out.Object, "spec", "ephemeralContainers")
 	for _, c := range probeContainers {
-		m, _ := deepCopy(c).(map[string]any)
+		m, _ := c.(map[string]any)
+		m = probes.DeepCopy(m)
 		if m == nil {
 			continue
 		}

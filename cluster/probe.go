@@ -18,8 +18,7 @@ import (
 	"k8s.io/client-go/restmapper"
 
 	"github.com/threatcov/threatcov/analyzer"
-	"github.com/threatcov/threatcov/mapping"
-	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // Short names for the deniers, as the analyzer reports them ("live:psa").
@@ -94,14 +93,14 @@ func (warningCollector) HandleWarningHeaderWithContext(ctx context.Context, _ in
 // CronJob, ...) are sent twice: the workload itself, and the Pod its controller would
 // create, because Pod Security admission only warns on workloads and denies their Pods.
 // The step is denied when either is. Verdicts are cached per probe and namespace.
-func (p *LiveProber) DryRun(ctx context.Context, probe mapping.Probe, namespace string) analyzer.LiveVerdict {
+func (p *LiveProber) DryRun(ctx context.Context, probe probes.Probe, namespace string) analyzer.LiveVerdict {
 	if probe.Operation == "UPDATE" && probe.SubResource == "ephemeralcontainers" {
 		return p.ephemeral(ctx, probe, namespace)
 	}
 	if probe.Operation == "CONNECT" || probe.SubResource != "" {
 		return analyzer.LiveVerdict{Err: fmt.Sprintf("%s: %s %s acts on a running pod and cannot be dry-run (CONNECT requests take no dryRun); not probed live", ErrNeedsPod, probe.Operation, orPods(probe.SubResource))}
 	}
-	obj := &unstructured.Unstructured{Object: deepCopy(probe.Object)}
+	obj := &unstructured.Unstructured{Object: probes.DeepCopy(probe.Object)}
 	gvk := obj.GroupVersionKind()
 	m, err := p.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
@@ -125,7 +124,7 @@ func (p *LiveProber) DryRun(ctx context.Context, probe mapping.Probe, namespace 
 	}
 
 	v = p.create(ctx, m.Resource, obj)
-	if pod := policies.ExpandPod(obj.Object); pod != nil && !v.Denied {
+	if pod := probes.ExpandPod(obj.Object); pod != nil && !v.Denied {
 		pv := p.create(ctx, schema.GroupVersionResource{Version: "v1", Resource: "pods"}, &unstructured.Unstructured{Object: pod})
 		what := fmt.Sprintf("the Pod %s %q would create", obj.GetKind(), obj.GetName())
 		switch {
@@ -154,9 +153,9 @@ const PrefetchWorkers = 8
 // verdicts, so the analyzer's one-at-a-time DryRun calls are answered from memory. On a
 // remote API server this divides the wall time by about PrefetchWorkers; the requests are the
 // same. It returns when all are answered or ctx is done.
-func (p *LiveProber) Prefetch(ctx context.Context, probes []mapping.Probe, namespaces []string) {
+func (p *LiveProber) Prefetch(ctx context.Context, ps []probes.Probe, namespaces []string) {
 	type job struct {
-		probe mapping.Probe
+		probe probes.Probe
 		ns    string
 	}
 	jobs := make(chan job)
@@ -171,7 +170,7 @@ func (p *LiveProber) Prefetch(ctx context.Context, probes []mapping.Probe, names
 		}()
 	}
 feed:
-	for _, pr := range probes {
+	for _, pr := range ps {
 		for _, ns := range namespaces {
 			select {
 			case jobs <- job{pr, ns}:

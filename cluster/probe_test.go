@@ -20,12 +20,12 @@ import (
 	"github.com/threatcov/threatcov/analyzer"
 	"github.com/threatcov/threatcov/cluster"
 	"github.com/threatcov/threatcov/internal/testcluster"
-	"github.com/threatcov/threatcov/mapping"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // waitVAP waits until the API server enforces the fixture's ValidatingAdmissionPolicy,
 // which it loads through an informer after the create returns.
-func waitVAP(t *testing.T, c *testcluster.Cluster, probe mapping.Probe) {
+func waitVAP(t *testing.T, c *testcluster.Cluster, probe probes.Probe) {
 	t.Helper()
 	p, err := cluster.NewLiveProber(c.Config)
 	if err != nil {
@@ -40,13 +40,13 @@ func waitVAP(t *testing.T, c *testcluster.Cluster, probe mapping.Probe) {
 	t.Fatal("the ValidatingAdmissionPolicy was not enforced within 30s")
 }
 
-func defaultProbes(t *testing.T) map[string]mapping.Probe {
+func defaultProbes(t *testing.T) map[string]probes.Probe {
 	t.Helper()
-	list, err := mapping.DefaultProbes()
+	list, err := probes.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]mapping.Probe{}
+	out := map[string]probes.Probe{}
 	for _, p := range list {
 		out[p.Name] = p
 	}
@@ -55,8 +55,8 @@ func defaultProbes(t *testing.T) map[string]mapping.Probe {
 
 func TestLiveProberHostPID(t *testing.T) {
 	c := setup(t)
-	probes := defaultProbes(t)
-	waitVAP(t, c, probes["host-pid/pod"])
+	ps := defaultProbes(t)
+	waitVAP(t, c, ps["host-pid/pod"])
 	prober, err := cluster.NewLiveProber(c.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func TestLiveProberHostPID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.probe+"@"+tt.namespace, func(t *testing.T) {
-			probe, ok := probes[tt.probe]
+			probe, ok := ps[tt.probe]
 			if !ok {
 				t.Fatalf("no default probe %s", tt.probe)
 			}
@@ -123,7 +123,7 @@ func TestLiveProberDefaultProbes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, err := mapping.DefaultProbes()
+	list, err := probes.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestLiveProberDefaultProbes(t *testing.T) {
 
 func TestLiveProberErrors(t *testing.T) {
 	c := setup(t)
-	probes := defaultProbes(t)
+	ps := defaultProbes(t)
 	ctx := t.Context()
 	// A namespace without its default ServiceAccount: 403 like a Pod Security denial.
 	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "probe-no-sa",
@@ -200,7 +200,7 @@ func TestLiveProberErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, ok := probes[tt.probe]
+			p, ok := ps[tt.probe]
 			if !ok {
 				t.Fatalf("no default probe %s", tt.probe)
 			}
@@ -212,7 +212,7 @@ func TestLiveProberErrors(t *testing.T) {
 	}
 	// Not a denial: the ServiceAccount admission plugin refuses the pod before Pod Security
 	// looks at it, so the error is reported, not counted as blocked.
-	got := admin.DryRun(ctx, probes["host-pid/pod"], "probe-no-sa")
+	got := admin.DryRun(ctx, ps["host-pid/pod"], "probe-no-sa")
 	if got.Denied || !strings.Contains(got.Err, "error looking up service account probe-no-sa/default") {
 		t.Errorf("no ServiceAccount: %+v, want the lookup error", got)
 	}
@@ -254,12 +254,12 @@ func assertNothingPersisted(t *testing.T, c *testcluster.Cluster) {
 			t.Errorf("dry-runs persisted %d %s, want none (no test here creates one)", len(list.Items), gvr.Resource)
 		}
 	}
-	probes, err := mapping.DefaultProbes()
+	ps, err := probes.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
 	checked := 0
-	for _, p := range probes {
+	for _, p := range ps {
 		if p.Operation == "CONNECT" || p.SubResource != "" {
 			continue // never sent
 		}
@@ -297,11 +297,11 @@ type dynamicGetter interface {
 // Prefetch answers as the one-at-a-time path does.
 func TestLiveProberPrefetch(t *testing.T) {
 	c := setup(t)
-	probes := defaultProbes(t)
-	waitVAP(t, c, probes["host-pid/pod"])
-	var list []mapping.Probe
+	ps := defaultProbes(t)
+	waitVAP(t, c, ps["host-pid/pod"])
+	var list []probes.Probe
 	for _, name := range []string{"host-pid/pod", "host-pid/deployment", "host-pid/cronjob", "privileged-container/pod", "cluster-admin-binding/clusterrolebinding", "privileged-container/ephemeralcontainer"} {
-		p, ok := probes[name]
+		p, ok := ps[name]
 		if !ok {
 			t.Fatalf("no default probe %s", name)
 		}
@@ -372,13 +372,13 @@ func TestLiveProberRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	// RBAC reaches the authorizer through an informer: wait until the binding applies.
-	probes := defaultProbes(t)
+	ps := defaultProbes(t)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		p, err := cluster.NewLiveProber(limitedCfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v := p.DryRun(ctx, probes["host-pid/pod"], ns); v.Denied {
+		if v := p.DryRun(ctx, ps["host-pid/pod"], ns); v.Denied {
 			break
 		} else if time.Now().After(deadline) {
 			t.Fatalf("the Role did not apply within 30s: %+v", v)
@@ -392,7 +392,7 @@ func TestLiveProberRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, err := mapping.DefaultProbes()
+	list, err := probes.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

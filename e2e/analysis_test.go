@@ -8,6 +8,7 @@ import (
 	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/probes"
 	"github.com/threatcov/threatcov/serve"
 )
 
@@ -20,11 +21,11 @@ func analysis(dir string) serve.AnalyzeFunc {
 		if err != nil {
 			return nil, nil, err
 		}
-		probes, err := mapping.DefaultProbes()
+		ps, err := probes.Default()
 		if err != nil {
 			return nil, nil, err
 		}
-		mp, err := mapping.ResolveDefault(cat, probes, false)
+		mp, err := mapping.ResolveDefault(cat, ps, false)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -37,7 +38,7 @@ func analysis(dir string) serve.AnalyzeFunc {
 			return nil, nil, err
 		}
 		now := time.Now().UTC()
-		res, err := analyzer.Analyze(ctx, analyzer.Input{Catalog: cat, Mapping: mp, Probes: probes,
+		res, err := analyzer.Analyze(ctx, analyzer.Input{Catalog: cat, Mapping: mp, Probes: ps,
 			Inventory: inv, Evaluator: ev, Now: now, Stamp: now.Truncate(time.Second),
 			Sources: analyzer.Inputs{Policies: []string{"policies/"}, Mapping: []string{mapping.DefaultFile}}})
 		return res, cat, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/mapping"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // defaultMapping resolves the embedded default mapping against the embedded catalog, strictly:
@@ -40,12 +41,12 @@ func defaultMapping(t *testing.T) (*attacktrees.Catalog, *mapping.File, *mapping
 
 func defaultFamilies(t *testing.T) []string {
 	t.Helper()
-	probes, err := mapping.DefaultProbes()
+	ps, err := probes.Default()
 	if err != nil {
 		t.Fatalf("default probes: %v", err)
 	}
 	var fams []string
-	for _, p := range probes {
+	for _, p := range ps {
 		if !slices.Contains(fams, p.Family) {
 			fams = append(fams, p.Family)
 		}
@@ -202,7 +203,7 @@ func duplicates(list []string) []string {
 func TestDefaultMappingKeySteps(t *testing.T) {
 	_, _, m := defaultMapping(t)
 	type want struct {
-		points   []string
+		points   []probes.Point
 		policies []string // must be among the step's policies
 		probes   []string // exactly the step's probe families
 		kind     string   // "policies", "out-of-scope" or "attestable"
@@ -213,64 +214,64 @@ func TestDefaultMappingKeySteps(t *testing.T) {
 		want want
 	}{
 		{"HostPID in malicious code execution", "mce-find-pod-with-hostpid", want{
-			points:   []string{"admission"},
+			points:   []probes.Point{"admission"},
 			policies: []string{"gatekeeper:K8sPSPHostNamespace", "rego:pod_deny_host_pid", "kyverno:disallow-host-namespaces", "psa:baseline"},
 			probes:   []string{"host-pid"},
 			kind:     "policies",
 		}},
 		{"HostPID drawn again in denial of service", "dos-find-pod-with-hostpid", want{
-			points:   []string{"admission"},
+			points:   []probes.Point{"admission"},
 			policies: []string{"gatekeeper:K8sPSPHostNamespace", "psa:baseline"},
 			probes:   []string{"host-pid"},
 			kind:     "policies",
 		}},
 		{"host networking is not a host namespace for Gatekeeper", "asd-find-pod-with-hostnetwork", want{
-			points:   []string{"admission"},
+			points:   []probes.Point{"admission"},
 			policies: []string{"gatekeeper:K8sPSPHostNetworkingPorts", "rego:pod_deny_host_network", "rego:pod_deny_host_namespaces", "kyverno:disallow-host-namespaces", "psa:baseline"},
 			probes:   []string{"host-network"},
 			kind:     "policies",
 		}},
 		{"host filesystem needs both hostPath and privileged denied", "scc-container-has-host-filesystem-access", want{
-			points:   []string{"admission"},
+			points:   []probes.Point{"admission"},
 			policies: []string{"gatekeeper:K8sPSPHostFilesystem", "gatekeeper:K8sPSPPrivilegedContainer", "kyverno:disallow-host-path", "psa:baseline"},
 			probes:   []string{"host-path-mount", "privileged-container"},
 			kind:     "policies",
 		}},
 		{"privileged container", "dos-find-privileged-container", want{
-			points:   []string{"admission"},
+			points:   []probes.Point{"admission"},
 			policies: []string{"gatekeeper:K8sPSPPrivilegedContainer", "rego:container_deny_privileged", "kyverno:disallow-privileged-containers", "psa:baseline"},
 			probes:   []string{"privileged-container"},
 			kind:     "policies",
 		}},
 		{"running as root needs restricted", "san-container-running-as-root", want{
-			points:   []string{"admission"},
+			points:   []probes.Point{"admission"},
 			policies: []string{"gatekeeper:K8sPSPAllowedUsers", "rego:pod_deny_without_runasnonroot", "rego:container_deny_run_as_root", "psa:restricted"},
 			probes:   []string{"run-as-root"},
 			kind:     "policies",
 		}},
 		{"normal release crosses the pipeline too", "per-image-deployed-normal-release", want{
-			points:   []string{"admission", "pipeline"},
+			points:   []probes.Point{"admission", "pipeline"},
 			policies: []string{"gatekeeper:K8sImageDigests"},
 			probes:   []string{"image-without-digest"},
 			kind:     "policies",
 		}},
 		{"deploying a poisoned image is an action of an inner node", "mce-deploy-poisoned-image", want{
-			points:   []string{"admission", "pipeline"},
+			points:   []probes.Point{"admission", "pipeline"},
 			policies: []string{"gatekeeper:K8sAllowedRepos", "gatekeeper:K8sImageDigests", "rego:container_allowed_repos"},
 			probes:   []string{"image-without-digest", "untrusted-image-registry"},
 			kind:     "policies",
 		}},
 		{"anonymous binding", "asd-exploit-unauthenticated-role", want{
-			points:   []string{"admission"},
+			points:   []probes.Point{"admission"},
 			policies: []string{"gatekeeper:K8sDisallowAnonymous", "rego:rbac_deny_privileged_bindings"},
 			probes:   []string{"unauthenticated-binding"},
 			kind:     "policies",
 		}},
-		{"network floods are out of scope", "dos-syn-flood", want{kind: "out-of-scope", points: []string{"admission"}}},
-		{"SDLC is out of scope", "per-app-compromise-build-server", want{kind: "out-of-scope", points: []string{"admission"}}},
-		{"the insecure port is control-plane configuration", "mce-misconfigured-api-server-8080", want{kind: "attestable", points: []string{"admission"}}},
-		{"kubelet anonymous auth never reaches admission", "dos-exploit-kubelet-10250-anonymous-auth", want{kind: "attestable", points: []string{"admission"}}},
-		{"service account privilege is an RBAC review", "scc-service-account-sufficient-privilege", want{kind: "attestable", points: []string{"admission"}}},
+		{"network floods are out of scope", "dos-syn-flood", want{kind: "out-of-scope", points: []probes.Point{"admission"}}},
+		{"SDLC is out of scope", "per-app-compromise-build-server", want{kind: "out-of-scope", points: []probes.Point{"admission"}}},
+		{"the insecure port is control-plane configuration", "mce-misconfigured-api-server-8080", want{kind: "attestable", points: []probes.Point{"admission"}}},
+		{"kubelet anonymous auth never reaches admission", "dos-exploit-kubelet-10250-anonymous-auth", want{kind: "attestable", points: []probes.Point{"admission"}}},
+		{"service account privilege is an RBAC review", "scc-service-account-sufficient-privilege", want{kind: "attestable", points: []probes.Point{"admission"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

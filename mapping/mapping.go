@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 
 	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/internal/yamldoc"
+	"github.com/threatcov/threatcov/probes"
 )
 
 //go:embed default.yaml
@@ -23,12 +26,6 @@ var defaultMapping []byte
 
 // DefaultFile is the name errors use for the embedded default mapping.
 const DefaultFile = "mapping/default.yaml"
-
-// Enforcement points a step can cross (DESIGN.md "Enforcement points").
-const (
-	PointAdmission = "admission"
-	PointPipeline  = "pipeline"
-)
 
 // PolicyEngines are the prefixes a policy reference may carry: "engine:name".
 var PolicyEngines = []string{"gatekeeper", "konstraint", "kyverno", "psa", "rego", "vap"}
@@ -51,9 +48,9 @@ type Entry struct {
 	Labels []string `yaml:"labels"`
 	Refs   []string `yaml:"refs"`
 	// Points are the enforcement points the attacker crosses doing the step; default admission.
-	Points   []string `yaml:"points"`
-	Policies []string `yaml:"policies"`
-	Probes   []string `yaml:"probes"`
+	Points   []probes.Point `yaml:"points"`
+	Policies []string       `yaml:"policies"`
+	Probes   []string       `yaml:"probes"`
 	// OutOfScope says why no admission policy can address the step and it does not count in
 	// step coverage (network floods, SDLC, hardware).
 	OutOfScope string `yaml:"out-of-scope"`
@@ -79,7 +76,7 @@ type AttestationSpec struct {
 // Step is the resolved mapping of one catalog node.
 type Step struct {
 	Node        *attacktrees.Node
-	Points      []string
+	Points      []probes.Point
 	Policies    []string
 	Probes      []string
 	OutOfScope  string
@@ -94,7 +91,7 @@ type Step struct {
 func (s *Step) Addressable() bool { return s == nil || s.OutOfScope == "" }
 
 // Crosses reports whether the step's attacker passes the enforcement point.
-func (s *Step) Crosses(point string) bool { return slices.Contains(s.Points, point) }
+func (s *Step) Crosses(point probes.Point) bool { return slices.Contains(s.Points, point) }
 
 // Attestation is a parsed attestation.
 type Attestation struct {
@@ -220,15 +217,15 @@ func Parse(data []byte, name string) (*File, error) {
 // yamlSyntaxError puts yaml.v3's line where every other error has it, right after the file
 // name ("m.yaml:7: invalid YAML: ..."), rather than after the words "invalid YAML".
 func yamlSyntaxError(name string, err error) error {
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		return fmt.Errorf("%s:%s: invalid YAML: %s", name, m[1], m[2])
+	if line, rest, ok := yamldoc.Line(err.Error()); ok {
+		return fmt.Errorf("%s:%d: invalid YAML: %s", name, line, rest)
 	}
 	return fmt.Errorf("%s: invalid YAML: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 }
 
 func trimYAML(msg string) string {
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		return m[1] + ": " + m[2]
+	if line, rest, ok := yamldoc.Line(msg); ok {
+		return strconv.Itoa(line) + ": " + rest
 	}
 	return " " + msg
 }
@@ -279,7 +276,7 @@ func checkEntry(e *Entry) []string {
 		add("entry names probes but no policies: add the policy references that should deny them")
 	}
 	for _, p := range e.Points {
-		if p != PointAdmission && p != PointPipeline {
+		if p != probes.PointAdmission && p != probes.PointPipeline {
 			add("unknown enforcement point %q: use admission or pipeline", p)
 		}
 	}
@@ -368,7 +365,7 @@ func Resolve(c *attacktrees.Catalog, families []string, strict bool, files ...*F
 			}
 			points := e.Points
 			if len(points) == 0 {
-				points = []string{PointAdmission}
+				points = []probes.Point{probes.PointAdmission}
 			}
 			for _, n := range nodes {
 				if prev, ok := selectedBy[n.ID]; ok && prev != e {
@@ -398,7 +395,7 @@ func Resolve(c *attacktrees.Catalog, families []string, strict bool, files ...*F
 			}
 			s := m.steps[n.ID]
 			if s == nil {
-				s = &Step{Node: n, Points: []string{PointAdmission}, File: a.File, Line: a.Line}
+				s = &Step{Node: n, Points: []probes.Point{probes.PointAdmission}, File: a.File, Line: a.Line}
 				m.steps[n.ID] = s
 			}
 			s.Attestation = att
@@ -413,9 +410,9 @@ func Resolve(c *attacktrees.Catalog, families []string, strict bool, files ...*F
 	return m, nil
 }
 
-func sorted(in []string) []string {
+func sorted[T cmp.Ordered](in []T) []T {
 	out := slices.Clone(in)
-	sort.Strings(out)
+	slices.Sort(out)
 	return slices.Compact(out)
 }
 
@@ -438,26 +435,12 @@ func (m *Mapping) CheckDeployed(deployed func(ref string) bool) []string {
 	return out
 }
 
-// Families returns the probe families of probes, in first-seen order: what Resolve checks
-// probe references against.
-func Families(probes []Probe) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, p := range probes {
-		if !seen[p.Family] {
-			seen[p.Family] = true
-			out = append(out, p.Family)
-		}
-	}
-	return out
-}
-
 // ResolveDefault resolves the embedded default mapping, then the given files over it, against
 // a catalog and probes: the mapping every analysis uses.
-func ResolveDefault(c *attacktrees.Catalog, probes []Probe, strict bool, files ...*File) (*Mapping, error) {
+func ResolveDefault(c *attacktrees.Catalog, ps []probes.Probe, strict bool, files ...*File) (*Mapping, error) {
 	def, err := Default()
 	if err != nil {
 		return nil, fmt.Errorf("load default mapping: %w", err)
 	}
-	return Resolve(c, Families(probes), strict, append([]*File{def}, files...)...)
+	return Resolve(c, probes.Families(ps), strict, append([]*File{def}, files...)...)
 }

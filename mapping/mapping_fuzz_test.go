@@ -1,13 +1,11 @@
 package mapping
 
 import (
-	"errors"
-	"io/fs"
-	"path"
 	"strings"
 	"testing"
 
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/internal/hostiletest"
 )
 
 const fuzzMapping = `version: 1
@@ -69,13 +67,13 @@ nodes:
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse(data, name)
 		if err != nil {
-			checkLinesName(t, err, name)
+			hostiletest.LinesName(t, err, name)
 			return
 		}
 		for _, strict := range []bool{false, true} {
 			m, err := Resolve(cat, families, strict, file)
 			if err != nil {
-				checkLinesName(t, err, name)
+				hostiletest.LinesName(t, err, name)
 				continue
 			}
 			for _, w := range m.Warnings {
@@ -93,75 +91,4 @@ nodes:
 			}
 		}
 	})
-}
-
-// FuzzProbeFamily feeds arbitrary bytes to the probe family loader (parseFamily, then
-// expansion into variants and the check against k8s.io/api types) and to the base Pod reader.
-func FuzzProbeFamily(f *testing.F) {
-	files, err := fs.Glob(defaultProbeFS, "probes/*.yaml")
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, file := range files {
-		data, err := defaultProbeFS.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
-	for _, s := range []string{
-		"",
-		"apiVersion: v1\nkind: Pod\n",
-		"apiVersion: v1\nkind: Pod\nspec: 3\n",
-		"apiVersion: v1\nkind: Pod\nspec: {containers: [3]}\n",
-		"name: x\ndescription: d\nscope: pod\nattack: {pod: {metadata: null, spec: {containers: [{name: a}]}}}\nalternatives: [{name: b, attack: {pod: {metadata: 7}}}]\n",
-		"name: x\ndescription: d\nscope: container\nattack: {container: {ports: [{containerPort: 1}]}}\n---\nname: y\n",
-		"name: x\ndescription: d\nscope: object\nobjects: [{name: a, object: {apiVersion: v1, kind: Service, spec: {ports: 3}}}]\n",
-	} {
-		f.Add([]byte(s))
-	}
-	base, err := readBase(defaultProbeFS, "probes/"+baseFileName, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
-	const name = "fuzz/probe.yaml"
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if _, err := readBase(nil, name, data); err != nil {
-			checkLinesName(t, err, name)
-		}
-		fam, err := parseFamily(name, data, base)
-		if err != nil {
-			checkLinesName(t, err, name)
-			return
-		}
-		probes, err := expandFamilies([]*probeFamily{fam}, true)
-		if err != nil {
-			checkLinesName(t, err, name)
-			return
-		}
-		for _, p := range probes {
-			if p.File != name || p.Object == nil || !strings.HasPrefix(p.Name, fam.Name+"/") {
-				t.Fatalf("probe %s from %s has no object or a name outside its family %s", p.Name, p.File, fam.Name)
-			}
-		}
-	})
-}
-
-// checkLinesName fails unless every line of err's message starts with file, so that a user
-// with several mapping or probe files knows which one to open.
-func checkLinesName(t *testing.T, err error, file string) {
-	t.Helper()
-	var pe *ProbeError
-	if errors.As(err, &pe) && pe.File != file {
-		t.Fatalf("ProbeError names %q, want %q: %v", pe.File, file, err)
-	}
-	msg := err.Error()
-	if strings.TrimSpace(msg) == "" {
-		t.Fatal("empty error")
-	}
-	for _, line := range strings.Split(msg, "\n") {
-		if !strings.HasPrefix(line, file+":") {
-			t.Fatalf("error line %q does not start with %s:\nwhole error:\n%s", line, path.Clean(file), msg)
-		}
-	}
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/threatcov/threatcov/mapping"
+	"github.com/threatcov/threatcov/probes"
 )
 
 func TestEvaluationNamespaceFollowsProbe(t *testing.T) {
@@ -27,14 +27,14 @@ func benchJobs(b *testing.B) (*Evaluator, []Job) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	probes := []mapping.Probe{benignPod, hostPIDPod, hostPIDDeployment, hostPIDCronJob, privilegedPod, privilegedInit,
+	ps := []probes.Probe{benignPod, hostPIDPod, hostPIDDeployment, hostPIDCronJob, privilegedPod, privilegedInit,
 		privilegedDeployment, privilegedEphemeral, untrustedImagePod, rootPod, restrictedPod, nodePortService}
 	var jobs []Job
 	for _, p := range inv.Policies {
 		if !p.Verifiable {
 			continue
 		}
-		for _, pr := range probes {
+		for _, pr := range ps {
 			for _, ns := range []string{"payments", "legacy", "default"} {
 				jobs = append(jobs, Job{Policy: p, Probe: pr, Namespace: ns})
 			}

@@ -1,6 +1,6 @@
 // Package policies discovers the deployed policy set (the inventory) and executes policies
 // against probes (the evaluation). It sits between mapping and analyzer: it may import
-// mapping (for mapping.Probe) and nothing downstream.
+// mapping (for probes.Probe) and nothing downstream.
 //
 // # Inventory
 //
@@ -75,7 +75,7 @@
 // # Must not
 //
 // Reach the network, read the environment, write files, or decide blocked/monitored: that is
-// the analyzer's job from Verdict, Mode and Point.
+// the analyzer's job from Verdict, Mode and probes.Point.
 //
 // # Cost
 //

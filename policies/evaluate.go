@@ -19,9 +19,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/topdown/print"
+	"github.com/threatcov/threatcov/probes"
 	corev1 "k8s.io/api/core/v1"
-
-	"github.com/threatcov/threatcov/mapping"
 )
 
 // Verdict is what a policy's logic says about one request, independent of its Mode.
@@ -56,7 +55,7 @@ type Evaluation struct {
 // Job is one evaluation to run.
 type Job struct {
 	Policy    *Policy
-	Probe     mapping.Probe
+	Probe     probes.Probe
 	Namespace string
 }
 
@@ -366,16 +365,16 @@ type probeInput struct {
 
 // inputKey identifies a converted input: the probe (by name and object identity) placed in a
 // namespace. It starts with the probe's baseKey.
-func inputKey(probe mapping.Probe, namespace string) string {
+func inputKey(probe probes.Probe, namespace string) string {
 	return fmt.Sprintf("%s\x00%s\x00%p\x00%p", probe.Name, namespace, probe.Object, probe.OldObject)
 }
 
 // baseKey identifies a probe by name and object identity.
-func baseKey(probe mapping.Probe) string {
+func baseKey(probe probes.Probe) string {
 	return fmt.Sprintf("%s\x00%p\x00%p", probe.Name, probe.Object, probe.OldObject)
 }
 
-func (e *Evaluator) input(probe mapping.Probe, namespace string) *probeInput {
+func (e *Evaluator) input(probe probes.Probe, namespace string) *probeInput {
 	key := inputKey(probe, namespace)
 	return cached(&e.mu, e.inputs, key, func() *probeInput { return e.buildInput(probe, namespace) })
 }
@@ -414,14 +413,14 @@ type probeBase struct {
 	typedPodErr error
 }
 
-func (e *Evaluator) base(probe mapping.Probe) *probeBase {
+func (e *Evaluator) base(probe probes.Probe) *probeBase {
 	return cached(&e.mu, e.bases, baseKey(probe), func() *probeBase {
 		b := &probeBase{object: probe.Object, old: probe.OldObject}
 		b.objectValue, b.objectErr = ast.InterfaceToValue(b.object)
 		if b.old != nil {
 			b.oldValue, b.oldErr = ast.InterfaceToValue(b.old)
 		}
-		if b.pod = ExpandPod(b.object); b.pod != nil {
+		if b.pod = probes.ExpandPod(b.object); b.pod != nil {
 			b.podValue, b.podErr = ast.InterfaceToValue(b.pod)
 		}
 		return b
@@ -433,7 +432,7 @@ func (e *Evaluator) base(probe mapping.Probe) *probeBase {
 // metadata with obj and v, which nothing modifies.
 func placed(obj map[string]any, v ast.Value, namespace string) (map[string]any, ast.Value) {
 	kind, _ := obj["kind"].(string)
-	if clusterScopedKinds[kind] {
+	if probes.ClusterScoped(kind) {
 		return obj, v
 	}
 	md, _ := obj["metadata"].(map[string]any)
@@ -493,7 +492,7 @@ func (e *Evaluator) nsLabels(namespace string) map[string]string {
 	return map[string]string{"kubernetes.io/metadata.name": namespace}
 }
 
-func (e *Evaluator) buildInput(probe mapping.Probe, namespace string) *probeInput {
+func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput {
 	in := &probeInput{}
 	if probe.Object == nil {
 		in.err = fmt.Errorf("probe %s has no object", probe.Name)
@@ -598,12 +597,12 @@ func review(obj, old ast.Value, apiVersion, op, sub string, r request) (*ast.Ter
 // At admission a workload is also judged as the Pod its controller would create and is denied
 // if either is; at the pipeline the manifest alone is judged. It never panics and never
 // returns without a verdict.
-func (e *Evaluator) Evaluate(ctx context.Context, p *Policy, probe mapping.Probe, namespace string) (ev Evaluation) {
+func (e *Evaluator) Evaluate(ctx context.Context, p *Policy, probe probes.Probe, namespace string) (ev Evaluation) {
 	if namespace == "" {
 		namespace = DefaultNamespace
 	}
 	// A probe that names its own namespace (an attack on kube-system, say) is judged there.
-	if own := str(probe.Object, "metadata", "namespace"); own != "" && !clusterScopedKinds[str(probe.Object, "kind")] {
+	if own := str(probe.Object, "metadata", "namespace"); own != "" && !probes.ClusterScoped(str(probe.Object, "kind")) {
 		namespace = own
 	}
 	ev = Evaluation{Policy: p.ID, Probe: probe.Name, Namespace: namespace}
@@ -639,7 +638,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, p *Policy, probe mapping.Probe
 }
 
 // judge runs the policy on the prepared input within ctx's time limit.
-func (e *Evaluator) judge(ctx context.Context, p *Policy, probe mapping.Probe, in *probeInput, ev Evaluation) Evaluation {
+func (e *Evaluator) judge(ctx context.Context, p *Policy, probe probes.Probe, in *probeInput, ev Evaluation) Evaluation {
 	namespace := ev.Namespace
 	if p.exec.psaNamespace != "" {
 		// A namespace's Pod Security level governs only pods created in it.
@@ -659,7 +658,7 @@ func (e *Evaluator) judge(ctx context.Context, p *Policy, probe mapping.Probe, i
 	}
 	judge := func(pod bool) result { return e.evalRego(ctx, p, in, pod) }
 	obj := judge(false)
-	if p.Point != PointAdmission || in.pod == nil {
+	if p.Point != probes.PointAdmission || in.pod == nil {
 		ev.Verdict, ev.Messages, ev.Err = obj.verdict, obj.messages, obj.err
 		if obj.verdict == VerdictDenied {
 			ev.Via = ViaObject

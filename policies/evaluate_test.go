@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/threatcov/threatcov/mapping"
+	"github.com/threatcov/threatcov/probes"
 )
 
 func newEvaluator(t *testing.T, inv *Inventory, opts ...Option) *Evaluator {
@@ -30,7 +29,7 @@ func TestEvaluate(t *testing.T) {
 	tests := []struct {
 		name      string
 		policy    string
-		probe     mapping.Probe
+		probe     probes.Probe
 		namespace string
 		verdict   Verdict
 		via       string
@@ -106,7 +105,7 @@ func TestEvaluate(t *testing.T) {
 func TestEvaluateLeavesProbeUntouched(t *testing.T) {
 	inv := loadFixtures(t)
 	ev := newEvaluator(t, inv)
-	before := deepCopy(hostPIDDeployment.Object)
+	before := probes.DeepCopy(hostPIDDeployment.Object)
 	ev.Evaluate(context.Background(), inv.Policy("gatekeeper:K8sHostNamespace/host-namespace"), hostPIDDeployment, "payments")
 	if diff := cmp.Diff(before, any(hostPIDDeployment.Object)); diff != "" {
 		t.Errorf("probe mutated (-before +after):\n%s", diff)
@@ -127,13 +126,13 @@ func TestDeclaredPoliciesAreNotExecuted(t *testing.T) {
 func TestEvaluateAllMatchesEvaluateInOrder(t *testing.T) {
 	inv := loadFixtures(t)
 	ev := newEvaluator(t, inv)
-	probes := []mapping.Probe{benignPod, hostPIDPod, hostPIDDeployment, privilegedInit, privilegedEphemeral, untrustedImagePod}
+	ps := []probes.Probe{benignPod, hostPIDPod, hostPIDDeployment, privilegedInit, privilegedEphemeral, untrustedImagePod}
 	var jobs []Job
 	for _, p := range inv.Policies {
 		if !p.Verifiable {
 			continue
 		}
-		for _, pr := range probes {
+		for _, pr := range ps {
 			for _, ns := range []string{"payments", "legacy", "default"} {
 				jobs = append(jobs, Job{Policy: p, Probe: pr, Namespace: ns})
 			}

@@ -6,25 +6,24 @@ import (
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-
-	"github.com/threatcov/threatcov/mapping"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // TestBuildInputMatchesFullConversion holds the inputs placed from a probe's one conversion
 // to converting the probe placed in each namespace in full (what buildInput did before):
 // same maps, same Rego values, same requests.
 func TestBuildInputMatchesFullConversion(t *testing.T) {
-	probes, err := mapping.DefaultProbes()
+	ps, err := probes.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	probes = append(probes, hostPIDDeployment, hostPIDCronJob, privilegedEphemeral, inLegacy, nodePortService,
-		mapping.Probe{Name: "no-metadata", Object: map[string]any{"apiVersion": "v1", "kind": "Pod", "spec": map[string]any{}}},
-		mapping.Probe{Name: "metadata-not-an-object", Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": "x",
+	ps = append(ps, hostPIDDeployment, hostPIDCronJob, privilegedEphemeral, inLegacy, nodePortService,
+		probes.Probe{Name: "no-metadata", Object: map[string]any{"apiVersion": "v1", "kind": "Pod", "spec": map[string]any{}}},
+		probes.Probe{Name: "metadata-not-an-object", Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": "x",
 			"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{"namespace": "tmpl"}, "spec": map[string]any{}}}}},
 	)
 	ev := newEvaluator(t, loadFixtures(t))
-	for _, p := range probes {
+	for _, p := range ps {
 		for _, ns := range []string{"payments", "legacy", "default"} {
 			got, want := ev.buildInput(p, ns), fullInput(ev, p, ns)
 			if (got.err == nil) != (want.err == nil) {
@@ -50,7 +49,7 @@ func TestBuildInputMatchesFullConversion(t *testing.T) {
 			}
 		}
 	}
-	for _, p := range probes {
+	for _, p := range ps {
 		if md, ok := p.Object["metadata"].(map[string]any); ok && md["namespace"] != nil && p.Name != inLegacy.Name {
 			t.Errorf("%s: buildInput wrote a namespace into the probe", p.Name)
 		}
@@ -65,9 +64,9 @@ func termValue(t *ast.Term) ast.Value {
 }
 
 // fullInput converts the probe placed in namespace in full.
-func fullInput(e *Evaluator, probe mapping.Probe, namespace string) *probeInput {
+func fullInput(e *Evaluator, probe probes.Probe, namespace string) *probeInput {
 	in := &probeInput{}
-	in.object = placeInNamespace(probe.Object, namespace)
+	in.object = probes.Place(probe.Object, namespace)
 	var err error
 	if in.objectValue, err = ast.InterfaceToValue(in.object); err != nil {
 		in.err = err
@@ -81,10 +80,10 @@ func fullInput(e *Evaluator, probe mapping.Probe, namespace string) *probeInput 
 	}
 	var oldObj map[string]any
 	if probe.OldObject != nil {
-		oldObj = placeInNamespace(probe.OldObject, namespace)
+		oldObj = probes.Place(probe.OldObject, namespace)
 	}
 	in.objectReview = fullReview(in.object, oldObj, op, probe.SubResource, in.objectRequest)
-	if in.pod = ExpandPod(in.object); in.pod != nil {
+	if in.pod = probes.ExpandPod(in.object); in.pod != nil {
 		in.podRequest = requestFor(in.pod, nsLabels, true)
 		in.podReview = fullReview(in.pod, nil, op, "", in.podRequest)
 	}

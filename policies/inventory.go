@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/threatcov/threatcov/probes"
 )
 
 // Engine names the policy engine a policy is written for.
@@ -19,16 +21,6 @@ const (
 	EngineKyverno    Engine = "kyverno"
 	EnginePSA        Engine = "psa" // Pod Security Admission namespace labels
 	EngineVAP        Engine = "vap" // ValidatingAdmissionPolicy with its binding
-)
-
-// Point is where a policy acts (DESIGN.md, enforcement points).
-type Point string
-
-const (
-	// PointAdmission sees every request to the API server.
-	PointAdmission Point = "admission"
-	// PointPipeline sees only manifests that go through delivery (conftest in CI).
-	PointPipeline Point = "pipeline"
 )
 
 // Mode says what a policy does when its logic denies a request.
@@ -61,10 +53,10 @@ type Policy struct {
 	ID string `json:"id"`
 	// Refs are every reference a mapping may use to name this policy (sorted, ID first is
 	// not implied: ID is always included).
-	Refs   []string `json:"refs"`
-	Engine Engine   `json:"engine"`
-	Point  Point    `json:"point"`
-	Mode   Mode     `json:"mode"`
+	Refs   []string     `json:"refs"`
+	Engine Engine       `json:"engine"`
+	Point  probes.Point `json:"point"`
+	Mode   Mode         `json:"mode"`
 	// Action is the enforcement as written, e.g. "dryrun", "Enforce", "[Deny Audit]".
 	Action string `json:"action"`
 	Title  string `json:"title,omitempty"`

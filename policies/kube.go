@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/threatcov/threatcov/probes"
 	psaapi "k8s.io/pod-security-admission/api"
 )
 
@@ -267,7 +268,7 @@ func (b *builder) buildConstraints() {
 			ID:     fmt.Sprintf("gatekeeper:%s/%s", kind, name),
 			Refs:   []string{"gatekeeper:" + kind, fmt.Sprintf("gatekeeper:%s/%s", kind, name)},
 			Engine: EngineGatekeeper,
-			Point:  PointAdmission,
+			Point:  probes.PointAdmission,
 			Source: o.Source,
 		}
 		p.Mode, p.Action = gatekeeperMode(o.Object, action)
@@ -319,7 +320,7 @@ func (b *builder) buildConstraints() {
 		b.inv.Policies = append(b.inv.Policies, &Policy{
 			ID:     "gatekeeper:" + kind,
 			Engine: EngineGatekeeper,
-			Point:  PointAdmission,
+			Point:  probes.PointAdmission,
 			Mode:   ModeNone,
 			Action: "no constraint",
 			Title:  firstNonEmpty(str(t.obj.Object, "metadata", "annotations", "metadata.gatekeeper.sh/title"), t.meta.title),
@@ -487,7 +488,7 @@ func (b *builder) addKyverno(o Object) {
 	}
 	newPolicy := func(id string, rs []kyvernoRule) *Policy {
 		p := &Policy{
-			ID: id, Refs: []string{"kyverno:" + name}, Engine: EngineKyverno, Point: PointAdmission,
+			ID: id, Refs: []string{"kyverno:" + name}, Engine: EngineKyverno, Point: probes.PointAdmission,
 			Mode: rs[0].mode, Action: rs[0].action, Title: title, Source: o.Source, Notes: notes,
 		}
 		var kinds []string
@@ -554,7 +555,7 @@ func (b *builder) addNamespace(o Object) {
 			ID:         fmt.Sprintf("psa:%s/%s", name, m.name),
 			Refs:       []string{"psa:" + string(m.lv.Level), "psa:" + name},
 			Engine:     EnginePSA,
-			Point:      PointAdmission,
+			Point:      probes.PointAdmission,
 			Mode:       m.mode,
 			Action:     action,
 			Title:      fmt.Sprintf("Pod Security %s (%s) %s in namespace %s", m.lv.Level, m.lv.Version, m.name, name),
@@ -583,7 +584,7 @@ func (b *builder) buildVAPs() {
 			ID:     fmt.Sprintf("vap:%s/%s", pname, bname),
 			Refs:   []string{"vap:" + pname},
 			Engine: EngineVAP,
-			Point:  PointAdmission,
+			Point:  probes.PointAdmission,
 			Mode:   ModeMonitor,
 			Action: "[" + strings.Join(actions, " ") + "]",
 			Title:  pname,
@@ -615,7 +616,7 @@ func (b *builder) buildVAPs() {
 		}
 		o := b.vaps[n]
 		b.inv.Policies = append(b.inv.Policies, &Policy{
-			ID: "vap:" + n, Engine: EngineVAP, Point: PointAdmission, Mode: ModeNone, Action: "no binding",
+			ID: "vap:" + n, Engine: EngineVAP, Point: probes.PointAdmission, Mode: ModeNone, Action: "no binding",
 			Title: n, Source: o.Source, Scope: vapScope(o.Object, nil),
 			Notes: []string{fmt.Sprintf("ValidatingAdmissionPolicy %s has no ValidatingAdmissionPolicyBinding: it enforces nothing until one binds it", n)},
 		})

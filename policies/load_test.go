@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/threatcov/threatcov/probes"
 )
 
 func TestLoadErrorsNameFileAndLine(t *testing.T) {
@@ -65,7 +66,7 @@ func TestInventoryFacts(t *testing.T) {
 	type fact struct {
 		ID         string
 		Engine     Engine
-		Point      Point
+		Point      probes.Point
 		Mode       Mode
 		Verifiable bool
 	}
@@ -82,33 +83,33 @@ func TestInventoryFacts(t *testing.T) {
 	}{
 		// The raw konstraint file is a pipeline policy, its generated template+constraint admission.
 		{"konstraint:P1002", []fact{
-			{"gatekeeper:K8sHostNamespace/host-namespace", EngineGatekeeper, PointAdmission, ModeEnforce, true},
-			{"rego:kubernetes.host_namespace", EngineRego, PointPipeline, ModeEnforce, true},
+			{"gatekeeper:K8sHostNamespace/host-namespace", EngineGatekeeper, probes.PointAdmission, ModeEnforce, true},
+			{"rego:kubernetes.host_namespace", EngineRego, probes.PointPipeline, ModeEnforce, true},
 		}},
-		{"konstraint:P1001", []fact{{"rego:kubernetes.privileged", EngineRego, PointPipeline, ModeEnforce, true}}},
-		{"gatekeeper:K8sAllowedRepos", []fact{{"gatekeeper:K8sAllowedRepos/allowed-repos", EngineGatekeeper, PointAdmission, ModeMonitor, true}}},
-		{"gatekeeper:K8sPrivilegedContainer", []fact{{"gatekeeper:K8sPrivilegedContainer/privileged-payments", EngineGatekeeper, PointAdmission, ModeEnforce, true}}},
-		{"gatekeeper:K8sRequiredProbes", []fact{{"gatekeeper:K8sRequiredProbes/required-probes", EngineGatekeeper, PointAdmission, ModeMonitor, false}}},
-		{"gatekeeper:K8sBlockNodePort", []fact{{"gatekeeper:K8sBlockNodePort", EngineGatekeeper, PointAdmission, ModeNone, false}}},
-		{"rego:conftest.latest_tag", []fact{{"rego:conftest.latest_tag", EngineRego, PointPipeline, ModeMonitor, true}}},
+		{"konstraint:P1001", []fact{{"rego:kubernetes.privileged", EngineRego, probes.PointPipeline, ModeEnforce, true}}},
+		{"gatekeeper:K8sAllowedRepos", []fact{{"gatekeeper:K8sAllowedRepos/allowed-repos", EngineGatekeeper, probes.PointAdmission, ModeMonitor, true}}},
+		{"gatekeeper:K8sPrivilegedContainer", []fact{{"gatekeeper:K8sPrivilegedContainer/privileged-payments", EngineGatekeeper, probes.PointAdmission, ModeEnforce, true}}},
+		{"gatekeeper:K8sRequiredProbes", []fact{{"gatekeeper:K8sRequiredProbes/required-probes", EngineGatekeeper, probes.PointAdmission, ModeMonitor, false}}},
+		{"gatekeeper:K8sBlockNodePort", []fact{{"gatekeeper:K8sBlockNodePort", EngineGatekeeper, probes.PointAdmission, ModeNone, false}}},
+		{"rego:conftest.latest_tag", []fact{{"rego:conftest.latest_tag", EngineRego, probes.PointPipeline, ModeMonitor, true}}},
 		// Restricted namespaces answer psa:baseline too; warn labels monitor.
 		{"psa:baseline", []fact{
-			{"psa:legacy/enforce", EnginePSA, PointAdmission, ModeEnforce, true},
-			{"psa:legacy/warn", EnginePSA, PointAdmission, ModeMonitor, true},
-			{"psa:payments/enforce", EnginePSA, PointAdmission, ModeEnforce, true},
+			{"psa:legacy/enforce", EnginePSA, probes.PointAdmission, ModeEnforce, true},
+			{"psa:legacy/warn", EnginePSA, probes.PointAdmission, ModeMonitor, true},
+			{"psa:payments/enforce", EnginePSA, probes.PointAdmission, ModeEnforce, true},
 		}},
-		{"psa:privileged", []fact{{"psa:sandbox/enforce", EnginePSA, PointAdmission, ModeEnforce, true}}},
+		{"psa:privileged", []fact{{"psa:sandbox/enforce", EnginePSA, probes.PointAdmission, ModeEnforce, true}}},
 		// Kyverno: the rule's failureAction wins, in any case; disagreeing rules split.
-		{"kyverno:disallow-host-namespaces", []fact{{"kyverno:disallow-host-namespaces", EngineKyverno, PointAdmission, ModeEnforce, false}}},
+		{"kyverno:disallow-host-namespaces", []fact{{"kyverno:disallow-host-namespaces", EngineKyverno, probes.PointAdmission, ModeEnforce, false}}},
 		{"kyverno:restrict-image-registries", []fact{
-			{"kyverno:restrict-image-registries/validate-init-registries", EngineKyverno, PointAdmission, ModeMonitor, false},
-			{"kyverno:restrict-image-registries/validate-registries", EngineKyverno, PointAdmission, ModeEnforce, false},
+			{"kyverno:restrict-image-registries/validate-init-registries", EngineKyverno, probes.PointAdmission, ModeMonitor, false},
+			{"kyverno:restrict-image-registries/validate-registries", EngineKyverno, probes.PointAdmission, ModeEnforce, false},
 		}},
-		{"kyverno:require-labels", []fact{{"kyverno:payments/require-labels", EngineKyverno, PointAdmission, ModeMonitor, false}}},
+		{"kyverno:require-labels", []fact{{"kyverno:payments/require-labels", EngineKyverno, probes.PointAdmission, ModeMonitor, false}}},
 		{"kyverno:add-default-labels", nil},
 		// VAP: Deny in validationActions enforces; no binding enforces nothing.
-		{"vap:deny-privileged", []fact{{"vap:deny-privileged/deny-privileged-all", EngineVAP, PointAdmission, ModeEnforce, false}}},
-		{"vap:unbound-policy", []fact{{"vap:unbound-policy", EngineVAP, PointAdmission, ModeNone, false}}},
+		{"vap:deny-privileged", []fact{{"vap:deny-privileged/deny-privileged-all", EngineVAP, probes.PointAdmission, ModeEnforce, false}}},
+		{"vap:unbound-policy", []fact{{"vap:unbound-policy", EngineVAP, probes.PointAdmission, ModeNone, false}}},
 		{"rego:lib.core", nil},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,8 @@ package policies
 import (
 	"fmt"
 	"strings"
+
+	"github.com/threatcov/threatcov/probes"
 )
 
 // request is what Gatekeeper's match criteria look at.
@@ -13,7 +15,7 @@ type request struct {
 	generated                    bool // the Pod of a workload expansion
 }
 
-func (r request) clusterScoped() bool { return clusterScopedKinds[r.kind] }
+func (r request) clusterScoped() bool { return probes.ClusterScoped(r.kind) }
 
 // matches reports whether a Constraint's spec.match selects the request, following
 // Gatekeeper: every criterion present must hold; namespaces and excludedNamespaces accept

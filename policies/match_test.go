@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/threatcov/threatcov/probes"
 )
 
 func TestMatches(t *testing.T) {
@@ -108,7 +109,7 @@ func TestGatekeeperMode(t *testing.T) {
 }
 
 func TestExpandPod(t *testing.T) {
-	got := ExpandPod(placeInNamespace(hostPIDDeployment.Object, "payments"))
+	got := probes.ExpandPod(probes.Place(hostPIDDeployment.Object, "payments"))
 	want := map[string]any{
 		"apiVersion": "v1", "kind": "Pod",
 		"metadata": map[string]any{"name": "host-pid-pod", "namespace": "payments", "labels": map[string]any{"app": "host-pid"}},
@@ -117,10 +118,10 @@ func TestExpandPod(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if got := ExpandPod(benignPod.Object); got != nil {
+	if got := probes.ExpandPod(benignPod.Object); got != nil {
 		t.Errorf("a Pod expands to nothing, got %v", got)
 	}
-	if got := placeInNamespace(map[string]any{"kind": "ClusterRoleBinding"}, "x"); got["metadata"] != nil {
+	if got := probes.Place(map[string]any{"kind": "ClusterRoleBinding"}, "x"); got["metadata"] != nil {
 		t.Errorf("cluster-scoped objects get no namespace: %v", got)
 	}
 }

@@ -7,15 +7,15 @@ import (
 	"testing"
 
 	"github.com/threatcov/threatcov/internal/benchcpu"
-	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // The example policy set and every default probe: the inputs bench/run.sh hands to threatcov,
 // conftest and gator, so these figures explain the whole-process ratios there.
 const examplePolicies = "../examples/platform"
 
-func platformEvaluator(b *testing.B) (*policies.Inventory, *policies.Evaluator, []mapping.Probe) {
+func platformEvaluator(b *testing.B) (*policies.Inventory, *policies.Evaluator, []probes.Probe) {
 	b.Helper()
 	inv, err := policies.Load(examplePolicies)
 	if err != nil {
@@ -25,11 +25,11 @@ func platformEvaluator(b *testing.B) (*policies.Inventory, *policies.Evaluator, 
 	if err != nil {
 		b.Fatal(err)
 	}
-	probes, err := mapping.DefaultProbes()
+	ps, err := probes.Default()
 	if err != nil {
 		b.Fatal(err)
 	}
-	return inv, ev, probes
+	return inv, ev, ps
 }
 
 func verifiable(inv *policies.Inventory) []*policies.Policy {
@@ -42,15 +42,15 @@ func verifiable(inv *policies.Inventory) []*policies.Policy {
 	return out
 }
 
-func findProbe(b *testing.B, probes []mapping.Probe, name string) mapping.Probe {
+func findProbe(b *testing.B, ps []probes.Probe, name string) probes.Probe {
 	b.Helper()
-	for _, p := range probes {
+	for _, p := range ps {
 		if p.Name == name {
 			return p
 		}
 	}
 	b.Fatalf("no default probe %q", name)
-	return mapping.Probe{}
+	return probes.Probe{}
 }
 
 // BenchmarkPlatformEvaluateOne is one prepared query on one converted input: a konstraint
@@ -61,12 +61,12 @@ func BenchmarkPlatformEvaluateOne(b *testing.B) {
 		{"gatekeeper:ContainerDenyPrivileged/containerdenyprivileged", "privileged-container/pod"},
 	} {
 		b.Run(tc.policy, func(b *testing.B) {
-			inv, ev, probes := platformEvaluator(b)
+			inv, ev, ps := platformEvaluator(b)
 			p := inv.Policy(tc.policy)
 			if p == nil {
 				b.Skipf("example set has no policy %s", tc.policy)
 			}
-			pr := findProbe(b, probes, tc.probe)
+			pr := findProbe(b, ps, tc.probe)
 			ctx := context.Background()
 			if got := ev.Evaluate(ctx, p, pr, "apps"); got.Verdict == policies.VerdictError {
 				b.Fatalf("%s on %s: %s", tc.policy, tc.probe, got.Err)
@@ -83,10 +83,10 @@ func BenchmarkPlatformEvaluateOne(b *testing.B) {
 // BenchmarkPlatformEvaluateAll is every verifiable policy of the example set on every default
 // probe in one namespace, inputs converted once (the first call) and reused.
 func BenchmarkPlatformEvaluateAll(b *testing.B) {
-	inv, ev, probes := platformEvaluator(b)
+	inv, ev, ps := platformEvaluator(b)
 	var jobs []policies.Job
 	for _, p := range verifiable(inv) {
-		for _, pr := range probes {
+		for _, pr := range ps {
 			jobs = append(jobs, policies.Job{Policy: p, Probe: pr, Namespace: "apps"})
 		}
 	}
@@ -107,10 +107,10 @@ func BenchmarkPlatformColdStart(b *testing.B) {
 	ctx := context.Background()
 	cpu0 := benchcpu.Now(b)
 	for b.Loop() {
-		inv, ev, probes := platformEvaluator(b)
+		inv, ev, ps := platformEvaluator(b)
 		var jobs []policies.Job
 		for _, p := range verifiable(inv) {
-			for _, pr := range probes {
+			for _, pr := range ps {
 				jobs = append(jobs, policies.Job{Policy: p, Probe: pr, Namespace: "apps"})
 			}
 		}

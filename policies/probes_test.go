@@ -1,8 +1,8 @@
 package policies
 
-import "github.com/threatcov/threatcov/mapping"
+import "github.com/threatcov/threatcov/probes"
 
-// Test probes, written inline; the real probe set lives in mapping/probes.
+// Test probes, written inline; the real probe set lives in probes/families.
 
 func container(name string, extra map[string]any) map[string]any {
 	c := map[string]any{"name": name, "image": "registry.example.com/app:1.0"}
@@ -57,8 +57,8 @@ func cronJob(name string, spec map[string]any) map[string]any {
 	}
 }
 
-func probe(family, variant string, obj map[string]any) mapping.Probe {
-	return mapping.Probe{Name: family + "/" + variant, Family: family, Variant: variant, Operation: "CREATE", Object: obj}
+func probe(family, variant string, obj map[string]any) probes.Probe {
+	return probes.Probe{Name: family + "/" + variant, Family: family, Variant: variant, Operation: "CREATE", Object: obj}
 }
 
 var (
@@ -75,7 +75,7 @@ var (
 	privilegedDeployment = probe("privileged", "deployment", deployment("priv", map[string]any{
 		"containers": []any{container("app", privileged)},
 	}))
-	privilegedEphemeral = mapping.Probe{
+	privilegedEphemeral = probes.Probe{
 		Name: "privileged/ephemeralcontainer", Family: "privileged", Variant: "ephemeralcontainer",
 		Operation: "UPDATE", SubResource: "ephemeralcontainers",
 		Object: pod("priv-debug", map[string]any{
@@ -108,8 +108,8 @@ var (
 	inKubeSystem = inNamespace(hostPIDPod, "kube-system")
 )
 
-func inNamespace(p mapping.Probe, ns string) mapping.Probe {
-	obj := deepCopy(p.Object).(map[string]any)
+func inNamespace(p probes.Probe, ns string) probes.Probe {
+	obj := probes.DeepCopy(p.Object)
 	obj["metadata"].(map[string]any)["namespace"] = ns
 	p.Name += "-in-" + ns
 	p.Object = obj

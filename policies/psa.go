@@ -3,13 +3,12 @@ package policies
 import (
 	"fmt"
 
+	"github.com/threatcov/threatcov/probes"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	psaapi "k8s.io/pod-security-admission/api"
 	psapolicy "k8s.io/pod-security-admission/policy"
-
-	"github.com/threatcov/threatcov/mapping"
 )
 
 // psaRegistry is the upstream Pod Security Admission evaluator.
@@ -24,7 +23,7 @@ func newPSARegistry() (psaRegistry, error) {
 // evalPSA judges the Pod of a probe (the probe itself or the Pod its controller would create)
 // with the namespace's level, as the API server's PodSecurity admission plugin does for pods
 // and the pods/ephemeralcontainers subresource.
-func (e *Evaluator) evalPSA(p *Policy, probe mapping.Probe, in *probeInput) result {
+func (e *Evaluator) evalPSA(p *Policy, probe probes.Probe, in *probeInput) result {
 	if in.pod == nil {
 		if str(in.object, "kind") != "Pod" || group(str(in.object, "apiVersion")) != "" {
 			return result{verdict: VerdictNotApplicable}

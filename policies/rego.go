@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // regoRule is one rule whose values decide a verdict.
@@ -293,7 +294,7 @@ func (b *builder) buildRegoPolicies() {
 			ID:         "rego:" + pkg,
 			Refs:       []string{"rego:" + pkg},
 			Engine:     EngineRego,
-			Point:      PointPipeline,
+			Point:      probes.PointPipeline,
 			Title:      firstNonEmpty(md.title, md.description),
 			Source:     rms[0].source,
 			Verifiable: true,

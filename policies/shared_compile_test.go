@@ -7,8 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/threatcov/threatcov/mapping"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // TestSharedCompileSameVerdicts runs the example set's Rego policies on every built-in probe
@@ -18,7 +17,7 @@ func TestSharedCompileSameVerdicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	probes, err := mapping.DefaultProbes()
+	ps, err := probes.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +31,7 @@ func TestSharedCompileSameVerdicts(t *testing.T) {
 		}
 		n++
 		alone.queries[p.exec.key] = alone.compile(p.exec, caps)
-		for _, pr := range probes {
+		for _, pr := range ps {
 			jobs = append(jobs, Job{Policy: p, Probe: pr, Namespace: "apps"})
 		}
 	}

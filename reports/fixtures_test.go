@@ -9,6 +9,7 @@ import (
 
 	"github.com/threatcov/threatcov/analyzer"
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // The fixtures are results built by hand, so the goldens pin the renderers and not the
@@ -49,7 +50,7 @@ func loadCatalog(t testing.TB, dir string) *attacktrees.Catalog {
 // smallResult is an analysis of testdata/small/trees with one step of every status.
 func smallResult() *analyzer.Result {
 	step := func(node, tree, label string, status analyzer.Status, open int64) analyzer.StepResult {
-		return analyzer.StepResult{Node: node, Tree: tree, Label: label, Leaf: true, Status: status, OpenPaths: bi(open), Points: []string{"admission"}}
+		return analyzer.StepResult{Node: node, Tree: tree, Label: label, Leaf: true, Status: status, OpenPaths: bi(open), Points: []probes.Point{probes.PointAdmission}}
 	}
 	hostpid := step("demo-hostpid", "demo", "Start a pod in the host PID namespace", analyzer.StatusBlocked, 0)
 	hostpid.Evidence = analyzer.EvidenceVerified

@@ -18,6 +18,7 @@ import (
 	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // catalogResult is a real analysis of the embedded catalog with no policy deployed: every
@@ -28,11 +29,11 @@ func catalogResult(t testing.TB) (*analyzer.Result, *attacktrees.Catalog) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	probes, err := mapping.DefaultProbes()
+	ps, err := probes.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	mp, err := mapping.ResolveDefault(c, probes, false)
+	mp, err := mapping.ResolveDefault(c, ps, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func catalogResult(t testing.TB) (*analyzer.Result, *attacktrees.Catalog) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := analyzer.Analyze(context.Background(), analyzer.Input{Catalog: c, Mapping: mp, Probes: probes, Inventory: inv, Evaluator: ev,
+	r, err := analyzer.Analyze(context.Background(), analyzer.Input{Catalog: c, Mapping: mp, Probes: ps, Inventory: inv, Evaluator: ev,
 		MaxPaths: 3, Now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)

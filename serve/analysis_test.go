@@ -12,6 +12,7 @@ import (
 	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // The tests serve real analyses: the embedded catalog, the default mapping and probes, and a
@@ -55,11 +56,11 @@ func analysis(t testing.TB, policyDir string, extraTrees ...string) (AnalyzeFunc
 		if err != nil {
 			return nil, nil, err
 		}
-		probes, err := mapping.DefaultProbes()
+		ps, err := probes.Default()
 		if err != nil {
 			return nil, nil, err
 		}
-		mp, err := mapping.ResolveDefault(cat, probes, false)
+		mp, err := mapping.ResolveDefault(cat, ps, false)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -71,7 +72,7 @@ func analysis(t testing.TB, policyDir string, extraTrees ...string) (AnalyzeFunc
 		if err != nil {
 			return nil, nil, err
 		}
-		res, err := analyzer.Analyze(ctx, analyzer.Input{Catalog: cat, Mapping: mp, Probes: probes,
+		res, err := analyzer.Analyze(ctx, analyzer.Input{Catalog: cat, Mapping: mp, Probes: ps,
 			Inventory: inv, Evaluator: ev, Now: testTime, Stamp: testTime,
 			Sources: analyzer.Inputs{Policies: []string{policyDir}, Mapping: []string{mapping.DefaultFile}}})
 		return res, cat, err

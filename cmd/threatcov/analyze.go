@@ -14,6 +14,7 @@ import (
 	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/probes"
 	"github.com/threatcov/threatcov/reports"
 )
 
@@ -66,16 +67,16 @@ func (f *analysisFlags) inputs(ctx context.Context) (*analyzer.Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	probes, err := mapping.DefaultProbes()
+	ps, err := probes.Default()
 	if err != nil {
 		return nil, fmt.Errorf("load default probes: %w", err)
 	}
 	if len(f.probes) > 0 {
-		extra, err := mapping.LoadProbes(f.probes...)
+		extra, err := probes.Load(f.probes...)
 		if err != nil {
 			return nil, err
 		}
-		probes = append(probes, extra...)
+		ps = append(ps, extra...)
 	}
 	var files []*mapping.File
 	for _, path := range f.mappings {
@@ -85,15 +86,15 @@ func (f *analysisFlags) inputs(ctx context.Context) (*analyzer.Input, error) {
 		}
 		files = append(files, mf)
 	}
-	mp, err := mapping.ResolveDefault(cat, probes, f.strict, files...)
+	mp, err := mapping.ResolveDefault(cat, ps, f.strict, files...)
 	if err != nil {
 		return nil, err
 	}
-	ps := <-loaded
-	if ps.err != nil {
-		return nil, ps.err
+	pset := <-loaded
+	if pset.err != nil {
+		return nil, pset.err
 	}
-	inv, ev := ps.inv, ps.ev
+	inv, ev := pset.inv, pset.ev
 	if f.cluster.requested() {
 		var files *policies.Inventory
 		if len(f.policies) > 0 {
@@ -123,7 +124,7 @@ func (f *analysisFlags) inputs(ctx context.Context) (*analyzer.Input, error) {
 			return nil, fmt.Errorf("--date %q: use YYYY-MM-DD", f.date)
 		}
 	}
-	in := &analyzer.Input{Catalog: cat, Mapping: mp, Probes: probes, Inventory: inv, Evaluator: ev,
+	in := &analyzer.Input{Catalog: cat, Mapping: mp, Probes: ps, Inventory: inv, Evaluator: ev,
 		Namespaces: f.namespaces, MaxPaths: f.maxPaths, Now: now}
 	if len(f.cluster.probeNamespaces) > 0 {
 		in.Namespaces = f.cluster.probeNamespaces
@@ -133,7 +134,7 @@ func (f *analysisFlags) inputs(ctx context.Context) (*analyzer.Input, error) {
 		if len(namespaces) == 0 {
 			namespaces = analyzer.DefaultNamespaces(inv)
 		}
-		prober, err := f.cluster.prober(ctx, probes, namespaces, f.progress)
+		prober, err := f.cluster.prober(ctx, ps, namespaces, f.progress)
 		if err != nil {
 			return nil, err
 		}
@@ -231,7 +232,7 @@ func newAnalyzeCmd(s streams) *cobra.Command {
 		Use:   "analyze",
 		Short: "Report which attack paths remain open under the deployed policies",
 		Long: `Analyse the attack trees against the deployed policies: execute the policies on the
-attack probes, compute every step's status, count the open attack paths per goal, and report
+attack ps, compute every step's status, count the open attack paths per goal, and report
 coverage figures, open paths (shortest first) and recommendations.`,
 		Example: `  threatcov analyze --policies examples/platform
   threatcov analyze --policies policies/ -o json --file report.json

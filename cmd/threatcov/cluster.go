@@ -14,8 +14,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/threatcov/threatcov/cluster"
-	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // clusterFlags choose a live cluster to read the policy set from and, for analyses, to probe.
@@ -149,7 +149,7 @@ func mergeInventories(files, live *policies.Inventory) (*policies.Inventory, err
 // prober returns the live prober for the cluster read, with every probe already sent into
 // every namespace concurrently (the analyzer then asks one at a time, from the cache), or nil
 // without --probe-live.
-func (f *clusterFlags) prober(ctx context.Context, probes []mapping.Probe, namespaces []string, progress io.Writer) (*cluster.LiveProber, error) {
+func (f *clusterFlags) prober(ctx context.Context, ps []probes.Probe, namespaces []string, progress io.Writer) (*cluster.LiveProber, error) {
 	if !f.probeLive || f.config == nil {
 		return nil, nil
 	}
@@ -159,9 +159,9 @@ func (f *clusterFlags) prober(ctx context.Context, probes []mapping.Probe, names
 	}
 	begin := time.Now()
 	if progress != nil {
-		fmt.Fprintf(progress, "cluster %s: dry-running %d probes in %d namespace(s)...\n", f.contextName, len(probes), len(namespaces))
+		fmt.Fprintf(progress, "cluster %s: dry-running %d probes in %d namespace(s)...\n", f.contextName, len(ps), len(namespaces))
 	}
-	p.Prefetch(ctx, probes, namespaces)
+	p.Prefetch(ctx, ps, namespaces)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

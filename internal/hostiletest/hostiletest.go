@@ -42,3 +42,18 @@ func BillionLaughs(indent, firstKey string) string {
 	}
 	return b.String()
 }
+
+// LinesName fails unless every line of err's message starts with "file:", so that a user with
+// several input files knows which one to open.
+func LinesName(t testing.TB, err error, file string) {
+	t.Helper()
+	msg := err.Error()
+	if strings.TrimSpace(msg) == "" {
+		t.Fatal("empty error")
+	}
+	for _, line := range strings.Split(msg, "\n") {
+		if !strings.HasPrefix(line, file+":") {
+			t.Fatalf("error line %q does not start with %s:\nwhole error:\n%s", line, file, msg)
+		}
+	}
+}

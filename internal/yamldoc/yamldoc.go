@@ -4,6 +4,8 @@ package yamldoc
 import (
 	"errors"
 	"io"
+	"regexp"
+	"strconv"
 
 	"gopkg.in/yaml.v3"
 )
@@ -26,4 +28,19 @@ func Extra(dec *yaml.Decoder) (line int, err error) {
 			return extra.Content[0].Line, nil
 		}
 	}
+}
+
+// lineRE finds the line in yaml.v3's messages ("yaml: line 7: ...").
+var lineRE = regexp.MustCompile(`line (\d+): (.*)`)
+
+// Line splits a yaml.v3 message into its line and the rest, so that a loader can put the
+// line right after the file name as every other error does; ok is false when the message
+// names no line.
+func Line(msg string) (line int, rest string, ok bool) {
+	m := lineRE.FindStringSubmatch(msg)
+	if m == nil {
+		return 0, "", false
+	}
+	line, _ = strconv.Atoi(m[1])
+	return line, m[2], true
 }

@@ -1,4 +1,4 @@
-// Command probes writes every default probe (mapping.DefaultProbes) as one YAML manifest per
+// Command probes writes every default probe (probes.Default) as one YAML manifest per
 // file into a folder, so conftest and gator read the very objects threatcov verify evaluates.
 // bench/run.sh uses it; the files are inputs for the anchors, not probe families threatcov
 // could load back.
@@ -12,9 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/threatcov/threatcov/probes"
 	"gopkg.in/yaml.v3"
-
-	"github.com/threatcov/threatcov/mapping"
 )
 
 func main() {
@@ -33,7 +32,7 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	dir := fs.Arg(0)
-	probes, err := mapping.DefaultProbes()
+	ps, err := probes.Default()
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -42,7 +41,7 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	for _, p := range probes {
+	for _, p := range ps {
 		obj := withNamespace(p.Object, *ns)
 		data, err := yaml.Marshal(obj)
 		if err != nil {
@@ -56,7 +55,7 @@ func run(args []string, stderr io.Writer) int {
 			return 1
 		}
 	}
-	fmt.Fprintf(stderr, "wrote %d probes to %s\n", len(probes), dir)
+	fmt.Fprintf(stderr, "wrote %d probes to %s\n", len(ps), dir)
 	return 0
 }
 

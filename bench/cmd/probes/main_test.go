@@ -7,9 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/threatcov/threatcov/probes"
 	"gopkg.in/yaml.v3"
-
-	"github.com/threatcov/threatcov/mapping"
 )
 
 // TestRunWritesEveryProbe checks the anchors get one manifest per default probe, equal to the
@@ -20,15 +19,15 @@ func TestRunWritesEveryProbe(t *testing.T) {
 	if code := run([]string{"-namespace", "bench", dir}, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	probes, err := mapping.DefaultProbes()
+	ps, err := probes.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if len(files) != len(probes) {
-		t.Fatalf("%d files for %d probes", len(files), len(probes))
+	if len(files) != len(ps) {
+		t.Fatalf("%d files for %d probes", len(files), len(ps))
 	}
-	for _, p := range probes {
+	for _, p := range ps {
 		name := strings.ReplaceAll(p.Name, "/", "__") + ".yaml"
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // gkLib is the library the lib-style templates carry in targets[].libs, as konstraint embeds
@@ -452,7 +452,7 @@ func generateGatekeeper(stdout io.Writer, out string, nTmpl, nProbes, groups int
 		}
 	}
 	header := fmt.Sprintf("%d ConstraintTemplates with %d constraints, %d probe variants in %d families, %d groups of leaves", nTmpl, nCons, nProbes, len(set.fams), set.groups)
-	evals, err := set.write(mapping.PointAdmission, header, units)
+	evals, err := set.write(string(probes.PointAdmission), header, units)
 	if err != nil {
 		return err
 	}

@@ -43,8 +43,8 @@ import (
 	"strings"
 
 	"github.com/threatcov/threatcov/attacktrees"
-	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/probes"
 )
 
 func main() {
@@ -98,7 +98,7 @@ func generate(stdout io.Writer, out string, nPol, nProbes, groups int, check boo
 		}
 	}
 	header := fmt.Sprintf("%d policies, %d probe variants in %d families, %d groups of leaves", nPol, nProbes, len(set.fams), set.groups)
-	evals, err := set.write(mapping.PointPipeline, header, units)
+	evals, err := set.write(string(probes.PointPipeline), header, units)
 	if err != nil {
 		return err
 	}
@@ -191,12 +191,12 @@ func (s *set) write(point, header string, units []unit) (int, error) {
 // load reads back the written probe families, checks their number of variants, and loads the
 // written policies.
 func (s *set) load() (*policies.Inventory, error) {
-	probes, err := mapping.LoadProbes(filepath.Join(s.out, "probes"))
+	ps, err := probes.Load(filepath.Join(s.out, "probes"))
 	if err != nil {
 		return nil, err
 	}
-	if len(probes) != s.nProbes {
-		return nil, fmt.Errorf("wrote %d probe variants, want %d", len(probes), s.nProbes)
+	if len(ps) != s.nProbes {
+		return nil, fmt.Errorf("wrote %d probe variants, want %d", len(ps), s.nProbes)
 	}
 	return policies.Load(filepath.Join(s.out, "policies"))
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/probes"
 )
 
 // TestRunWritesLoadableSet checks the counts (run loads what it wrote), that every policy and
@@ -51,11 +52,11 @@ func TestRunWritesLoadableSet(t *testing.T) {
 				t.Errorf("P=%d Q=%d: policy %s is not mapped", tc.p, tc.q, p.ID)
 			}
 		}
-		probes, err := mapping.LoadProbes(filepath.Join(a, "probes"))
+		ps, err := probes.Load(filepath.Join(a, "probes"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range probes {
+		for _, p := range ps {
 			if !named[p.Family] {
 				t.Errorf("P=%d Q=%d: family %s is not mapped", tc.p, tc.q, p.Family)
 			}
@@ -135,7 +136,7 @@ func TestRunWritesGatekeeperSet(t *testing.T) {
 			if !named[p.ID] {
 				t.Errorf("T=%d Q=%d: constraint %s is not mapped", tc.p, tc.q, p.ID)
 			}
-			if p.Engine != policies.EngineGatekeeper || p.Point != policies.PointAdmission || !p.Verifiable {
+			if p.Engine != policies.EngineGatekeeper || p.Point != probes.PointAdmission || !p.Verifiable {
 				t.Errorf("T=%d Q=%d: %s: engine %s, point %s, verifiable %v", tc.p, tc.q, p.ID, p.Engine, p.Point, p.Verifiable)
 			}
 		}
@@ -146,13 +147,13 @@ func TestRunWritesGatekeeperSet(t *testing.T) {
 		if errs := ev.CompileErrors(); len(errs) > 0 {
 			t.Errorf("T=%d Q=%d: compile errors: %v", tc.p, tc.q, errs)
 		}
-		probes, err := mapping.LoadProbes(filepath.Join(a, "probes"))
+		ps, err := probes.Load(filepath.Join(a, "probes"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var jobs []policies.Job
 		for _, p := range inv.Policies {
-			for _, pr := range probes {
+			for _, pr := range ps {
 				jobs = append(jobs, policies.Job{Policy: p, Probe: pr, Namespace: "apps"})
 			}
 		}

@@ -1,4 +1,4 @@
-package mapping
+package probes
 
 // Probe is one attack manifest: the smallest request that performs an attack step, in one
 // variant (bare Pod, a workload's pod template, an init or ephemeral container, ...).
@@ -23,4 +23,30 @@ type Probe struct {
 	// File and Line locate the probe's definition.
 	File string `json:"file,omitempty"`
 	Line int    `json:"line,omitempty"`
+}
+
+// Point is an enforcement point: where a policy acts, and so which form of a probe it sees
+// (docs/semantics.md, "Enforcement points"). A step crosses one or more points; a policy acts
+// at exactly one.
+type Point string
+
+const (
+	// PointAdmission sees every request to the API server, as an AdmissionReview.
+	PointAdmission Point = "admission"
+	// PointPipeline sees only manifests that go through delivery (conftest in CI), as the
+	// manifest itself.
+	PointPipeline Point = "pipeline"
+)
+
+// Families returns the probe families of probes, in first-seen order.
+func Families(probes []Probe) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range probes {
+		if !seen[p.Family] {
+			seen[p.Family] = true
+			out = append(out, p.Family)
+		}
+	}
+	return out
 }

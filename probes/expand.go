@@ -1,10 +1,10 @@
-package policies
+package probes
 
 import "strings"
 
 // podTemplatePaths says where each workload kind keeps the pod template its controller
 // instantiates (the kinds Gatekeeper's default expansion templates cover).
-var podTemplatePaths = map[string][]any{
+var podTemplatePaths = map[string][]string{
 	"Deployment":            {"spec", "template"},
 	"ReplicaSet":            {"spec", "template"},
 	"StatefulSet":           {"spec", "template"},
@@ -27,19 +27,29 @@ var clusterScopedKinds = map[string]bool{
 	"PodSecurityPolicy": true,
 }
 
-// deepCopy copies JSON-shaped values so probes are never mutated.
-func deepCopy(v any) any {
+// DeepCopy copies a JSON-shaped object (maps, slices, scalars) so that a probe is never
+// mutated by whoever places, expands or evaluates it. nil stays nil.
+func DeepCopy[T map[string]any | []any](v T) T {
+	if v == nil {
+		return nil
+	}
+	out, _ := deepCopyValue(v).(T)
+	return out
+}
+
+// deepCopyValue copies any JSON-shaped value.
+func deepCopyValue(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			m[k] = deepCopy(e)
+			m[k] = deepCopyValue(e)
 		}
 		return m
 	case []any:
 		s := make([]any, len(x))
 		for i, e := range x {
-			s[i] = deepCopy(e)
+			s[i] = deepCopyValue(e)
 		}
 		return s
 	default:
@@ -47,14 +57,18 @@ func deepCopy(v any) any {
 	}
 }
 
-// placeInNamespace returns a copy of obj with metadata.namespace set (namespaced kinds only).
-func placeInNamespace(obj map[string]any, namespace string) map[string]any {
-	out, _ := deepCopy(obj).(map[string]any)
+// ClusterScoped says whether kind never takes a namespace.
+func ClusterScoped(kind string) bool { return clusterScopedKinds[kind] }
+
+// Place returns a copy of obj with metadata.namespace set, for namespaced kinds only: the
+// namespace under test, unless the object names its own.
+func Place(obj map[string]any, namespace string) map[string]any {
+	out := DeepCopy(obj)
 	if out == nil {
 		out = map[string]any{}
 	}
 	kind, _ := out["kind"].(string)
-	if clusterScopedKinds[kind] {
+	if ClusterScoped(kind) {
 		return out
 	}
 	md, _ := out["metadata"].(map[string]any)
@@ -78,26 +92,38 @@ func ExpandPod(obj map[string]any) map[string]any {
 	if !ok {
 		return nil
 	}
-	tmpl, _ := lookup(obj, path...).(map[string]any)
+	tmpl, _ := field(obj, path...).(map[string]any)
 	if tmpl == nil {
 		return nil
 	}
-	md, _ := deepCopy(tmpl["metadata"]).(map[string]any)
+	md, _ := deepCopyValue(tmpl["metadata"]).(map[string]any)
 	if md == nil {
 		md = map[string]any{}
 	}
-	name := str(obj, "metadata", "name")
+	name, _ := field(obj, "metadata", "name").(string)
 	if name == "" {
 		name = strings.ToLower(kind)
 	}
 	md["name"] = name + "-pod"
 	delete(md, "generateName")
-	if ns := str(obj, "metadata", "namespace"); ns != "" {
+	if ns, _ := field(obj, "metadata", "namespace").(string); ns != "" {
 		md["namespace"] = ns
 	}
-	spec, _ := deepCopy(tmpl["spec"]).(map[string]any)
+	spec, _ := deepCopyValue(tmpl["spec"]).(map[string]any)
 	if spec == nil {
 		spec = map[string]any{}
 	}
 	return map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": spec}
+}
+
+// field walks nested objects by key; nil where a key is missing or a value is not an object.
+func field(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
 }

@@ -1,4 +1,4 @@
-package mapping
+package probes
 
 import (
 	"flag"
@@ -38,18 +38,18 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 func defaultProbes(t *testing.T) []Probe {
 	t.Helper()
-	ps, err := DefaultProbes()
+	ps, err := Default()
 	if err != nil {
-		t.Fatalf("DefaultProbes: %v", err)
+		t.Fatalf("Default: %v", err)
 	}
 	return ps
 }
 
-// defaultFamilies parses the embedded families as DefaultProbes does, for their declared PSA
+// defaultFamilies parses the embedded families as Default does, for their declared PSA
 // expectations.
 func defaultFamilies(t *testing.T) map[string]*probeFamily {
 	t.Helper()
-	base, err := readBase(defaultProbeFS, "probes/"+baseFileName, nil)
+	base, err := readBase(defaultProbeFS, "families/"+baseFileName, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,14 +73,14 @@ func defaultFamilies(t *testing.T) map[string]*probeFamily {
 }
 
 func filepathGlobEmbedded() ([]string, error) {
-	entries, err := defaultProbeFS.ReadDir("probes")
+	entries, err := defaultProbeFS.ReadDir("families")
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, e := range entries {
 		if e.Name() != baseFileName && strings.HasSuffix(e.Name(), ".yaml") {
-			out = append(out, "probes/"+e.Name())
+			out = append(out, "families/"+e.Name())
 		}
 	}
 	return out, nil
@@ -419,7 +419,7 @@ func TestProbesFailOnlyTheirAttack(t *testing.T) {
 
 // TestBaseIsRestrictedCompliant: the benign Pod every family patches passes restricted.
 func TestBaseIsRestrictedCompliant(t *testing.T) {
-	base, err := readBase(defaultProbeFS, "probes/"+baseFileName, nil)
+	base, err := readBase(defaultProbeFS, "families/"+baseFileName, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -517,7 +517,7 @@ func TestProbesUniqueSortedDeterministic(t *testing.T) {
 	// Probes must not share maps: a caller that edits one probe must not change another.
 	a[0].Object["mutated"] = true
 	if _, ok := defaultProbes(t)[0].Object["mutated"]; ok {
-		t.Errorf("DefaultProbes returns shared objects")
+		t.Errorf("Default returns shared objects")
 	}
 	for _, p := range a[1:] {
 		if _, ok := p.Object["mutated"]; ok {
@@ -537,7 +537,7 @@ func TestProbeIndexGolden(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "\t%s:%d\n", p.File, p.Line)
 	}
-	golden := filepath.Join("probes", "testdata", "probes.golden")
+	golden := filepath.Join("families", "testdata", "probes.golden")
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
 			t.Fatal(err)
@@ -650,7 +650,7 @@ objects:
 `,
 		"notes.txt": "not a probe",
 	})
-	ps, err := LoadProbes(dir)
+	ps, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -670,7 +670,7 @@ objects:
 		t.Errorf("location %s:%d", ps[3].File, ps[3].Line)
 	}
 	// A single file uses the embedded base.
-	single, err := LoadProbes(filepath.Join(dir, "team/host.yaml"))
+	single, err := Load(filepath.Join(dir, "team/host.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -722,7 +722,7 @@ func TestLoadProbesErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeProbeFiles(t, tt.files)
-			_, err := LoadProbes(dir)
+			_, err := Load(dir)
 			if err == nil {
 				t.Fatalf("no error, want %q", tt.want)
 			}
@@ -735,7 +735,7 @@ func TestLoadProbesErrors(t *testing.T) {
 }
 
 func TestLoadProbesMissingPath(t *testing.T) {
-	_, err := LoadProbes(filepath.Join(t.TempDir(), "nope"))
+	_, err := Load(filepath.Join(t.TempDir(), "nope"))
 	if err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("error %v, want one naming the missing path", err)
 	}
@@ -768,7 +768,7 @@ func TestFamilyStepsAreCatalogLabels(t *testing.T) {
 
 func BenchmarkDefaultProbes(b *testing.B) {
 	for b.Loop() {
-		if _, err := DefaultProbes(); err != nil {
+		if _, err := Default(); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -807,7 +807,7 @@ func TestProbesAgainstRealAPIServer(t *testing.T) {
 	fams := defaultFamilies(t)
 	dryRun := []string{metav1.DryRunAll}
 	send := func(p Probe, ns string) error {
-		obj := &unstructured.Unstructured{Object: copyValue(p.Object).(map[string]any)}
+		obj := &unstructured.Unstructured{Object: DeepCopy(p.Object)}
 		gvk := obj.GroupVersionKind()
 		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
@@ -822,7 +822,7 @@ func TestProbesAgainstRealAPIServer(t *testing.T) {
 			return err
 		}
 		// An ephemeral-container update needs the pod to exist: create the old object for real.
-		old := &unstructured.Unstructured{Object: copyValue(p.OldObject).(map[string]any)}
+		old := &unstructured.Unstructured{Object: DeepCopy(p.OldObject)}
 		old.SetName(fmt.Sprintf("%s-%d", old.GetName(), len(ns)))
 		created, err := res.Create(ctx, old, metav1.CreateOptions{})
 		if err != nil {
@@ -876,8 +876,8 @@ func (w *warningRecorder) take() []string {
 	return out
 }
 
-// TestEmbeddedProbesPassLoadValidation: DefaultProbes skips checkKnownKind at run time because
-// this test holds it for every embedded probe, so a binary never carries one LoadProbes would
+// TestEmbeddedProbesPassLoadValidation: Default skips checkKnownKind at run time because
+// this test holds it for every embedded probe, so a binary never carries one Load would
 // refuse.
 func TestEmbeddedProbesPassLoadValidation(t *testing.T) {
 	for _, p := range defaultProbes(t) {

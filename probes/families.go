@@ -1,4 +1,4 @@
-package mapping
+package probes
 
 import (
 	"bytes"
@@ -26,12 +26,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/internal/yamldoc"
 )
 
 // The default probe families. base.yaml is the benign Pod every pod and container family patches;
 // README.md documents the format.
 //
-//go:embed probes/*.yaml
+//go:embed families/*.yaml
 var defaultProbeFS embed.FS
 
 // Probe variants. Pod-scope families get the first three; container-scope families all five
@@ -121,14 +122,14 @@ type objectVariant struct {
 	OldObject   map[string]any `yaml:"oldObject"`
 }
 
-// DefaultProbes returns the embedded probe families expanded into their variants, sorted by
+// Default returns the embedded probe families expanded into their variants, sorted by
 // Name.
-func DefaultProbes() ([]Probe, error) {
-	base, err := readBase(defaultProbeFS, "probes/"+baseFileName, nil)
+func Default() ([]Probe, error) {
+	base, err := readBase(defaultProbeFS, "families/"+baseFileName, nil)
 	if err != nil {
 		return nil, err
 	}
-	entries, err := fs.Glob(defaultProbeFS, "probes/*.yaml")
+	entries, err := fs.Glob(defaultProbeFS, "families/*.yaml")
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +144,7 @@ func DefaultProbes() ([]Probe, error) {
 		}
 		// Name embedded files as they are in the repository, so errors and Probe.File point
 		// somewhere a reader can open.
-		f, err := parseFamily("mapping/"+name, data, base)
+		f, err := parseFamily("probes/"+name, data, base)
 		if err != nil {
 			return nil, err
 		}
@@ -155,11 +156,11 @@ func DefaultProbes() ([]Probe, error) {
 	return expandFamilies(fams, false)
 }
 
-// LoadProbes reads probe families from files and folders (folders recursively, *.yaml and
+// Load reads probe families from files and folders (folders recursively, *.yaml and
 // *.yml). A folder may hold its own base.yaml; families elsewhere patch the embedded base Pod.
 // The result is sorted by Name; a name used twice is an error naming both files.
-func LoadProbes(paths ...string) ([]Probe, error) {
-	defBase, err := readBase(defaultProbeFS, "probes/"+baseFileName, nil)
+func Load(paths ...string) ([]Probe, error) {
+	defBase, err := readBase(defaultProbeFS, "families/"+baseFileName, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -290,20 +291,14 @@ func probeErr(file string, line int, format string, args ...any) error {
 	return &ProbeError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
-// yamlLineRE pulls the line out of yaml.v3's messages ("yaml: line 7: ...") so every decoding
-// error reads file:line first.
-var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
-
 func probeYAMLErr(file string, err error) error {
 	var te *yaml.TypeError
 	msg := err.Error()
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]
 	}
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		var line int
-		fmt.Sscan(m[1], &line)
-		return probeErr(file, line, "%s (see mapping/probes/README.md for the probe format)", m[2])
+	if line, rest, ok := yamldoc.Line(msg); ok {
+		return probeErr(file, line, "%s (see probes/families/README.md for the probe format)", rest)
 	}
 	return probeErr(file, 0, "%s", strings.TrimPrefix(msg, "yaml: "))
 }
@@ -655,8 +650,8 @@ func (f *probeFamily) expand() ([]Probe, error) {
 				Description: joinDesc(f.Description, o.Description),
 				Operation:   o.operation(),
 				SubResource: o.SubResource,
-				Object:      copyValue(o.Object).(map[string]any),
-				OldObject:   copyOrNil(o.OldObject),
+				Object:      DeepCopy(o.Object),
+				OldObject:   DeepCopy(o.OldObject),
 				File:        f.file,
 				Line:        f.lines["objects/"+o.Name],
 			})
@@ -694,17 +689,10 @@ func joinDesc(a, b string) string {
 	return a + " " + b
 }
 
-func copyOrNil(m map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	return copyValue(m).(map[string]any)
-}
-
 // attackPod applies the attack to a copy of the base Pod: the pod patch onto the Pod, the
 // container patch onto its first container.
 func (f *probeFamily) attackPod(a attackPatch, line int) (map[string]any, error) {
-	pod := copyValue(f.base).(map[string]any)
+	pod := DeepCopy(f.base)
 	if len(a.Pod) > 0 {
 		pod = mergePatch(pod, a.Pod).(map[string]any)
 	}
@@ -762,7 +750,7 @@ func (f *probeFamily) build(variant string, a attackPatch, desc string, line int
 		if err != nil {
 			return p, err
 		}
-		pod := copyValue(f.base).(map[string]any)
+		pod := DeepCopy(f.base)
 		setObjectName(pod, name)
 		c, _ := firstContainer(attacked)
 		c = withoutFields(c, initForbidden)
@@ -775,7 +763,7 @@ func (f *probeFamily) build(variant string, a attackPatch, desc string, line int
 		if err != nil {
 			return p, err
 		}
-		old := copyValue(f.base).(map[string]any)
+		old := DeepCopy(f.base)
 		setObjectName(old, name)
 		c, _ := firstContainer(attacked)
 		c = withoutFields(c, ephemeralForbidden)
@@ -783,7 +771,7 @@ func (f *probeFamily) build(variant string, a attackPatch, desc string, line int
 		if target, err := firstContainer(old); err == nil {
 			c["targetContainerName"] = target["name"]
 		}
-		pod := copyValue(old).(map[string]any)
+		pod := DeepCopy(old)
 		pod["spec"].(map[string]any)["ephemeralContainers"] = []any{c}
 		p.Operation = "UPDATE"
 		p.SubResource = "ephemeralcontainers"
@@ -805,7 +793,7 @@ func setObjectName(obj map[string]any, name string) {
 }
 
 func withoutFields(c map[string]any, fields []string) map[string]any {
-	out := copyValue(c).(map[string]any)
+	out := DeepCopy(c)
 	for _, k := range fields {
 		delete(out, k)
 	}
@@ -818,17 +806,17 @@ func templateOf(pod map[string]any) map[string]any {
 	if m, ok := pod["metadata"].(map[string]any); ok {
 		for _, k := range []string{"labels", "annotations"} {
 			if v, ok := m[k]; ok {
-				md[k] = copyValue(v)
+				md[k] = deepCopyValue(v)
 			}
 		}
 	}
-	return map[string]any{"metadata": md, "spec": copyValue(pod["spec"])}
+	return map[string]any{"metadata": md, "spec": deepCopyValue(pod["spec"])}
 }
 
 func podLabels(pod map[string]any) map[string]any {
 	if m, ok := pod["metadata"].(map[string]any); ok {
 		if l, ok := m["labels"].(map[string]any); ok && len(l) > 0 {
-			return copyValue(l).(map[string]any)
+			return DeepCopy(l)
 		}
 	}
 	return nil
@@ -839,12 +827,12 @@ func deployment(pod map[string]any, name string) map[string]any {
 	labels := podLabels(pod)
 	if labels == nil {
 		labels = map[string]any{"app.kubernetes.io/name": name}
-		tmpl["metadata"].(map[string]any)["labels"] = copyValue(labels)
+		tmpl["metadata"].(map[string]any)["labels"] = deepCopyValue(labels)
 	}
 	return map[string]any{
 		"apiVersion": "apps/v1",
 		"kind":       "Deployment",
-		"metadata":   map[string]any{"name": name, "labels": copyValue(labels)},
+		"metadata":   map[string]any{"name": name, "labels": deepCopyValue(labels)},
 		"spec": map[string]any{
 			"replicas": int64(1),
 			"selector": map[string]any{"matchLabels": labels},
@@ -882,7 +870,7 @@ func cronJob(pod map[string]any, name string) map[string]any {
 func mergePatch(target, patch any) any {
 	pm, ok := patch.(map[string]any)
 	if !ok {
-		return copyValue(patch)
+		return deepCopyValue(patch)
 	}
 	tm, ok := target.(map[string]any)
 	if !ok {
@@ -896,25 +884,6 @@ func mergePatch(target, patch any) any {
 		tm[k] = mergePatch(tm[k], v)
 	}
 	return tm
-}
-
-func copyValue(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, e := range t {
-			out[k] = copyValue(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = copyValue(e)
-		}
-		return out
-	default:
-		return t
-	}
 }
 
 // probeScheme knows the built-in kinds probes are made of, so a typo in a probe (a field the
