@@ -5,14 +5,10 @@ package analyzer_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/threatcov/threatcov/analyzer"
-	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/internal/benchcpu"
-	"github.com/threatcov/threatcov/mapping"
-	"github.com/threatcov/threatcov/policies"
-	"github.com/threatcov/threatcov/probes"
+	"github.com/threatcov/threatcov/pipeline"
 )
 
 // examplePolicies is the policy set `threatcov analyze --policies examples/platform` reads;
@@ -24,28 +20,11 @@ const examplePolicies = "../examples/platform"
 // benchmark includes policy compilation and probe conversion, as every CLI run does.
 func platformInput(b *testing.B) analyzer.Input {
 	b.Helper()
-	cat, err := attacktrees.Default()
+	in, err := pipeline.Load(context.Background(), pipeline.Config{Policies: []string{examplePolicies}, Date: "2026-11-01"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ps, err := probes.Default()
-	if err != nil {
-		b.Fatal(err)
-	}
-	mp, err := mapping.ResolveDefault(cat, ps, false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	inv, err := policies.Load(examplePolicies)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ev, err := policies.NewEvaluator(inv)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return analyzer.Input{Catalog: cat, Mapping: mp, Probes: ps, Inventory: inv, Evaluator: ev,
-		Now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	return *in
 }
 
 // BenchmarkAnalyzePlatform is the in-process cost of one `threatcov analyze` on the example:

@@ -9,41 +9,20 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/net/html"
 
 	"github.com/threatcov/threatcov/analyzer"
 	"github.com/threatcov/threatcov/attacktrees"
-	"github.com/threatcov/threatcov/mapping"
-	"github.com/threatcov/threatcov/policies"
-	"github.com/threatcov/threatcov/probes"
+	"github.com/threatcov/threatcov/pipeline"
 )
 
 // catalogResult is a real analysis of the embedded catalog with no policy deployed: every
 // tree, goal and step of the catalog appears, so the structural checks cover all of them.
 func catalogResult(t testing.TB) (*analyzer.Result, *attacktrees.Catalog) {
 	t.Helper()
-	c, err := attacktrees.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps, err := probes.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mp, err := mapping.ResolveDefault(c, ps, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := &policies.Inventory{}
-	ev, err := policies.NewEvaluator(inv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := analyzer.Analyze(context.Background(), analyzer.Input{Catalog: c, Mapping: mp, Probes: ps, Inventory: inv, Evaluator: ev,
-		MaxPaths: 3, Now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)})
+	r, c, err := pipeline.Run(context.Background(), pipeline.Config{MaxPaths: 3, Date: "2026-11-28"})
 	if err != nil {
 		t.Fatal(err)
 	}

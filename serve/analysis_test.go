@@ -10,9 +10,7 @@ import (
 
 	"github.com/threatcov/threatcov/analyzer"
 	"github.com/threatcov/threatcov/attacktrees"
-	"github.com/threatcov/threatcov/mapping"
-	"github.com/threatcov/threatcov/policies"
-	"github.com/threatcov/threatcov/probes"
+	"github.com/threatcov/threatcov/pipeline"
 )
 
 // The tests serve real analyses: the embedded catalog, the default mapping and probes, and a
@@ -34,48 +32,27 @@ nodes:
     label: "<img src=x onerror=alert(1)> & \"quotes\" </title><script>alert('svg')</script>"
 `
 
-// analysis returns an AnalyzeFunc over the catalog (plus extra tree YAML documents) and the
-// policies under policyDir, and a counter of the analyses it ran.
+// analysis returns the AnalyzeFunc `threatcov serve` runs (Pipeline) over the catalog (plus
+// extra tree YAML documents) and the policies under policyDir, and a counter of the analyses
+// it ran.
 func analysis(t testing.TB, policyDir string, extraTrees ...string) (AnalyzeFunc, *atomic.Int32) {
 	t.Helper()
+	cfg := pipeline.Config{Policies: []string{policyDir}, Now: testTime, Timestamp: true}
+	if len(extraTrees) > 0 {
+		dir := t.TempDir()
+		for i, doc := range extraTrees {
+			file := filepath.Join(dir, string(rune('a'+i))+".yaml")
+			if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cfg.Trees = []string{dir}
+	}
+	run := Pipeline(cfg)
 	var runs atomic.Int32
 	return func(ctx context.Context) (*analyzer.Result, *attacktrees.Catalog, error) {
 		runs.Add(1)
-		trees, err := attacktrees.DefaultTrees()
-		if err != nil {
-			return nil, nil, err
-		}
-		for i, doc := range extraTrees {
-			tr, err := attacktrees.Parse([]byte(doc), filepath.Join("extra", string(rune('a'+i))+".yaml"))
-			if err != nil {
-				return nil, nil, err
-			}
-			trees = append(trees, tr)
-		}
-		cat, err := attacktrees.Build(trees)
-		if err != nil {
-			return nil, nil, err
-		}
-		ps, err := probes.Default()
-		if err != nil {
-			return nil, nil, err
-		}
-		mp, err := mapping.ResolveDefault(cat, ps, false)
-		if err != nil {
-			return nil, nil, err
-		}
-		inv, err := policies.Load(policyDir)
-		if err != nil {
-			return nil, nil, err
-		}
-		ev, err := policies.NewEvaluator(inv)
-		if err != nil {
-			return nil, nil, err
-		}
-		res, err := analyzer.Analyze(ctx, analyzer.Input{Catalog: cat, Mapping: mp, Probes: ps,
-			Inventory: inv, Evaluator: ev, Now: testTime, Stamp: testTime,
-			Sources: analyzer.Inputs{Policies: []string{policyDir}, Mapping: []string{mapping.DefaultFile}}})
-		return res, cat, err
+		return run(ctx)
 	}, &runs
 }
 

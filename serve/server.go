@@ -16,6 +16,7 @@ import (
 
 	"github.com/threatcov/threatcov/analyzer"
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/pipeline"
 )
 
 // DefaultAddr is where the server listens unless told otherwise: loopback only.
@@ -23,6 +24,14 @@ const DefaultAddr = "127.0.0.1:8080"
 
 // AnalyzeFunc runs one analysis. It is called once by New and again after each watched change.
 type AnalyzeFunc func(ctx context.Context) (*analyzer.Result, *attacktrees.Catalog, error)
+
+// Pipeline is the analysis `threatcov serve` runs: the whole pipeline over c, reading every
+// input anew on each call, as a re-analysis after a change must.
+func Pipeline(c pipeline.Config) AnalyzeFunc {
+	return func(ctx context.Context) (*analyzer.Result, *attacktrees.Catalog, error) {
+		return pipeline.Run(ctx, c)
+	}
+}
 
 // Options configure a Server.
 type Options struct {

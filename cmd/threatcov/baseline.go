@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/threatcov/threatcov/internal/atomicfile"
+	"github.com/threatcov/threatcov/pipeline"
 	"github.com/threatcov/threatcov/reports"
 )
 
@@ -41,7 +42,7 @@ atomically: an interrupted run leaves the previous baseline intact. Commit it, a
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			res, cat, err := o.analysis.run(ctx)
+			res, cat, err := pipeline.Run(ctx, o.analysis.config(s))
 			if err != nil {
 				return err
 			}

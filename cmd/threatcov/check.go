@@ -12,6 +12,7 @@ import (
 	"github.com/threatcov/threatcov/analyzer"
 	"github.com/threatcov/threatcov/analyzer/baseline"
 	"github.com/threatcov/threatcov/internal/atomicfile"
+	"github.com/threatcov/threatcov/pipeline"
 	"github.com/threatcov/threatcov/reports"
 )
 
@@ -125,7 +126,7 @@ func (o *checkOptions) run(ctx context.Context, s streams) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	res, cat, err := o.analysis.run(ctx)
+	res, cat, err := pipeline.Run(ctx, o.analysis.config(s))
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,11 @@
 package main
 
 import (
-	"errors"
 	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/pipeline"
 	"github.com/threatcov/threatcov/reports"
 )
 
@@ -35,20 +34,10 @@ func newPoliciesListCmd(s streams) *cobra.Command {
 			if err := o.out.validate(); err != nil {
 				return err
 			}
-			if len(o.paths) == 0 && !o.cluster.requested() {
-				return errors.New("say where the policies are: --policies PATH, or a cluster with --context NAME, --kubeconfig PATH or --from-cluster")
-			}
-			var inv *policies.Inventory
-			var err error
-			if len(o.paths) > 0 {
-				if inv, err = policies.Load(o.paths...); err != nil {
-					return err
-				}
-			}
-			if o.cluster.requested() {
-				if inv, err = o.cluster.inventory(cmd.Context(), inv, s.err); err != nil {
-					return err
-				}
+			cfg := pipeline.Config{Policies: o.paths, Cluster: &o.cluster.c, Progress: s.err, Stderr: s.err}
+			inv, err := cfg.LoadPolicies(cmd.Context())
+			if err != nil {
+				return err
 			}
 			return o.out.write(s, func(w io.Writer) error { return reports.Inventory(w, o.out.format, inv) })
 		},

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/threatcov/threatcov/internal/atomicfile"
+	"github.com/threatcov/threatcov/pipeline"
 	"github.com/threatcov/threatcov/reports"
 )
 
@@ -79,7 +80,7 @@ func (o *renderOptions) run(ctx context.Context, s streams, trees []string) erro
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	res, cat, err := o.analysis.runOrRead(ctx, o.report)
+	res, cat, err := pipeline.RunOrRead(ctx, o.analysis.config(s), o.report)
 	if err != nil {
 		return err
 	}

@@ -37,13 +37,14 @@ pages update by themselves. Stop it with Ctrl-C. See docs/serve.md.`,
   threatcov serve --policies policies/ --addr 127.0.0.1:9000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := o.analysis.config(s)
 			opts := serve.Options{
 				Addr:    o.addr,
-				Analyze: o.analysis.run,
+				Analyze: serve.Pipeline(cfg),
 				Logf:    func(format string, args ...any) { fmt.Fprintf(s.err, format+"\n", args...) },
 			}
 			if o.watch {
-				opts.Watch = o.watchPaths()
+				opts.Watch = cfg.Inputs()
 				if len(opts.Watch) == 0 {
 					fmt.Fprintln(s.err, "threatcov serve: --watch: no --policies, --mapping, --probes or --trees given, so nothing to watch (the embedded catalog and mapping do not change)")
 				}
@@ -64,14 +65,4 @@ pages update by themselves. Stop it with Ctrl-C. See docs/serve.md.`,
 	cmd.Flags().StringVar(&o.addr, "addr", serve.DefaultAddr, "host:port to listen on (a non-loopback address exposes the analysis to the network)")
 	cmd.Flags().BoolVar(&o.watch, "watch", false, "re-analyse when a file under --policies, --mapping, --probes or --trees changes")
 	return cmd
-}
-
-// watchPaths are the user's input files and folders: what a re-analysis would read anew.
-func (o *serveOptions) watchPaths() []string {
-	var paths []string
-	paths = append(paths, o.analysis.trees.paths...)
-	paths = append(paths, o.analysis.policies...)
-	paths = append(paths, o.analysis.mappings...)
-	paths = append(paths, o.analysis.probes...)
-	return paths
 }

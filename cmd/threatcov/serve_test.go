@@ -44,14 +44,14 @@ func TestServeWatchPaths(t *testing.T) {
 	if !o.watch {
 		t.Errorf("--watch not set")
 	}
-	if diff := cmp.Diff([]string{"trees/", "p1", "p2", "m.yaml", "probes/"}, o.watchPaths()); diff != "" {
+	if diff := cmp.Diff([]string{"trees/", "p1", "p2", "m.yaml", "probes/"}, o.analysis.config(streams{}).Inputs()); diff != "" {
 		t.Errorf("watch paths (-want +got):\n%s", diff)
 	}
 	var none serveOptions
 	if err := none.command(streams{}).ParseFlags(nil); err != nil {
 		t.Fatal(err)
 	}
-	if none.addr != "127.0.0.1:8080" || len(none.watchPaths()) != 0 {
-		t.Errorf("defaults: addr %q, watch paths %v", none.addr, none.watchPaths())
+	if none.addr != "127.0.0.1:8080" || len(none.analysis.config(streams{}).Inputs()) != 0 {
+		t.Errorf("defaults: addr %q, watch paths %v", none.addr, none.analysis.config(streams{}).Inputs())
 	}
 }

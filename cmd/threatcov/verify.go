@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/threatcov/threatcov/pipeline"
 	"github.com/threatcov/threatcov/reports"
 )
 
@@ -26,7 +27,7 @@ monitored, bypassed, attested, open or out-of-scope.`,
 			if err := o.out.validate(); err != nil {
 				return err
 			}
-			res, _, err := o.analysis.run(cmd.Context())
+			res, _, err := pipeline.Run(cmd.Context(), o.analysis.config(s))
 			if err != nil {
 				return err
 			}
@@ -35,7 +36,7 @@ monitored, bypassed, attested, open or out-of-scope.`,
 	}
 	o.analysis.register(cmd)
 	o.analysis.progress = s.err
-	o.analysis.stepsOnly = true
+	o.analysis.cfg.StepsOnly = true
 	o.out.register(cmd, "table", "table", "json")
 	return cmd
 }
@@ -55,7 +56,7 @@ func newExplainCmd(s streams) *cobra.Command {
 			if err := o.out.validate(); err != nil {
 				return err
 			}
-			res, cat, err := o.analysis.run(cmd.Context())
+			res, cat, err := pipeline.Run(cmd.Context(), o.analysis.config(s))
 			if err != nil {
 				return err
 			}
