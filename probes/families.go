@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -120,6 +121,11 @@ type objectVariant struct {
 	SubResource string         `yaml:"subResource"`
 	Object      map[string]any `yaml:"object"`
 	OldObject   map[string]any `yaml:"oldObject"`
+	// Benign is the same request without the attack (e.g. a binding to a read-only role),
+	// the twin a policy must admit for its denial to count; omit it where the request
+	// itself is the attack (an exec into a Pod). BenignOldObject defaults to OldObject.
+	Benign          map[string]any `yaml:"benign"`
+	BenignOldObject map[string]any `yaml:"benignOldObject"`
 }
 
 // Default returns the embedded probe families expanded into their variants, sorted by
@@ -617,12 +623,13 @@ func (f *probeFamily) variants() []string {
 func expandFamilies(fams []*probeFamily, validate bool) ([]Probe, error) {
 	var out []Probe
 	where := map[string]string{}
+	twins := &twinCache{}
 	for _, f := range fams {
 		if prev, ok := where[f.Name]; ok {
 			return nil, probeErr(f.file, f.line, "probe family %s is also defined in %s: rename one", f.Name, prev)
 		}
 		where[f.Name] = fmt.Sprintf("%s:%d", f.file, f.line)
-		ps, err := f.expand()
+		ps, err := f.expand(twins)
 		if err != nil {
 			return nil, err
 		}
@@ -630,6 +637,11 @@ func expandFamilies(fams []*probeFamily, validate bool) ([]Probe, error) {
 			for _, p := range ps {
 				if err := checkKnownKind(p); err != nil {
 					return nil, err
+				}
+				if p.Twin != nil {
+					if err := checkKnownKind(*p.Twin); err != nil {
+						return nil, err
+					}
 				}
 			}
 		}
@@ -639,11 +651,62 @@ func expandFamilies(fams []*probeFamily, validate bool) ([]Probe, error) {
 	return out, nil
 }
 
-func (f *probeFamily) expand() ([]Probe, error) {
+// twinCache shares benign twins between families: one per base Pod and variant.
+type twinCache struct {
+	bases []map[string]any // distinct base Pods in first-seen order
+	twins map[string]*Probe
+}
+
+// twin returns the benign twin of f's variant: the base Pod carried as that variant, with no
+// attack patch.
+func (c *twinCache) twin(f *probeFamily, variant string) (*Probe, error) {
+	n := -1
+	for i, b := range c.bases {
+		if reflect.ValueOf(b).UnsafePointer() == reflect.ValueOf(f.base).UnsafePointer() {
+			n = i
+		}
+	}
+	if n < 0 {
+		n = len(c.bases)
+		c.bases = append(c.bases, f.base)
+	}
+	name := TwinFamily + "/" + variant
+	if n > 0 {
+		name += fmt.Sprintf("-%d", n) // a folder's own base.yaml
+	}
+	if t, ok := c.twins[name]; ok {
+		return t, nil
+	}
+	t, err := f.build(variant, attackPatch{}, "the benign base workload, carried as "+variant, f.line)
+	if err != nil {
+		return nil, err
+	}
+	t.Name, t.Family, t.Variant = name, TwinFamily, variant
+	setObjectName(t.Object, TwinFamily+"-"+variant)
+	if c.twins == nil {
+		c.twins = map[string]*Probe{}
+	}
+	c.twins[name] = &t
+	return &t, nil
+}
+
+func (f *probeFamily) expand(twins *twinCache) ([]Probe, error) {
 	var out []Probe
 	if f.Scope == ScopeObject {
 		for _, o := range f.Objects {
+			var twin *Probe
+			if o.Benign != nil {
+				old := o.BenignOldObject
+				if old == nil {
+					old = o.OldObject
+				}
+				twin = &Probe{Name: f.Name + "/" + o.Name + "~benign", Family: TwinFamily, Variant: o.Name,
+					Description: "the benign twin of " + f.Name + "/" + o.Name, Operation: o.operation(),
+					SubResource: o.SubResource, Object: DeepCopy(o.Benign), OldObject: DeepCopy(old),
+					File: f.file, Line: f.lines["objects/"+o.Name]}
+			}
 			out = append(out, Probe{
+				Twin:        twin,
 				Name:        f.Name + "/" + o.Name,
 				Family:      f.Name,
 				Variant:     o.Name,
@@ -663,6 +726,9 @@ func (f *probeFamily) expand() ([]Probe, error) {
 		if err != nil {
 			return nil, err
 		}
+		if p.Twin, err = twins.twin(f, v); err != nil {
+			return nil, err
+		}
 		p.Variant = v
 		p.Name = f.Name + "/" + v
 		out = append(out, p)
@@ -671,6 +737,9 @@ func (f *probeFamily) expand() ([]Probe, error) {
 		line := f.lines["alternatives/"+a.Name]
 		p, err := f.build(VariantPod, a.Attack, joinDesc(f.Description, a.Description), line)
 		if err != nil {
+			return nil, err
+		}
+		if p.Twin, err = twins.twin(f, VariantPod); err != nil {
 			return nil, err
 		}
 		p.Variant = a.Name

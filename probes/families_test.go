@@ -886,3 +886,46 @@ func TestEmbeddedProbesPassLoadValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestTwins: every pod and container probe has a benign twin of the same request shape (kind,
+// operation, subresource) that Pod Security "restricted" admits, shared by every probe of its
+// variant; an object family's twin exists only where the family writes one.
+func TestTwins(t *testing.T) {
+	fams := defaultFamilies(t)
+	shared := map[string]*Probe{}
+	for _, p := range defaultProbes(t) {
+		if fams[p.Family].Scope == ScopeObject {
+			if p.Twin != nil && !strings.HasSuffix(p.Twin.Name, "~benign") {
+				t.Errorf("%s: object twin named %s", p.Name, p.Twin.Name)
+			}
+			continue
+		}
+		tw := p.Twin
+		if tw == nil {
+			t.Errorf("%s has no benign twin", p.Name)
+			continue
+		}
+		if !tw.IsTwin() || p.IsTwin() {
+			t.Errorf("%s: IsTwin wrong for the probe or its twin %s", p.Name, tw.Name)
+		}
+		if tw.Object["kind"] != p.Object["kind"] || tw.Operation != p.Operation || tw.SubResource != p.SubResource {
+			t.Errorf("%s: twin %s is a %v %s/%s, the probe a %v %s/%s", p.Name, tw.Name, tw.Object["kind"], tw.Operation, tw.SubResource, p.Object["kind"], p.Operation, p.SubResource)
+		}
+		if prev, ok := shared[tw.Name]; ok && prev != tw {
+			t.Errorf("twin %s is not shared", tw.Name)
+		}
+		shared[tw.Name] = tw
+		newPods, _ := podsOf(t, *tw)
+		for _, pod := range newPods {
+			if got := failingChecks(psaapi.LevelRestricted, pod.meta, pod.spec); len(got) != 0 {
+				t.Errorf("twin %s: %s fails restricted %v", tw.Name, pod.what, got)
+			}
+		}
+	}
+	if len(shared) != 5 {
+		t.Errorf("%d distinct twins of the embedded families, want one per variant (5)", len(shared))
+	}
+	if got := len(Twins(defaultProbes(t))); got < len(shared) {
+		t.Errorf("Twins returned %d, want at least %d", got, len(shared))
+	}
+}

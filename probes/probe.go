@@ -1,5 +1,7 @@
 package probes
 
+import "sort"
+
 // Probe is one attack manifest: the smallest request that performs an attack step, in one
 // variant (bare Pod, a workload's pod template, an init or ephemeral container, ...).
 type Probe struct {
@@ -23,6 +25,34 @@ type Probe struct {
 	// File and Line locate the probe's definition.
 	File string `json:"file,omitempty"`
 	Line int    `json:"line,omitempty"`
+	// Twin is the probe's benign twin: the same request without the attack (the base
+	// workload in the same variant, or the object family's benign object). A policy's denial
+	// of the probe proves it recognises the attack only if the policy admits the twin
+	// (docs/semantics.md, "Leaf status"). Twins are shared: every probe of one variant over
+	// one base Pod points at the same twin. nil where the request itself is the attack (an
+	// exec into a Pod) and any denial is proof.
+	Twin *Probe `json:"-"`
+}
+
+// IsTwin reports whether p is a benign twin rather than an attack.
+func (p Probe) IsTwin() bool { return p.Family == TwinFamily }
+
+// TwinFamily is the family every benign twin belongs to. A pod or container family's twin
+// is named "benign/<variant>"; an object family's "<family>/<object>~benign".
+const TwinFamily = "benign"
+
+// Twins returns the distinct benign twins of ps, sorted by name.
+func Twins(ps []Probe) []Probe {
+	seen := map[string]bool{}
+	var out []Probe
+	for _, p := range ps {
+		if p.Twin != nil && !seen[p.Twin.Name] {
+			seen[p.Twin.Name] = true
+			out = append(out, *p.Twin)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // Point is an enforcement point: where a policy acts, and so which form of a probe it sees
