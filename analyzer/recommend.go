@@ -146,21 +146,14 @@ func candidates(in *Input, m *model, evals []*stepEval) []*candidate {
 		for _, ref := range r.Missing {
 			add("deploy", ref, se.node.ID)
 		}
-		for _, p := range se.deployed {
-			if p.Mode == policies.ModeNone {
-				continue
-			}
-			denied := len(se.probeKey) > 0
-			for _, k := range se.probeKey {
-				denied = denied && (se.byPolicy[p.ID][k] || se.enforced[k])
-			}
+		for i := range se.facts.policies {
+			p := &se.facts.policies[i]
+			flagsAll := !p.declared && p.provesAll(se.facts.keys)
 			switch {
-			case p.Mode == policies.ModeMonitor && p.Verifiable && denied:
-				add("enforce", p.ID, se.node.ID)
-			case p.Mode == policies.ModeMonitor && !p.Verifiable:
-				add("enforce", p.ID, se.node.ID)
-			case p.Mode == policies.ModeEnforce && r.Status == StatusBypassed && len(se.byPolicy[p.ID]) > 0:
-				add("fix", p.ID, se.node.ID)
+			case p.mode == policies.ModeMonitor && (flagsAll || (p.declared && p.mapped)):
+				add("enforce", p.id, se.node.ID)
+			case p.mode == policies.ModeEnforce && r.Status == StatusBypassed && (p.mapped || len(p.proof) > 0):
+				add("fix", p.id, se.node.ID)
 			}
 		}
 	}

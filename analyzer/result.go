@@ -137,6 +137,12 @@ type StepResult struct {
 	Monitoring []string `json:"monitoring,omitempty"`
 	// Admitted names the probes (probe@namespace) no enforcing policy denied, for bypassed steps.
 	Admitted []string `json:"admitted,omitempty"`
+	// Discovered are blocking policies the mapping does not name (found by execution);
+	// MappedNotBlocking the deployed policies it names that do not deny every probe.
+	Discovered        []string `json:"discovered,omitempty"`
+	MappedNotBlocking []string `json:"mappedNotBlocking,omitempty"`
+	// OverBroad are policies that deny a probe's benign twin too: their denials prove nothing.
+	OverBroad []string `json:"overBroad,omitempty"`
 	// Mapped are the policy references of the mapping; Missing those with no policy deployed at
 	// a point the step crosses.
 	Mapped      []string     `json:"mapped,omitempty"`
@@ -157,7 +163,10 @@ type Verdict struct {
 	Mode      string       `json:"mode"`
 	Verdict   string       `json:"verdict"` // denied, admitted, not-applicable, error
 	Via       string       `json:"via,omitempty"`
-	Message   string       `json:"message,omitempty"`
+	// Twin is the policy's verdict on the probe's benign twin, for a denied probe: a denial
+	// counts only when the twin is not denied too.
+	Twin    string `json:"twin,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // Attestation is a non-admission control someone vouched for.
