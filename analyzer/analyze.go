@@ -35,9 +35,6 @@ type Input struct {
 	MaxPaths int
 	// Now decides attestation expiry; inject it for reproducible output.
 	Now time.Time
-	// StepsOnly stops after the step statuses (`threatcov verify`): no paths, figures or
-	// recommendations are computed, and the result's Steps carry no open-path counts.
-	StepsOnly bool
 	// Stamp, when set, is recorded as the result's GeneratedAt.
 	Stamp   time.Time
 	Sources Inputs
@@ -59,28 +56,9 @@ type model struct {
 // path counting is linear in the size of the path engine's decision diagram, which is small
 // for real trees even when the number of paths is exponential.
 func Analyze(ctx context.Context, in Input) (*Result, error) {
-	if in.Catalog == nil || in.Mapping == nil || in.Inventory == nil || in.Evaluator == nil {
-		return nil, errors.New("analyze: catalog, mapping, inventory and evaluator are required")
-	}
-	if len(in.Namespaces) == 0 {
-		in.Namespaces = DefaultNamespaces(in.Inventory)
-	}
-	if in.MaxPaths <= 0 {
-		in.MaxPaths = DefaultMaxPaths
-	}
-	evals, err := evaluateSteps(ctx, &in)
+	evals, err := prepare(ctx, &in)
 	if err != nil {
 		return nil, err
-	}
-	if in.StepsOnly {
-		res := &Result{SchemaVersion: SchemaVersion, GeneratedAt: in.Stamp, Inputs: in.Sources}
-		res.Inputs.Date = in.Now.UTC().Format(time.DateOnly)
-		res.Inputs.Namespaces = in.Namespaces
-		for _, se := range evals {
-			res.Steps = append(res.Steps, se.result)
-		}
-		sort.Slice(res.Steps, func(i, j int) bool { return res.Steps[i].Node < res.Steps[j].Node })
-		return res, nil
 	}
 	byNode := map[string]*stepEval{}
 	for _, se := range evals {
@@ -102,18 +80,60 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 			closed[i] = true
 		}
 	}
-	blocked := func(i int) bool { return closed[i] }
-
-	res := &Result{SchemaVersion: SchemaVersion, GeneratedAt: in.Stamp, Inputs: in.Sources}
-	res.Inputs.Date = in.Now.UTC().Format(time.DateOnly)
-	res.Inputs.Namespaces = in.Namespaces
+	res := header(&in)
 	res.Inputs.MaxPaths = in.MaxPaths
 	for _, t := range in.Catalog.Trees() {
 		res.Inputs.Trees = append(res.Inputs.Trees, t.ID)
 	}
 	res.Warnings = append(res.Warnings, in.Mapping.Warnings...)
+	goals := goalResults(&in, m, byNode, closed, res)
+	res.Nodes, res.Steps = nodeResults(&in, m, byNode, evals, goals, closed)
+	res.Recommendations = recommend(&in, m, evals, goals, closed)
+	return res, nil
+}
 
-	// Per goal: all and open paths, and the open paths listed shortest first.
+// StepStatuses evaluates the deployed policies on the probes and returns every step's status
+// (`threatcov verify`): no paths, figures or recommendations are computed, and the steps
+// carry no open-path counts.
+func StepStatuses(ctx context.Context, in Input) (*Result, error) {
+	evals, err := prepare(ctx, &in)
+	if err != nil {
+		return nil, err
+	}
+	res := header(&in)
+	for _, se := range evals {
+		res.Steps = append(res.Steps, se.result)
+	}
+	sort.Slice(res.Steps, func(i, j int) bool { return res.Steps[i].Node < res.Steps[j].Node })
+	return res, nil
+}
+
+// prepare checks and completes the input, then evaluates every step.
+func prepare(ctx context.Context, in *Input) ([]*stepEval, error) {
+	if in.Catalog == nil || in.Mapping == nil || in.Inventory == nil || in.Evaluator == nil {
+		return nil, errors.New("analyze: catalog, mapping, inventory and evaluator are required")
+	}
+	if len(in.Namespaces) == 0 {
+		in.Namespaces = DefaultNamespaces(in.Inventory)
+	}
+	if in.MaxPaths <= 0 {
+		in.MaxPaths = DefaultMaxPaths
+	}
+	return evaluateSteps(ctx, in)
+}
+
+// header is what every result starts with: the schema, the stamp and the inputs.
+func header(in *Input) *Result {
+	res := &Result{SchemaVersion: SchemaVersion, GeneratedAt: in.Stamp, Inputs: in.Sources}
+	res.Inputs.Date = in.Now.UTC().Format(time.DateOnly)
+	res.Inputs.Namespaces = in.Namespaces
+	return res
+}
+
+// goalResults counts all and open paths per goal, lists the open ones shortest first, and
+// fills the tree and summary figures of res.
+func goalResults(in *Input, m *model, byNode map[string]*stepEval, closed []bool, res *Result) []goalRoot {
+	blocked := func(i int) bool { return closed[i] }
 	var goals []goalRoot
 	total := pathTotals{}
 	var goalsBlocked, goalsAll int64
@@ -161,10 +181,16 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 	res.Summary.Paths = pathFigures(total.all, total.open)
 	res.Summary.Goals = ratio(big.NewInt(goalsBlocked), big.NewInt(goalsAll))
 	res.Summary.Steps, res.Summary.StepCounts = stepFigures(in.Catalog, byNode, allLeaves)
+	return goals
+}
 
-	// Open paths through each node: open paths of the goals above it that use an element
-	// under it. Only goals that reach the node are counted, which keeps the cost linear in the
-	// catalog (a node lies under a bounded number of goals) rather than nodes x goals.
+// nodeResults gives every node its status and the open paths through it, and every step its
+// open-path count.
+//
+// Open paths through a node are the open paths of the goals above it that use an element
+// under it. Only goals that reach the node are counted, which keeps the cost linear in the
+// catalog (a node lies under a bounded number of goals) rather than nodes x goals.
+func nodeResults(in *Input, m *model, byNode map[string]*stepEval, evals []*stepEval, goals []goalRoot, closed []bool) ([]NodeResult, []StepResult) {
 	above := make([][]int, len(in.Catalog.Nodes()))
 	for gi, g := range goals {
 		if g.open.Sign() == 0 {
@@ -174,7 +200,7 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 			above[n.GraphID()] = append(above[n.GraphID()], gi)
 		}
 	}
-	closedMask := m.engine.NewMask(blocked)
+	closedMask := m.engine.NewMask(func(i int) bool { return closed[i] })
 	through := func(n *attacktrees.Node, elements []int) *big.Int {
 		sum := new(big.Int)
 		gs := above[n.GraphID()]
@@ -195,8 +221,9 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 	// A step's count is the one its node already got, unless the node is closed (its node
 	// result is then 0 without counting); counting again doubled the cost for every step.
 	counted := make([]*big.Int, len(in.Catalog.Nodes()))
+	var nodes []NodeResult
 	if len(in.Catalog.Nodes()) > 0 {
-		res.Nodes = make([]NodeResult, 0, len(in.Catalog.Nodes()))
+		nodes = make([]NodeResult, 0, len(in.Catalog.Nodes()))
 	}
 	for _, n := range in.Catalog.Nodes() {
 		if n.Kind == attacktrees.KindNote {
@@ -208,32 +235,32 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 			nr.OpenPaths = through(n, elementsUnder[n.GraphID()])
 			counted[n.GraphID()] = nr.OpenPaths
 		}
-		if se := byNode[n.ID]; se != nil {
+		se := byNode[n.ID]
+		if se != nil {
 			nr.Status, nr.Evidence, nr.Policies = se.result.Status, se.result.Evidence, se.result.Blocking
 		}
-		if !in.Catalog.IsLeaf(n) && !(byNode[n.ID] != nil && byNode[n.ID].closes) {
+		if !in.Catalog.IsLeaf(n) && !(se != nil && se.closes) {
 			nr.Status, nr.Evidence, nr.Policies = StatusOpen, "", nil
 			if isClosed[n] {
 				nr.Status = StatusBlocked
 			}
 		}
-		res.Nodes = append(res.Nodes, nr)
+		nodes = append(nodes, nr)
 	}
-	if len(res.Nodes) == 0 {
-		res.Nodes = nil // as when nothing was appended: the JSON form keeps "null"
+	if len(nodes) == 0 {
+		nodes = nil // as when nothing was appended: the JSON form keeps "null"
 	}
+	var steps []StepResult
 	for _, se := range evals {
 		if c := counted[se.node.GraphID()]; c != nil {
 			se.result.OpenPaths = new(big.Int).Set(c)
 		} else {
 			se.result.OpenPaths = through(se.node, elementsUnder[se.node.GraphID()])
 		}
-		res.Steps = append(res.Steps, se.result)
+		steps = append(steps, se.result)
 	}
-	sort.Slice(res.Steps, func(i, j int) bool { return res.Steps[i].Node < res.Steps[j].Node })
-
-	res.Recommendations = recommend(&in, m, evals, goals, closed)
-	return res, nil
+	sort.Slice(steps, func(i, j int) bool { return steps[i].Node < steps[j].Node })
+	return nodes, steps
 }
 
 // goalRoot is a goal's model index and path counts.

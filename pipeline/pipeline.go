@@ -45,8 +45,6 @@ type Config struct {
 	// Now, when set, stands for the wall clock: the day attestations are judged on unless
 	// Date says otherwise, and the Timestamp. Tests inject it.
 	Now time.Time
-	// StepsOnly stops after the step statuses: no paths, figures or recommendations.
-	StepsOnly bool
 	// Cluster, when set, reads the deployed policies from a cluster and may probe it live.
 	Cluster *Cluster
 	// Progress receives progress lines and mapping warnings; nil prints none.
@@ -134,7 +132,7 @@ func Load(ctx context.Context, c Config) (*analyzer.Input, error) {
 		now, _ = time.Parse(time.DateOnly, c.Date) // checked by Validate
 	}
 	in := &analyzer.Input{Catalog: cat, Mapping: mp, Probes: ps, Inventory: inv, Evaluator: ev,
-		Namespaces: c.namespaces(inv), MaxPaths: c.MaxPaths, Now: now, StepsOnly: c.StepsOnly}
+		Namespaces: c.namespaces(inv), MaxPaths: c.MaxPaths, Now: now}
 	if c.Cluster != nil && c.Cluster.ProbeLive {
 		prober, err := c.Cluster.Prober(ctx, ps, in.Namespaces, c.Progress)
 		if err != nil {
@@ -157,6 +155,15 @@ func Load(ctx context.Context, c Config) (*analyzer.Input, error) {
 
 // Run loads the inputs and analyses them.
 func Run(ctx context.Context, c Config) (*analyzer.Result, *attacktrees.Catalog, error) {
+	return run(ctx, c, analyzer.Analyze)
+}
+
+// Verify loads the inputs and computes the step statuses only (`threatcov verify`).
+func Verify(ctx context.Context, c Config) (*analyzer.Result, *attacktrees.Catalog, error) {
+	return run(ctx, c, analyzer.StepStatuses)
+}
+
+func run(ctx context.Context, c Config, analyze func(context.Context, analyzer.Input) (*analyzer.Result, error)) (*analyzer.Result, *attacktrees.Catalog, error) {
 	in, err := Load(ctx, c)
 	if err != nil {
 		return nil, nil, err
@@ -164,7 +171,7 @@ func Run(ctx context.Context, c Config) (*analyzer.Result, *attacktrees.Catalog,
 	if c.Progress != nil {
 		fmt.Fprintf(c.Progress, "analysing %d trees against %d policies in %d namespace(s)...\n", len(in.Catalog.Trees()), len(in.Inventory.Policies), len(in.Namespaces))
 	}
-	res, err := analyzer.Analyze(ctx, *in)
+	res, err := analyze(ctx, *in)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -27,7 +27,7 @@ monitored, bypassed, attested, open or out-of-scope.`,
 			if err := o.out.validate(); err != nil {
 				return err
 			}
-			res, _, err := pipeline.Run(cmd.Context(), o.analysis.config(s))
+			res, _, err := pipeline.Verify(cmd.Context(), o.analysis.config(s))
 			if err != nil {
 				return err
 			}
@@ -36,7 +36,6 @@ monitored, bypassed, attested, open or out-of-scope.`,
 	}
 	o.analysis.register(cmd)
 	o.analysis.progress = s.err
-	o.analysis.cfg.StepsOnly = true
 	o.out.register(cmd, "table", "table", "json")
 	return cmd
 }
