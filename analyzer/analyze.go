@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/big"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/threatcov/threatcov/analyzer/paths"
@@ -346,7 +345,7 @@ func buildModel(c *attacktrees.Catalog, byNode map[string]*stepEval) (*model, er
 		i := int(n.GraphID())
 		act := len(mn)
 		mn = append(mn, paths.Node{Op: paths.Leaf})
-		m.element = append(m.element, n.ID+"#action")
+		m.element = append(m.element, ActionElement(n.ID))
 		m.nodeOf = append(m.nodeOf, n)
 		gateIdx := len(mn)
 		mn = append(mn, mn[i])
@@ -369,8 +368,7 @@ func (m *model) path(leaves []int) Path {
 	for i, l := range leaves {
 		ids[i] = m.element[l]
 	}
-	sort.Strings(ids)
-	return Path{Fingerprint: strings.Join(ids, "+"), Steps: ids}
+	return NewPath(ids)
 }
 
 // elementsUnder lists, per catalog node, the model leaves reachable from it (its action leaf

@@ -1,7 +1,11 @@
 package analyzer
 
 import (
+	"fmt"
 	"math/big"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/threatcov/threatcov/probes"
@@ -50,6 +54,43 @@ type Ratio struct {
 	Num     *big.Int `json:"covered"`
 	Den     *big.Int `json:"total"`
 	Percent *float64 `json:"percent"` // rounded to two decimals; null when total is 0
+}
+
+// Defined reports whether the figure has a denominator: an empty one is reported as such,
+// never as a number (docs/semantics.md, "Coverage figures").
+func (r *Ratio) Defined() bool { return r != nil && r.Den != nil && r.Den.Sign() > 0 }
+
+// PercentText is the percentage with two decimals, as the analyzer rounded it, or "n/a".
+func (r *Ratio) PercentText() string {
+	if !r.Defined() {
+		return "n/a"
+	}
+	if r.Percent != nil {
+		return fmt.Sprintf("%.2f%%", *r.Percent)
+	}
+	num := r.Num
+	if num == nil {
+		num = new(big.Int)
+	}
+	q := new(big.Rat).SetFrac(new(big.Int).Mul(num, big.NewInt(100)), r.Den)
+	return q.FloatString(2) + "%"
+}
+
+// Text is the figure as every report and serve print it: "covered/total (pct%)", or
+// "n/a (no WHAT)" when the total is zero.
+func (r *Ratio) Text(what string) string {
+	if !r.Defined() {
+		return "n/a (no " + what + ")"
+	}
+	return fmt.Sprintf("%s/%s (%s)", CountText(r.Num), r.Den.String(), r.PercentText())
+}
+
+// CountText prints a count that may be absent as 0.
+func CountText(n *big.Int) string {
+	if n == nil {
+		return "0"
+	}
+	return n.String()
 }
 
 // Figures are the coverage figures of DESIGN.md, for a goal, a tree or the whole catalog.
@@ -119,6 +160,44 @@ type GoalResult struct {
 type Path struct {
 	Fingerprint string   `json:"fingerprint"`
 	Steps       []string `json:"steps"` // node ids, sorted
+}
+
+// ActionSuffix marks a path element that is the own action of a mapped inner node (the
+// analyzer models such a node as AND(its action, its children), docs/semantics.md
+// "Propagation"); the step it stands for is the node.
+const ActionSuffix = "#action"
+
+// ActionElement is the path element that stands for node's own action.
+func ActionElement(node string) string { return node + ActionSuffix }
+
+// ElementNode is the node a path element stands for, and whether the element is the node's
+// own action rather than the node.
+func ElementNode(element string) (node string, action bool) {
+	return strings.CutSuffix(element, ActionSuffix)
+}
+
+// ElementLabel is how reports name a path element, given its node's label.
+func ElementLabel(label string, action bool) string {
+	if action {
+		return label + " (the step itself)"
+	}
+	return label
+}
+
+// NewPath makes the path of a set of elements: sorted, with its fingerprint.
+func NewPath(elements []string) Path {
+	ids := slices.Clone(elements)
+	sort.Strings(ids)
+	return Path{Fingerprint: strings.Join(ids, "+"), Steps: ids}
+}
+
+// Key is a path's identity: its elements sorted and joined by "+", recomputed so that it does
+// not depend on the Fingerprint field of a file (kept only when a path lists no steps).
+func (p Path) Key() string {
+	if len(p.Steps) == 0 {
+		return p.Fingerprint
+	}
+	return NewPath(p.Steps).Fingerprint
 }
 
 // StepResult is the status of one mapped or leaf node and the evidence behind it.

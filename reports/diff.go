@@ -49,7 +49,7 @@ func WriteCheck(w io.Writer, format string, o *baseline.Outcome) error {
 			icon = "❌"
 		}
 		ew.printf("## %s threatcov gate %s\n\n", icon, verdict)
-		ew.printf("Path coverage %s, %s open; goal coverage %s.\n", mdCell(ratio(&o.Figures.Paths.Coverage, "paths")), intStr(o.Figures.Paths.Open), mdCell(ratio(o.Figures.Goals, "goals")))
+		ew.printf("Path coverage %s, %s open; goal coverage %s.\n", mdCell(o.Figures.Paths.Coverage.Text("paths")), analyzer.CountText(o.Figures.Paths.Open), mdCell(o.Figures.Goals.Text("goals")))
 		if len(o.Failures) > 0 {
 			ew.printf("\n### Failures\n\n")
 			for _, f := range o.Failures {
@@ -69,7 +69,7 @@ func WriteCheck(w io.Writer, format string, o *baseline.Outcome) error {
 		return ew.err
 	case "table":
 		ew.printf("threatcov check: %s\n", verdict)
-		ew.printf("  path coverage %s, %s open; goal coverage %s\n", ratio(&o.Figures.Paths.Coverage, "paths"), intStr(o.Figures.Paths.Open), ratio(o.Figures.Goals, "goals"))
+		ew.printf("  path coverage %s, %s open; goal coverage %s\n", o.Figures.Paths.Coverage.Text("paths"), analyzer.CountText(o.Figures.Paths.Open), o.Figures.Goals.Text("goals"))
 		if len(o.Failures) > 0 {
 			ew.printf("\nFAILURES\n")
 			for _, f := range o.Failures {
@@ -98,10 +98,10 @@ type figureRow struct {
 
 func figureRows(before, after analyzer.Figures) []figureRow {
 	return []figureRow{
-		{"path coverage", ratio(&before.Paths.Coverage, "paths"), ratio(&after.Paths.Coverage, "paths")},
-		{"open paths", intStr(before.Paths.Open), intStr(after.Paths.Open)},
-		{"goal coverage", ratio(before.Goals, "goals"), ratio(after.Goals, "goals")},
-		{"step coverage", ratio(before.Steps, "addressable steps"), ratio(after.Steps, "addressable steps")},
+		{"path coverage", before.Paths.Coverage.Text("paths"), after.Paths.Coverage.Text("paths")},
+		{"open paths", analyzer.CountText(before.Paths.Open), analyzer.CountText(after.Paths.Open)},
+		{"goal coverage", before.Goals.Text("goals"), after.Goals.Text("goals")},
+		{"step coverage", before.Steps.Text("addressable steps"), after.Steps.Text("addressable steps")},
 	}
 }
 
@@ -145,7 +145,7 @@ func textDiff(ew *errWriter, d *baseline.Diff) {
 	if len(d.Grown) > 0 {
 		ew.printf("\nOPEN PATH COUNTS THAT GREW (%d)\n", len(d.Grown))
 		for _, g := range d.Grown {
-			ew.printf("  %s: %s -> %s\n", oneLine(g.Label), intStr(g.Before), intStr(g.After))
+			ew.printf("  %s: %s -> %s\n", oneLine(g.Label), analyzer.CountText(g.Before), analyzer.CountText(g.After))
 		}
 	}
 	if len(d.Steps) > 0 {
@@ -197,7 +197,7 @@ func mdDiff(ew *errWriter, d *baseline.Diff) {
 	if len(d.Grown) > 0 {
 		ew.printf("\n### Open path counts that grew\n\n")
 		for _, g := range d.Grown {
-			ew.printf("- %s: %s → %s\n", mdCell(g.Label), intStr(g.Before), intStr(g.After))
+			ew.printf("- %s: %s → %s\n", mdCell(g.Label), analyzer.CountText(g.Before), analyzer.CountText(g.After))
 		}
 	}
 	if len(d.Steps) > 0 {

@@ -50,21 +50,21 @@ func writeHTML(w io.Writer, v *view) error {
 		"Unmapped":    v.unmapped(),
 		"OutOfScope":  v.withStatus(analyzer.StatusOutOfScope),
 		"StepCounts":  stepCounts(v.r.Summary.StepCounts),
-		"PathsFigure": ratio(&v.r.Summary.Paths.Coverage, "paths"),
-		"GoalsFigure": ratio(v.r.Summary.Goals, "goals"),
-		"StepsFigure": ratio(v.r.Summary.Steps, "addressable steps"),
+		"PathsFigure": v.r.Summary.Paths.Coverage.Text("paths"),
+		"GoalsFigure": v.r.Summary.Goals.Text("goals"),
+		"StepsFigure": v.r.Summary.Steps.Text("addressable steps"),
 	}
 	funcs := template.FuncMap{
 		"ratio": func(r any, what string) string {
 			switch r := r.(type) {
 			case analyzer.Ratio:
-				return ratio(&r, what)
+				return r.Text(what)
 			case *analyzer.Ratio:
-				return ratio(r, what)
+				return r.Text(what)
 			}
-			return ratio(nil, what)
+			return (*analyzer.Ratio)(nil).Text(what)
 		},
-		"intStr":     intStr,
+		"intStr":     analyzer.CountText,
 		"pathLabels": func(p analyzer.Path) string { return v.pathLabels(p) },
 		"label":      v.label,
 		"status":     statusText,

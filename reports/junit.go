@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/threatcov/threatcov/analyzer"
 )
 
 // JUnit XML as CI systems read it (the Jenkins/Ant dialect GitLab and GitHub actions parse):
@@ -59,13 +61,13 @@ func writeJUnit(w io.Writer, v *view) error {
 			Name: t.ID,
 			Properties: &junitPropsList{Props: []junitProp{
 				{Name: "title", Value: t.Title},
-				{Name: "path-coverage", Value: ratio(&t.Figures.Paths.Coverage, "paths")},
-				{Name: "goal-coverage", Value: ratio(t.Figures.Goals, "goals")},
+				{Name: "path-coverage", Value: t.Figures.Paths.Coverage.Text("paths")},
+				{Name: "goal-coverage", Value: t.Figures.Goals.Text("goals")},
 			}},
 		}
 		for _, g := range t.Goals {
 			c := junitCase{Name: fmt.Sprintf("%s (%s)", oneLine(g.Label), g.ID), Classname: t.ID,
-				SystemOut: fmt.Sprintf("status %s; path coverage %s; open paths %s", g.Status, ratio(&g.Figures.Paths.Coverage, "paths"), intStr(g.Figures.Paths.Open))}
+				SystemOut: fmt.Sprintf("status %s; path coverage %s; open paths %s", g.Status, g.Figures.Paths.Coverage.Text("paths"), analyzer.CountText(g.Figures.Paths.Open))}
 			if !g.Status.Closes() {
 				var body strings.Builder
 				for i, p := range g.OpenPaths {
@@ -79,7 +81,7 @@ func writeJUnit(w io.Writer, v *view) error {
 				for _, p := range g.OpenPaths[:min(3, len(g.OpenPaths))] {
 					shown = append(shown, oneLine(v.pathLabels(p)))
 				}
-				msg := fmt.Sprintf("goal %q is reachable: %s open attack paths", oneLine(g.Label), intStr(g.Figures.Paths.Open))
+				msg := fmt.Sprintf("goal %q is reachable: %s open attack paths", oneLine(g.Label), analyzer.CountText(g.Figures.Paths.Open))
 				if len(shown) > 0 {
 					msg += ": " + strings.Join(shown, "; ")
 					if len(g.OpenPaths) > len(shown) || (g.NotShown != nil && g.NotShown.Sign() > 0) {

@@ -20,10 +20,10 @@ func writeMarkdown(w io.Writer, v *view) error {
 	}
 	ew.printf("## Summary\n\n")
 	ew.printf("| Figure | Value |\n|---|---|\n")
-	ew.printf("| Path coverage (blocked / all paths) | %s |\n", mdCell(ratio(&r.Summary.Paths.Coverage, "paths")))
-	ew.printf("| Open paths | %s |\n", intStr(r.Summary.Paths.Open))
-	ew.printf("| Goal coverage (blocked / goals) | %s |\n", mdCell(ratio(r.Summary.Goals, "goals")))
-	ew.printf("| Step coverage (blocked / addressable steps) | %s |\n", mdCell(ratio(r.Summary.Steps, "addressable steps")))
+	ew.printf("| Path coverage (blocked / all paths) | %s |\n", mdCell(r.Summary.Paths.Coverage.Text("paths")))
+	ew.printf("| Open paths | %s |\n", analyzer.CountText(r.Summary.Paths.Open))
+	ew.printf("| Goal coverage (blocked / goals) | %s |\n", mdCell(r.Summary.Goals.Text("goals")))
+	ew.printf("| Step coverage (blocked / addressable steps) | %s |\n", mdCell(r.Summary.Steps.Text("addressable steps")))
 	if c := stepCounts(r.Summary.StepCounts); c != "" {
 		ew.printf("| Steps by status | %s |\n", mdCell(c))
 	}
@@ -32,9 +32,9 @@ func writeMarkdown(w io.Writer, v *view) error {
 	ew.printf("\n## Coverage per tree\n\n")
 	ew.printf("| Tree | Goal | Status | Path coverage | Open paths |\n|---|---|---|---|---|\n")
 	for _, t := range r.Trees {
-		ew.printf("| **%s** | | | %s | %s |\n", mdCell(t.Title), mdCell(ratio(&t.Figures.Paths.Coverage, "paths")), intStr(t.Figures.Paths.Open))
+		ew.printf("| **%s** | | | %s | %s |\n", mdCell(t.Title), mdCell(t.Figures.Paths.Coverage.Text("paths")), analyzer.CountText(t.Figures.Paths.Open))
 		for _, g := range t.Goals {
-			ew.printf("| | %s (`%s`) | %s | %s | %s |\n", mdCell(g.Label), mdCode(g.ID), statusBadge(g.Status), mdCell(ratio(&g.Figures.Paths.Coverage, "paths")), intStr(g.Figures.Paths.Open))
+			ew.printf("| | %s (`%s`) | %s | %s | %s |\n", mdCell(g.Label), mdCode(g.ID), statusBadge(g.Status), mdCell(g.Figures.Paths.Coverage.Text("paths")), analyzer.CountText(g.Figures.Paths.Open))
 		}
 	}
 
@@ -59,7 +59,7 @@ func writeMarkdown(w io.Writer, v *view) error {
 	} else {
 		ew.printf("| Rank | Action | Policy | Closes paths | Steps |\n|---|---|---|---|---|\n")
 		for _, rec := range r.Recommendations {
-			closes := intStr(rec.Closes)
+			closes := analyzer.CountText(rec.Closes)
 			if !rec.Exact {
 				closes += " (greedy)"
 			}
@@ -99,7 +99,7 @@ func writeMDSteps(ew *errWriter, steps []*analyzer.StepResult, none string) {
 		if why == "" {
 			why = "-"
 		}
-		ew.printf("| %s (`%s`) | %s | %s | %s | %s |\n", mdCell(s.Label), mdCode(s.Node), mdCell(s.Tree), statusText(s.Status, s.Evidence), intStr(s.OpenPaths), mdCell(why))
+		ew.printf("| %s (`%s`) | %s | %s | %s | %s |\n", mdCell(s.Label), mdCode(s.Node), mdCell(s.Tree), statusText(s.Status, s.Evidence), analyzer.CountText(s.OpenPaths), mdCell(why))
 	}
 }
 

@@ -163,7 +163,7 @@ func writeSARIF(w io.Writer, v *view) error {
 			Name:             "OpenAttackGoal",
 			ShortDescription: sarifText{Text: "Attack goal reachable: " + oneLine(g.Label)},
 			FullDescription: sarifText{Text: fmt.Sprintf("%s (tree %q): %s open attack paths reach this goal; path coverage %s. An open path is a minimal set of attack steps none of which a deployed, enforcing policy blocks.",
-				oneLine(g.Label), oneLine(o.tree.Title), intStr(g.Figures.Paths.Open), ratio(&g.Figures.Paths.Coverage, "paths"))},
+				oneLine(g.Label), oneLine(o.tree.Title), analyzer.CountText(g.Figures.Paths.Open), g.Figures.Paths.Coverage.Text("paths"))},
 			Help:                 sarifHelp{Text: sarifHelpText(v, g), Markdown: sarifHelpMarkdown(v, g)},
 			DefaultConfiguration: sarifConfig{Level: "error"},
 			Properties: map[string]any{
@@ -180,10 +180,10 @@ func writeSARIF(w io.Writer, v *view) error {
 			if len(paths[i].Steps) != len(paths[j].Steps) {
 				return len(paths[i].Steps) < len(paths[j].Steps)
 			}
-			return pathKey(paths[i]) < pathKey(paths[j])
+			return paths[i].Key() < paths[j].Key()
 		})
 		for _, p := range paths {
-			key := pathKey(p)
+			key := p.Key()
 			hash := fingerprintHash(g.ID + "\x00" + key)
 			var related []sarifLocation
 			for i, s := range p.Steps {
@@ -228,17 +228,6 @@ func writeSARIF(w io.Writer, v *view) error {
 		Version: "2.1.0",
 		Runs:    []sarifRun{run},
 	})
-}
-
-// pathKey is a path's fingerprint: its step ids sorted and joined by "+" (recomputed, so a
-// result whose Fingerprint field is missing still gets a stable id).
-func pathKey(p analyzer.Path) string {
-	steps := append([]string(nil), p.Steps...)
-	sort.Strings(steps)
-	if len(steps) == 0 {
-		return p.Fingerprint
-	}
-	return strings.Join(steps, "+")
 }
 
 func fingerprintHash(s string) string {
@@ -342,7 +331,7 @@ func sarifHelpMarkdown(v *view, g analyzer.GoalResult) string {
 	}
 	b.WriteString("| Action | Policy | Closes paths (all goals) |\n|---|---|---|\n")
 	for _, rec := range recs {
-		fmt.Fprintf(&b, "| %s | `%s` | %s |\n", mdCell(rec.Action), mdCode(rec.Policy), intStr(rec.Closes))
+		fmt.Fprintf(&b, "| %s | `%s` | %s |\n", mdCell(rec.Action), mdCode(rec.Policy), analyzer.CountText(rec.Closes))
 	}
 	return b.String()
 }

@@ -168,7 +168,7 @@ func (v *view) titleLabel(t *attacktrees.Tree) string {
 		}
 		f := tr.Figures
 		figures := fmt.Sprintf("paths blocked %s · open %s · goals blocked %s · steps blocked %s",
-			ratio(&f.Paths.Coverage, "paths"), intStr(f.Paths.Open), ratio(f.Goals, "goals"), ratio(f.Steps, "addressable steps"))
+			f.Paths.Coverage.Text("paths"), analyzer.CountText(f.Paths.Open), f.Goals.Text("goals"), f.Steps.Text("addressable steps"))
 		return title + "<BR/><FONT POINT-SIZE=\"11\">" + htmlText(figures) + "</FONT>"
 	}
 	return title + "<BR/><FONT POINT-SIZE=\"11\">not analysed</FONT>"

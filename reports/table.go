@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/threatcov/threatcov/analyzer"
 )
 
 // writeTable writes the terminal report: the summary first (what a reader wants in the first
@@ -19,9 +21,9 @@ func writeTable(w io.Writer, v *view) error {
 	}
 	ew.printf("\nSUMMARY\n")
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  path coverage (blocked/all paths)\t%s, %s open\n", ratio(&r.Summary.Paths.Coverage, "paths"), intStr(r.Summary.Paths.Open))
-	fmt.Fprintf(tw, "  goal coverage (blocked/goals)\t%s\n", ratio(r.Summary.Goals, "goals"))
-	steps := ratio(r.Summary.Steps, "addressable steps")
+	fmt.Fprintf(tw, "  path coverage (blocked/all paths)\t%s, %s open\n", r.Summary.Paths.Coverage.Text("paths"), analyzer.CountText(r.Summary.Paths.Open))
+	fmt.Fprintf(tw, "  goal coverage (blocked/goals)\t%s\n", r.Summary.Goals.Text("goals"))
+	steps := r.Summary.Steps.Text("addressable steps")
 	if c := stepCounts(r.Summary.StepCounts); c != "" {
 		steps += "  [" + c + "]"
 	}
@@ -40,9 +42,9 @@ func writeTable(w io.Writer, v *view) error {
 		fmt.Fprintf(tw, "  TREE / GOAL\tSTATUS\tPATH COVERAGE\tOPEN PATHS\n")
 	}
 	for _, t := range r.Trees {
-		fmt.Fprintf(tw, "  %s\t\t%s\t%s\n", oneLine(t.ID), ratio(&t.Figures.Paths.Coverage, "paths"), intStr(t.Figures.Paths.Open))
+		fmt.Fprintf(tw, "  %s\t\t%s\t%s\n", oneLine(t.ID), t.Figures.Paths.Coverage.Text("paths"), analyzer.CountText(t.Figures.Paths.Open))
 		for _, g := range t.Goals {
-			fmt.Fprintf(tw, "    %s (%s)\t%s\t%s\t%s\n", oneLine(g.Label), oneLine(g.ID), g.Status, ratio(&g.Figures.Paths.Coverage, "paths"), intStr(g.Figures.Paths.Open))
+			fmt.Fprintf(tw, "    %s (%s)\t%s\t%s\t%s\n", oneLine(g.Label), oneLine(g.ID), g.Status, g.Figures.Paths.Coverage.Text("paths"), analyzer.CountText(g.Figures.Paths.Open))
 		}
 	}
 	tw.Flush()
@@ -70,7 +72,7 @@ func writeTable(w io.Writer, v *view) error {
 		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(tw, "  RANK\tACTION\tPOLICY\tCLOSES\tSTEPS\n")
 		for _, rec := range r.Recommendations {
-			closes := intStr(rec.Closes)
+			closes := analyzer.CountText(rec.Closes)
 			if !rec.Exact {
 				closes += " (greedy)"
 			}

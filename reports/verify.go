@@ -60,7 +60,7 @@ func Explain(w io.Writer, format string, r *analyzer.Result, c *attacktrees.Cata
 	under := map[string]bool{}
 	for _, m := range c.Reachable(n) {
 		under[m.ID] = true
-		under[m.ID+"#action"] = true
+		under[analyzer.ActionElement(m.ID)] = true
 	}
 	type openPath struct {
 		Goal string        `json:"goal"`

@@ -36,8 +36,8 @@ func newView(r *analyzer.Result, c *attacktrees.Catalog) *view {
 // label is a node's label as the report shows it: from the result, else the catalog, else its
 // id. A path element "node#action" (the own action of a mapped inner node) is labelled as such.
 func (v *view) label(id string) string {
-	if base, ok := strings.CutSuffix(id, ActionSuffix); ok {
-		return v.label(base) + " (the step itself)"
+	if base, ok := analyzer.ElementNode(id); ok {
+		return analyzer.ElementLabel(v.label(base), true)
 	}
 	if s, ok := v.steps[id]; ok && s.Label != "" {
 		return s.Label
@@ -49,10 +49,6 @@ func (v *view) label(id string) string {
 	}
 	return id
 }
-
-// ActionSuffix marks a path element that is the own action of a mapped inner node (the analyzer
-// models such a node as AND(its action, its children)); the step it stands for is the node.
-const ActionSuffix = "#action"
 
 // pathLabels is a path's steps as labels joined by " + ", in the path's order.
 func (v *view) pathLabels(p analyzer.Path) string {
@@ -119,49 +115,6 @@ func (v *view) notShown() *big.Int {
 		}
 	}
 	return sum
-}
-
-// intStr prints a count that may be absent.
-func intStr(n *big.Int) string {
-	if n == nil {
-		return "0"
-	}
-	return n.String()
-}
-
-// defined reports whether a ratio has a denominator: DESIGN.md says an empty denominator is
-// reported as such, never as a number.
-func defined(r *analyzer.Ratio) bool {
-	return r != nil && r.Den != nil && r.Den.Sign() > 0
-}
-
-// percent is a ratio's percentage with two decimals, as the analyzer rounded it.
-func percent(r *analyzer.Ratio) string {
-	if r.Percent != nil {
-		return fmt.Sprintf("%.2f%%", *r.Percent)
-	}
-	num := r.Num
-	if num == nil {
-		num = new(big.Int)
-	}
-	q := new(big.Rat).SetFrac(new(big.Int).Mul(num, big.NewInt(100)), r.Den)
-	return q.FloatString(2) + "%"
-}
-
-// ratio prints a figure as "covered/total (pct%)", or "n/a (no WHAT)" when total is zero.
-func ratio(r *analyzer.Ratio, what string) string {
-	if !defined(r) {
-		return "n/a (no " + what + ")"
-	}
-	return fmt.Sprintf("%s/%s (%s)", intStr(r.Num), r.Den.String(), percent(r))
-}
-
-// pct prints only the percentage, or "n/a".
-func pct(r *analyzer.Ratio) string {
-	if !defined(r) {
-		return "n/a"
-	}
-	return percent(r)
 }
 
 // stepCountOrder is the order step counts are printed in.

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
-	"math/big"
 	"sort"
 	"strings"
 
@@ -104,15 +103,15 @@ type figures struct {
 
 func newFigures(f analyzer.Figures) figures {
 	out := figures{
-		Paths:    ratioText(&f.Paths.Coverage, "paths"),
+		Paths:    f.Paths.Coverage.Text("paths"),
 		PathsPct: pctValue(&f.Paths.Coverage),
-		Open:     bigText(f.Paths.Open),
+		Open:     analyzer.CountText(f.Paths.Open),
 	}
 	if f.Goals != nil {
-		out.Goals, out.GoalsPct = ratioText(f.Goals, "goals"), pctValue(f.Goals)
+		out.Goals, out.GoalsPct = f.Goals.Text("goals"), pctValue(f.Goals)
 	}
 	if f.Steps != nil {
-		out.Steps, out.StepsPct = ratioText(f.Steps, "addressable steps"), pctValue(f.Steps)
+		out.Steps, out.StepsPct = f.Steps.Text("addressable steps"), pctValue(f.Steps)
 	}
 	if len(f.StepCounts) > 0 {
 		keys := make([]string, 0, len(f.StepCounts))
@@ -129,27 +128,12 @@ func newFigures(f analyzer.Figures) figures {
 	return out
 }
 
-// ratioText is one coverage figure as the reports print it; an empty denominator says so.
-func ratioText(r *analyzer.Ratio, what string) string {
-	if r == nil || r.Den == nil || r.Den.Sign() == 0 || r.Percent == nil {
-		return "n/a (no " + what + ")"
-	}
-	return fmt.Sprintf("%.2f%% (%s of %s blocked)", *r.Percent, bigText(r.Num), bigText(r.Den))
-}
-
 // pctValue is a percentage for a <meter> value attribute.
 func pctValue(r *analyzer.Ratio) string {
 	if r == nil || r.Percent == nil {
 		return ""
 	}
 	return fmt.Sprintf("%.2f", *r.Percent)
-}
-
-func bigText(n *big.Int) string {
-	if n == nil {
-		return "0"
-	}
-	return n.String()
 }
 
 // goalRow is one goal in the index and on its tree page.
@@ -197,7 +181,7 @@ func (p *pages) index(snap *snapshot) ([]byte, error) {
 		if len(d.Recommendations) == 10 {
 			break
 		}
-		v := recommendation{Rank: rec.Rank, Action: rec.Action, Policy: rec.Policy, Closes: bigText(rec.Closes), Exact: rec.Exact}
+		v := recommendation{Rank: rec.Rank, Action: rec.Action, Policy: rec.Policy, Closes: analyzer.CountText(rec.Closes), Exact: rec.Exact}
 		for _, s := range rec.Steps {
 			v.Steps = append(v.Steps, snap.stepLink(s))
 		}
@@ -367,7 +351,7 @@ func (s *snapshot) nodeView(n *attacktrees.Node) nodeView {
 	v := nodeView{ID: n.ID, Anchor: nodeAnchor(n.ID), Label: n.Label, Ref: n.Ref, Kind: kindText(n),
 		Leaf: s.catalog.IsLeaf(n)}
 	if nr, ok := s.nodes[n.ID]; ok {
-		v.Status, v.Evidence, v.OpenPaths = string(nr.Status), string(nr.Evidence), bigText(nr.OpenPaths)
+		v.Status, v.Evidence, v.OpenPaths = string(nr.Status), string(nr.Evidence), analyzer.CountText(nr.OpenPaths)
 	}
 	if st, ok := s.steps[n.ID]; ok {
 		v.Step = st

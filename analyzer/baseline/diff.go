@@ -10,9 +10,6 @@ import (
 	"github.com/threatcov/threatcov/analyzer"
 )
 
-// actionSuffix marks the path element of a mapped inner node's own action (see analyzer).
-const actionSuffix = "#action"
-
 // Diff is what changed from a baseline (Before) to a new result (After).
 type Diff struct {
 	Before analyzer.Figures `json:"before"`
@@ -130,19 +127,6 @@ func stepsOf(r *analyzer.Result) map[string]*analyzer.StepResult {
 	return m
 }
 
-// PathKey is a path's identity: its step ids sorted and joined by "+" (DESIGN.md's fingerprint),
-// recomputed so it does not depend on the Fingerprint field of a file.
-func PathKey(p analyzer.Path) string {
-	steps := slices.Clone(p.Steps)
-	sort.Strings(steps)
-	return strings.Join(steps, "+")
-}
-
-func stepNode(element string) string {
-	node, _ := strings.CutSuffix(element, actionSuffix)
-	return node
-}
-
 func cut(g *analyzer.GoalResult) bool { return g != nil && g.NotShown != nil && g.NotShown.Sign() > 0 }
 
 func openCount(g *analyzer.GoalResult) *big.Int {
@@ -189,23 +173,20 @@ func Compare(before, after *analyzer.Result) *Diff {
 	sort.SliceStable(d.Steps, func(i, j int) bool { return d.Steps[i].Node < d.Steps[j].Node })
 
 	label := func(id string) string {
-		node := stepNode(id)
+		node := elementNode(id)
 		for _, m := range []map[string]*analyzer.StepResult{aSteps, bSteps} {
 			if s, ok := m[node]; ok && s.Label != "" {
-				if node != id {
-					return s.Label + " (the step itself)"
-				}
-				return s.Label
+				return analyzer.ElementLabel(s.Label, node != id)
 			}
 		}
 		return id
 	}
 	closedBefore := func(id string) bool {
-		s, ok := bSteps[stepNode(id)]
+		s, ok := bSteps[elementNode(id)]
 		return ok && s.Status.Closes()
 	}
 	closedAfter := func(id string) bool {
-		s, ok := aSteps[stepNode(id)]
+		s, ok := aSteps[elementNode(id)]
 		return ok && s.Status.Closes()
 	}
 
@@ -236,12 +217,12 @@ func Compare(before, after *analyzer.Result) *Diff {
 		bKeys := map[string]bool{}
 		if bg != nil {
 			for _, p := range bg.OpenPaths {
-				bKeys[PathKey(p)] = true
+				bKeys[p.Key()] = true
 			}
 		}
 		aKeys := map[string]bool{}
 		for _, p := range a.g.OpenPaths {
-			key := PathKey(p)
+			key := p.Key()
 			aKeys[key] = true
 			if bKeys[key] {
 				continue
@@ -257,7 +238,7 @@ func Compare(before, after *analyzer.Result) *Diff {
 		}
 		if bg != nil {
 			for _, p := range bg.OpenPaths {
-				key := PathKey(p)
+				key := p.Key()
 				if aKeys[key] {
 					continue
 				}
@@ -269,7 +250,7 @@ func Compare(before, after *analyzer.Result) *Diff {
 				for _, s := range p.Steps {
 					pc.Labels = append(pc.Labels, label(s))
 					if closedAfter(s) {
-						pc.Why = append(pc.Why, Cause{Kind: CauseStepClosed, Step: stepNode(s), Text: fmt.Sprintf("%q is now %s", label(s), aSteps[stepNode(s)].Status)})
+						pc.Why = append(pc.Why, Cause{Kind: CauseStepClosed, Step: elementNode(s), Text: fmt.Sprintf("%q is now %s", label(s), aSteps[elementNode(s)].Status)})
 					}
 				}
 				if len(pc.Why) == 0 {
@@ -294,11 +275,11 @@ func Compare(before, after *analyzer.Result) *Diff {
 }
 
 func pathChange(goal string, a goalEntry, p analyzer.Path, label func(string) string, changed map[string]*StepChange, bg *analyzer.GoalResult, inBase bool) PathChange {
-	pc := PathChange{Goal: goal, Tree: a.tree, GoalLabel: a.g.Label, Fingerprint: PathKey(p), Steps: slices.Clone(p.Steps), Why: []Cause{}}
+	pc := PathChange{Goal: goal, Tree: a.tree, GoalLabel: a.g.Label, Fingerprint: p.Key(), Steps: slices.Clone(p.Steps), Why: []Cause{}}
 	seen := map[string]bool{}
 	for _, s := range p.Steps {
 		pc.Labels = append(pc.Labels, label(s))
-		node := stepNode(s)
+		node := elementNode(s)
 		if sc, ok := changed[node]; ok && !seen[node] {
 			seen[node] = true
 			pc.Why = append(pc.Why, sc.Causes...)
@@ -407,4 +388,10 @@ func verdictsFor(s *analyzer.StepResult, policy string) (mode string, admitted [
 		}
 	}
 	return mode, admitted
+}
+
+// elementNode is the node a path element stands for.
+func elementNode(element string) string {
+	node, _ := analyzer.ElementNode(element)
+	return node
 }
