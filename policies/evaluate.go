@@ -405,6 +405,11 @@ type probeBase struct {
 	object, old, pod                map[string]any
 	objectValue, oldValue, podValue ast.Value
 	objectErr, oldErr, podErr       error
+	// admitted is the object as validating admission sees it, after the API server's
+	// built-in mutation (probes.Admit); the pipeline sees object as written.
+	admitted      map[string]any
+	admittedValue ast.Value
+	admittedErr   error
 
 	// The Pod as Pod Security Admission reads it, converted on first use: its checks read the
 	// spec and annotations, never the namespace, so one conversion serves every namespace.
@@ -417,10 +422,18 @@ func (e *Evaluator) base(probe probes.Probe) *probeBase {
 	return cached(&e.mu, e.bases, baseKey(probe), func() *probeBase {
 		b := &probeBase{object: probe.Object, old: probe.OldObject}
 		b.objectValue, b.objectErr = ast.InterfaceToValue(b.object)
+		b.admitted, b.admittedValue, b.admittedErr = b.object, b.objectValue, b.objectErr
+		if op := probe.Operation; (op == "" || op == "CREATE") && probe.SubResource == "" {
+			if adm := probes.Admit(b.object); str(adm, "kind") == "Pod" {
+				b.admitted = adm
+				b.admittedValue, b.admittedErr = ast.InterfaceToValue(adm)
+			}
+		}
 		if b.old != nil {
 			b.oldValue, b.oldErr = ast.InterfaceToValue(b.old)
 		}
 		if b.pod = probes.ExpandPod(b.object); b.pod != nil {
+			b.pod = probes.Admit(b.pod)
 			b.podValue, b.podErr = ast.InterfaceToValue(b.pod)
 		}
 		return b
@@ -504,9 +517,14 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 		in.err = fmt.Errorf("probe %s: %v", probe.Name, b.objectErr)
 		return in
 	}
+	if b.admittedErr != nil {
+		in.err = fmt.Errorf("probe %s: %v", probe.Name, b.admittedErr)
+		return in
+	}
 	in.object, in.objectValue = placed(b.object, b.objectValue, namespace)
+	admitted, admittedValue := placed(b.admitted, b.admittedValue, namespace)
 	nsLabels := e.nsLabels(namespace)
-	in.objectRequest = requestFor(in.object, nsLabels, false)
+	in.objectRequest = requestFor(admitted, nsLabels, probes.Attacker)
 	var old ast.Value
 	if b.old != nil {
 		if b.oldErr != nil {
@@ -520,7 +538,7 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 		op = "CREATE"
 	}
 	var err error
-	if in.objectReview, err = review(in.objectValue, old, str(in.object, "apiVersion"), op, probe.SubResource, in.objectRequest); err != nil {
+	if in.objectReview, err = review(admittedValue, old, str(in.object, "apiVersion"), op, probe.SubResource, in.objectRequest); err != nil {
 		in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
 		return in
 	}
@@ -536,7 +554,9 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 			md, _ := b.pod["metadata"].(map[string]any)
 			in.pod, podValue = withNamespace(b.pod, md, b.podValue, ns)
 		}
-		in.podRequest = requestFor(in.pod, nsLabels, true)
+		// The controller creates the Pod: an original request from its service account.
+		controller, _ := probes.Controller(str(in.object, "kind"))
+		in.podRequest = requestFor(in.pod, nsLabels, controller)
 		if in.podReview, err = review(podValue, nil, str(in.pod, "apiVersion"), op, "", in.podRequest); err != nil {
 			in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
 			return in
@@ -545,7 +565,7 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 	return in
 }
 
-func requestFor(obj map[string]any, nsLabels map[string]string, generated bool) request {
+func requestFor(obj map[string]any, nsLabels map[string]string, user probes.UserInfo) request {
 	apiVersion := str(obj, "apiVersion")
 	labels := map[string]string{}
 	if m, ok := lookup(obj, "metadata", "labels").(map[string]any); ok {
@@ -555,7 +575,7 @@ func requestFor(obj map[string]any, nsLabels map[string]string, generated bool) 
 	}
 	return request{
 		group: group(apiVersion), kind: str(obj, "kind"), name: str(obj, "metadata", "name"),
-		namespace: str(obj, "metadata", "namespace"), labels: labels, nsLabels: nsLabels, generated: generated,
+		namespace: str(obj, "metadata", "namespace"), labels: labels, nsLabels: nsLabels, user: user,
 	}
 }
 
@@ -571,7 +591,7 @@ func review(obj, old ast.Value, apiVersion, op, sub string, r request) (*ast.Ter
 		"operation": op,
 		"name":      r.name,
 		"uid":       "threatcov-probe",
-		"userInfo":  map[string]any{"username": "threatcov-probe", "groups": []any{"system:authenticated"}},
+		"userInfo":  map[string]any{"username": r.user.Username, "groups": groupsOf(r.user)},
 		"dryRun":    false,
 	}
 	if !r.clusterScoped() {
@@ -590,6 +610,14 @@ func review(obj, old ast.Value, apiVersion, op, sub string, r request) (*ast.Ter
 		o.Insert(ast.StringTerm("oldObject"), ast.NewTerm(old))
 	}
 	return ast.NewTerm(o), nil
+}
+
+func groupsOf(u probes.UserInfo) []any {
+	out := make([]any, len(u.Groups))
+	for i, g := range u.Groups {
+		out[i] = g
+	}
+	return out
 }
 
 // Evaluate runs one policy on one probe placed in namespace ("" means DefaultNamespace; a
@@ -716,6 +744,9 @@ func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, pod
 		req, rev := in.objectRequest, in.objectReview
 		if pod {
 			req, rev = in.podRequest, in.podReview
+		}
+		if why := e.inv.gatekeeperExempt(req.namespace, req.nsLabels); why != "" && !req.clusterScoped() {
+			return result{verdict: VerdictNotApplicable, messages: []string{why}}
 		}
 		ok, err := matches(p.exec.match, req)
 		if err != nil {

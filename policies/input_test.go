@@ -73,18 +73,24 @@ func fullInput(e *Evaluator, probe probes.Probe, namespace string) *probeInput {
 		return in
 	}
 	nsLabels := e.nsLabels(namespace)
-	in.objectRequest = requestFor(in.object, nsLabels, false)
 	op := probe.Operation
 	if op == "" {
 		op = "CREATE"
 	}
+	admitted := in.object
+	if op == "CREATE" && probe.SubResource == "" {
+		admitted = probes.Admit(in.object)
+	}
+	in.objectRequest = requestFor(admitted, nsLabels, probes.Attacker)
 	var oldObj map[string]any
 	if probe.OldObject != nil {
 		oldObj = probes.Place(probe.OldObject, namespace)
 	}
-	in.objectReview = fullReview(in.object, oldObj, op, probe.SubResource, in.objectRequest)
+	in.objectReview = fullReview(admitted, oldObj, op, probe.SubResource, in.objectRequest)
 	if in.pod = probes.ExpandPod(in.object); in.pod != nil {
-		in.podRequest = requestFor(in.pod, nsLabels, true)
+		in.pod = probes.Admit(in.pod)
+		controller, _ := probes.Controller(str(in.object, "kind"))
+		in.podRequest = requestFor(in.pod, nsLabels, controller)
 		in.podReview = fullReview(in.pod, nil, op, "", in.podRequest)
 	}
 	return in
@@ -103,7 +109,7 @@ func fullReview(obj, old map[string]any, op, sub string, r request) *ast.Term {
 		"operation": op,
 		"name":      r.name,
 		"uid":       "threatcov-probe",
-		"userInfo":  map[string]any{"username": "threatcov-probe", "groups": []any{"system:authenticated"}},
+		"userInfo":  map[string]any{"username": r.user.Username, "groups": groupsOf(r.user)},
 		"dryRun":    false,
 	}
 	if !r.clusterScoped() {

@@ -70,6 +70,8 @@ type Policy struct {
 	Notes []string `json:"notes,omitempty"`
 
 	exec *execSpec
+	// namespaces are the namespaces its match or exclude names: places an attacker tries.
+	namespaces []string
 }
 
 // Namespace is a namespace object found in the inventory; its labels feed Gatekeeper's
@@ -95,6 +97,10 @@ type Inventory struct {
 	Skipped    []Skip      `json:"skipped,omitempty"`
 
 	refs map[string][]*Policy
+	// gkExempt are namespace patterns Gatekeeper's Config exempts from its webhook;
+	// exemptions say where each engine-level exemption comes from.
+	gkExempt   []string
+	exemptions []string
 }
 
 // Object is one decoded Kubernetes object and where it came from. File discovery and the

@@ -35,6 +35,7 @@ type builder struct {
 	constraints []Object
 	vaps        map[string]Object
 	bindings    []Object
+	gkConfig    gatekeeperConfig
 }
 
 type template struct {
@@ -102,6 +103,8 @@ func (b *builder) addObject(o Object) {
 		b.addTemplate(o)
 	case g == "constraints.gatekeeper.sh":
 		b.constraints = append(b.constraints, o)
+	case g == "config.gatekeeper.sh" && kind == "Config":
+		b.addGatekeeperConfig(o)
 	case g == "kyverno.io" && (kind == "ClusterPolicy" || kind == "Policy"):
 		b.addKyverno(o)
 	case g == "" && kind == "Namespace":
@@ -117,6 +120,7 @@ func (b *builder) addObject(o Object) {
 }
 
 func (b *builder) build() (*Inventory, error) {
+	b.inv.gkExempt = b.gkConfig.exempt
 	b.buildRegoPolicies()
 	b.buildConstraints()
 	b.buildVAPs()
@@ -191,6 +195,7 @@ func (b *builder) addTemplate(o Object) {
 		return
 	}
 	t := &template{kind: kind, obj: o, modules: map[string]*ast.Module{}}
+	t.rejected = checkTemplateName(str(o.Object, "metadata", "name"), kind)
 	line := func(path string) int {
 		if l := o.Lines[path]; l > 0 {
 			return l - 1
@@ -272,11 +277,16 @@ func (b *builder) buildConstraints() {
 			Source: o.Source,
 		}
 		p.Mode, p.Action = gatekeeperMode(o.Object, action)
+		if p.Mode == ModeNone {
+			p.Notes = append(p.Notes, fmt.Sprintf("enforcementAction %q is not one Gatekeeper accepts (%s, compared exactly): the constraint is refused and enforces nothing", action, strings.Join(gatekeeperActions, ", ")))
+		}
 		match, _ := lookup(o.Object, "spec", "match").(map[string]any)
 		p.Scope = matchScope(match)
+		p.namespaces = namespacesNamed(match)
 		t := b.templates[kind]
 		if t == nil {
-			p.Notes = append(p.Notes, fmt.Sprintf("no ConstraintTemplate for kind %s in the inventory: declared only, add the template to --policies to verify it", kind))
+			p.Mode, p.Action = ModeNone, p.Action+" (no template)"
+			p.Notes = append(p.Notes, fmt.Sprintf("no ConstraintTemplate for kind %s in the inventory: without it Gatekeeper has no CRD for the constraint, which enforces nothing; add the template to --policies", kind))
 			b.inv.Policies = append(b.inv.Policies, p)
 			continue
 		}
@@ -333,7 +343,7 @@ func (b *builder) buildConstraints() {
 // gatekeeperMode: deny (the default) enforces; dryrun and warn monitor; scoped enforces when
 // some scoped action is deny at the validation webhook (validation.gatekeeper.sh or "*").
 func gatekeeperMode(obj map[string]any, action string) (Mode, string) {
-	switch strings.ToLower(action) {
+	switch action {
 	case "", "deny":
 		return ModeEnforce, firstNonEmpty(action, "deny")
 	case "scoped":
@@ -345,15 +355,17 @@ func gatekeeperMode(obj map[string]any, action string) (Mode, string) {
 			for _, ep := range list(s, "enforcementPoints") {
 				n := str(ep, "name")
 				points = append(points, n)
-				if strings.EqualFold(a, "deny") && (n == "validation.gatekeeper.sh" || n == "*") {
+				if a == "deny" && (n == "validation.gatekeeper.sh" || n == "*") {
 					mode = ModeEnforce
 				}
 			}
 			parts = append(parts, a+"@"+strings.Join(points, "+"))
 		}
 		return mode, "scoped(" + strings.Join(parts, ",") + ")"
-	default:
+	case "dryrun", "warn":
 		return ModeMonitor, action
+	default:
+		return ModeNone, action + " (refused)"
 	}
 }
 

@@ -12,7 +12,11 @@ type request struct {
 	group, kind, name, namespace string
 	labels                       map[string]string
 	nsLabels                     map[string]string
-	generated                    bool // the Pod of a workload expansion
+	user                         probes.UserInfo
+	// generated marks an object of Gatekeeper's expansion (an ExpansionTemplate), which
+	// threatcov does not model: the Pod a controller creates is an original request from the
+	// controller's service account.
+	generated bool
 }
 
 func (r request) clusterScoped() bool { return probes.ClusterScoped(r.kind) }

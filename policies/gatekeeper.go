@@ -1,0 +1,123 @@
+package policies
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Gatekeeper's own settings decide whether a constraint acts at all, before any Rego runs
+// (docs/semantics.md, "Enforcement"). Each rule below is applied as Gatekeeper applies it.
+
+// GatekeeperNamespace is where Gatekeeper runs. Its webhook does not judge requests in it:
+// the install labels it admission.gatekeeper.sh/ignore, and the webhook's namespaceSelector
+// skips namespaces with that label (gatekeeper: charts/gatekeeper, "exempt namespaces";
+// docs "Exempting Namespaces from Gatekeeper").
+const GatekeeperNamespace = "gatekeeper-system"
+
+// GatekeeperIgnoreLabel on a namespace makes the validating webhook skip it, whatever its
+// value (the ValidatingWebhookConfiguration's namespaceSelector is "key DoesNotExist").
+const GatekeeperIgnoreLabel = "admission.gatekeeper.sh/ignore"
+
+// gatekeeperActions are the enforcementAction values Gatekeeper accepts, compared exactly:
+// "Deny" is not "deny" (gatekeeper pkg/util/enforcement_action.go, supportedEnforcementActions
+// and ValidateEnforcementAction). A constraint with another value is refused.
+var gatekeeperActions = []string{"deny", "dryrun", "warn", "scoped"}
+
+// gatekeeperConfig is what a config.gatekeeper.sh Config resource says about admission.
+type gatekeeperConfig struct {
+	// exempt are namespace patterns (prefix* and *suffix globs) excluded from the webhook:
+	// spec.match entries whose processes include "*" or "webhook" (docs "Exempting
+	// Namespaces": processes audit, sync, webhook, mutation-webhook, *).
+	exempt []string
+	// sync are the kinds replicated into data.inventory (spec.sync.syncOnly).
+	sync []string
+}
+
+func (b *builder) addGatekeeperConfig(o Object) {
+	for _, m := range list(o.Object, "spec", "match") {
+		procs := strs(m, "processes")
+		if !slices.Contains(procs, "*") && !slices.Contains(procs, "webhook") {
+			continue
+		}
+		b.gkConfig.exempt = append(b.gkConfig.exempt, strs(m, "excludedNamespaces")...)
+	}
+	for _, s := range list(o.Object, "spec", "sync", "syncOnly") {
+		b.gkConfig.sync = append(b.gkConfig.sync, str(s, "kind"))
+	}
+	b.inv.exemptions = append(b.inv.exemptions, fmt.Sprintf("%s: Config %s exempts namespaces %s from the webhook", o.Source, str(o.Object, "metadata", "name"), strings.Join(b.gkConfig.exempt, ", ")))
+}
+
+// gatekeeperExempt says why Gatekeeper's webhook does not judge requests in namespace, or ""
+// when it does.
+func (inv *Inventory) gatekeeperExempt(namespace string, labels map[string]string) string {
+	switch {
+	case namespace == GatekeeperNamespace:
+		return "Gatekeeper's webhook does not judge requests in its own namespace " + GatekeeperNamespace
+	case labels[GatekeeperIgnoreLabel] != "" || hasKey(labels, GatekeeperIgnoreLabel):
+		return fmt.Sprintf("namespace %s is labelled %s, which Gatekeeper's webhook skips", namespace, GatekeeperIgnoreLabel)
+	}
+	for _, p := range inv.gkExempt {
+		if globMatch(p, namespace) {
+			return fmt.Sprintf("Gatekeeper's Config exempts namespace %s (pattern %q) from the webhook", namespace, p)
+		}
+	}
+	return ""
+}
+
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// checkTemplateName applies Gatekeeper's rule that a ConstraintTemplate's name is its CRD
+// kind in lower case; otherwise the template is refused and no constraint of it can exist
+// (gatekeeper: "template's name ... is not equal to the lowercase of CRD's Kind").
+func checkTemplateName(name, kind string) string {
+	if name == "" || name == strings.ToLower(kind) {
+		return ""
+	}
+	return fmt.Sprintf("ConstraintTemplate name %q is not the lower-cased kind %q: Gatekeeper refuses the template, so its constraints enforce nothing; rename it %s", name, kind, strings.ToLower(kind))
+}
+
+// AttackerNamespaces are the namespaces an attacker can try (docs/semantics.md, "Namespaces
+// the attacker can use"): every declared namespace, every namespace a policy or Gatekeeper's
+// Config names in a match or an exclusion, Gatekeeper's own namespace when constraints are
+// deployed, and default, which every cluster has. Sorted.
+func (inv *Inventory) AttackerNamespaces() []string {
+	set := map[string]bool{DefaultNamespace: true}
+	for _, ns := range inv.Namespaces {
+		set[ns.Name] = true
+	}
+	for _, p := range inv.Policies {
+		for _, n := range p.namespaces {
+			set[n] = true
+		}
+		if p.Engine == EngineGatekeeper && p.Mode != ModeNone {
+			set[GatekeeperNamespace] = true
+		}
+	}
+	for _, n := range inv.gkExempt {
+		set[n] = true
+	}
+	var out []string
+	for n := range set {
+		// A glob names a family of namespaces, not one an attacker can be sure exists.
+		if n != "" && !strings.ContainsAny(n, "*") {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Exemptions are the engine settings that take namespaces out of a policy engine's reach,
+// one line each, for `policies list`.
+func (inv *Inventory) Exemptions() []string { return inv.exemptions }
+
+// namespacesNamed are the literal namespace names of a match block (namespaces and
+// excludedNamespaces).
+func namespacesNamed(match map[string]any) []string {
+	return append(strs(match, "namespaces"), strs(match, "excludedNamespaces")...)
+}

@@ -1,0 +1,113 @@
+package probes
+
+import "strings"
+
+// Requests reach validating admission as the API server sends them: after its built-in
+// mutating admission, and from whoever really makes them (docs/semantics.md, "Probes").
+
+// Attacker is the user every probe is sent as: an authenticated user with no special group.
+var Attacker = UserInfo{Username: "threatcov-probe", Groups: []string{"system:authenticated"}}
+
+// UserInfo is the requester an admission review names.
+type UserInfo struct {
+	Username string
+	Groups   []string
+}
+
+// controllers are the service accounts of kube-controller-manager that create the Pods of
+// each workload kind (a Deployment's Pods come from its ReplicaSet, a CronJob's from its Job).
+var controllers = map[string]string{
+	"Deployment":            "replicaset-controller",
+	"ReplicaSet":            "replicaset-controller",
+	"StatefulSet":           "statefulset-controller",
+	"DaemonSet":             "daemon-set-controller",
+	"Job":                   "job-controller",
+	"CronJob":               "job-controller",
+	"ReplicationController": "replication-controller",
+}
+
+// Controller is the requester of the Pod a workload of kind creates: the controller's service
+// account in kube-system, not the attacker who created the workload. ok is false for kinds
+// no controller stamps Pods from.
+func Controller(kind string) (u UserInfo, ok bool) {
+	sa, ok := controllers[kind]
+	if !ok {
+		return UserInfo{}, false
+	}
+	return UserInfo{
+		Username: "system:serviceaccount:kube-system:" + sa,
+		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"},
+	}, true
+}
+
+// Token volume and mount that ServiceAccount admission adds (plugin/pkg/admission/
+// serviceaccount: a projected "kube-api-access-<random>" volume, mounted read-only at
+// DefaultAPITokenMountPath in every container and init container).
+const (
+	tokenVolume    = "kube-api-access-probe"
+	tokenMountPath = "/var/run/secrets/kubernetes.io/serviceaccount"
+)
+
+// Admit applies the API server's built-in mutating admission to a Pod being created and
+// returns the result (a copy; other objects come back as they are): ServiceAccount admission
+// sets the service account to default when none is named and, unless the Pod turns
+// automounting off, injects the token volume and mounts it into every container and init
+// container, as the API server does before any validating webhook sees the Pod.
+func Admit(obj map[string]any) map[string]any {
+	if obj["kind"] != "Pod" {
+		return obj
+	}
+	out := DeepCopy(obj)
+	spec, _ := out["spec"].(map[string]any)
+	if spec == nil {
+		return out
+	}
+	if sa, _ := spec["serviceAccountName"].(string); sa == "" {
+		spec["serviceAccountName"] = "default"
+	}
+	if auto, ok := spec["automountServiceAccountToken"].(bool); ok && !auto {
+		return out
+	}
+	vols, _ := spec["volumes"].([]any)
+	for _, v := range vols {
+		if m, _ := v.(map[string]any); m != nil && strings.HasPrefix(str(m["name"]), "kube-api-access-") {
+			return out
+		}
+	}
+	spec["volumes"] = append(vols, map[string]any{
+		"name": tokenVolume,
+		"projected": map[string]any{
+			"defaultMode": int64(420),
+			"sources": []any{
+				map[string]any{"serviceAccountToken": map[string]any{"expirationSeconds": int64(3607), "path": "token"}},
+				map[string]any{"configMap": map[string]any{"name": "kube-root-ca.crt", "items": []any{map[string]any{"key": "ca.crt", "path": "ca.crt"}}}},
+				map[string]any{"downwardAPI": map[string]any{"items": []any{map[string]any{"path": "namespace", "fieldRef": map[string]any{"apiVersion": "v1", "fieldPath": "metadata.namespace"}}}}},
+			},
+		},
+	})
+	for _, field := range []string{"initContainers", "containers"} {
+		cs, _ := spec[field].([]any)
+		for _, c := range cs {
+			cm, _ := c.(map[string]any)
+			if cm == nil {
+				continue
+			}
+			mounts, _ := cm["volumeMounts"].([]any)
+			taken := false
+			for _, m := range mounts {
+				if mm, _ := m.(map[string]any); mm != nil && str(mm["mountPath"]) == tokenMountPath {
+					taken = true
+				}
+			}
+			if !taken {
+				cm["volumeMounts"] = append(mounts, map[string]any{"name": tokenVolume, "readOnly": true, "mountPath": tokenMountPath})
+			}
+		}
+	}
+	return out
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
