@@ -75,20 +75,23 @@ func Build(trees []*Tree) (*Catalog, error) {
 			c.byID[n.ID] = n
 		}
 	}
-	for _, t := range c.trees {
-		c.goals[t.ID] = c.topLevel(t)
-	}
 	c.children = make([][]*Node, len(c.nodes))
 	c.targets = make([][]*Node, len(c.nodes))
 	c.parents = make([][]*Node, len(c.nodes))
 	for _, n := range c.nodes {
-		t := c.treeByID[n.Tree]
 		for _, id := range n.Children {
 			if ch := c.byID[id]; ch != nil {
 				c.children[n.index] = append(c.children[n.index], ch)
 				c.parents[ch.index] = append(c.parents[ch.index], n)
 			}
 		}
+	}
+	pages := c.pageRoots()
+	for _, t := range c.trees {
+		c.goals[t.ID] = c.topLevel(t, pages)
+	}
+	for _, n := range c.nodes {
+		t := c.treeByID[n.Tree]
 		if n.Kind != KindSubtree {
 			continue
 		}
@@ -141,20 +144,59 @@ func Build(trees []*Tree) (*Catalog, error) {
 	return c, nil
 }
 
+// pageRoots finds the roots of sub-tree pages: goal nodes that a box of the same tree
+// targets, and that do not themselves lead to that box (a box below its own target refers back
+// up; it does not make its target a page). One pass over the catalog: a goal leads to a box
+// that targets it exactly when both lie in one strongly connected component of the drawn edges
+// and the same-tree node references.
+func (c *Catalog) pageRoots() map[*Node]bool {
+	sameTree := func(n *Node) *Node {
+		if n.Kind != KindSubtree {
+			return nil
+		}
+		if target, ok := c.byID[n.Target]; ok && target.Tree == n.Tree && target != n && target.Kind == KindGoal {
+			return target
+		}
+		return nil
+	}
+	var boxes []*Node
+	for _, n := range c.nodes {
+		if sameTree(n) != nil {
+			boxes = append(boxes, n)
+		}
+	}
+	if len(boxes) == 0 {
+		return nil
+	}
+	comp := map[*Node]int{}
+	for i, nodes := range components(len(c.nodes), c.nodes, func(v int) []*Node {
+		if target := sameTree(c.nodes[v]); target != nil {
+			return append(slices.Clip(c.children[v]), target)
+		}
+		return c.children[v]
+	}) {
+		for _, n := range nodes {
+			comp[n] = i + 1
+		}
+	}
+	pages := map[*Node]bool{}
+	for _, box := range boxes {
+		target := sameTree(box)
+		if comp[box] == 0 || comp[box] != comp[target] {
+			pages[target] = true
+		}
+	}
+	return pages
+}
+
 // topLevel returns a tree's top-level goals in file order: its goal nodes and the subtree
-// boxes no node of the tree lists as a child, less the root of a sub-tree page, a goal node
-// that a box of the same tree targets (it is reached only through its box).
-func (c *Catalog) topLevel(t *Tree) []*Node {
+// boxes no node of the tree lists as a child, less the roots of sub-tree pages (reached only
+// through their box).
+func (c *Catalog) topLevel(t *Tree, pages map[*Node]bool) []*Node {
 	isChild := map[string]bool{}
-	pageRoot := map[string]bool{}
 	for _, n := range t.Nodes {
 		for _, ch := range n.Children {
 			isChild[ch] = true
-		}
-		if n.Kind == KindSubtree {
-			if target, ok := c.byID[n.Target]; ok && target.Tree == t.ID && target != n {
-				pageRoot[target.ID] = true
-			}
 		}
 	}
 	var goals []*Node
@@ -163,7 +205,7 @@ func (c *Catalog) topLevel(t *Tree) []*Node {
 			continue // a duplicate id, already reported
 		}
 		switch {
-		case n.Kind == KindGoal && !pageRoot[n.ID], n.Kind == KindSubtree && !isChild[n.ID]:
+		case n.Kind == KindGoal && !pages[n], n.Kind == KindSubtree && !isChild[n.ID]:
 			goals = append(goals, n)
 		}
 	}

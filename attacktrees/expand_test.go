@@ -56,6 +56,16 @@ var expansionCases = []struct {
 		},
 	},
 	{
+		// A box below the goal it targets refers back up: the goal stays a goal (it is no
+		// sub-tree page), and the box adds nothing the goal does not already have.
+		name: "box referring back to its own goal",
+		files: []string{
+			"id: t\ntitle: T\nnodes:\n  - {id: g, kind: goal, gate: or, label: G, children: [x, y]}\n  - {id: x, kind: step, label: X}\n  - {id: y, kind: and, label: Y, children: [b, l]}\n  - {id: b, kind: subtree, label: 'ATTACK TREE: T', target: g, children: [l]}\n  - {id: l, kind: step, label: L}\n",
+		},
+		goals: map[string][]string{"t": {"g"}},
+		paths: map[string][]string{"g": {"x"}},
+	},
+	{
 		// The two trees refer to each other, as the CNCF scenarios do; bb is a parentless box,
 		// so a goal of its own. A path never runs back through a box it came through.
 		name: "reference cycle is a least fixpoint",
