@@ -30,6 +30,8 @@ type Catalog struct {
 	expandOnce sync.Once
 	expansion  []Expanded
 	expandErr  []*Node // nodes that can never be achieved (reference cycles with no way out)
+	// expandTooBig is a node of a reference cycle whose unfolding would exceed MaxCopies.
+	expandTooBig *Node
 
 	// graph is built on the first Graph call: nothing in threatcov needs it, and for a large
 	// catalog it was a fifth of the memory of an analysis.
@@ -134,6 +136,9 @@ func Build(trees []*Tree) (*Catalog, error) {
 	}
 	if c.referenceCycles() {
 		c.Expansion()
+		if n := c.expandTooBig; n != nil {
+			errs.add(c.treeByID[n.Tree].File, n.Line, n.ID, "subtree references close cycles through so many boxes that unfolding them needs more than %d copies (docs/semantics.md, \"Subtree boxes\"): make boxes target a node rather than a whole tree, or split the cycle", MaxCopies)
+		}
 		for _, n := range c.expandErr {
 			errs.add(c.treeByID[n.Tree].File, n.Line, n.ID, "subtree can never be achieved: every way to its target %q runs back through this box (a reference cycle with no way out, docs/semantics.md); give a tree of the cycle a goal that does not refer back", n.Target)
 		}

@@ -72,6 +72,11 @@ type expander struct {
 // unachievable marks a node copy that no path achieves.
 const unachievable = -1
 
+// MaxCopies bounds how many copies the expansion of reference cycles may make: a cycle through b
+// boxes can need 2^b contexts, and hostile input must not turn that into a hang. Build refuses a
+// catalog that would need more, naming a box of the offending cycle.
+const MaxCopies = 1 << 20
+
 func (c *Catalog) expand() {
 	x := &expander{c: c, out: make([]Expanded, len(c.nodes)), comp: make([]int32, len(c.nodes)), memo: map[string]int{}}
 	for i := range x.comp {
@@ -86,6 +91,9 @@ func (c *Catalog) expand() {
 	}
 	var never []*Node
 	for i, n := range c.nodes {
+		if c.expandTooBig != nil {
+			break
+		}
 		if x.comp[i] >= 0 {
 			if x.node(i, nil) == unachievable {
 				never = append(never, n)
@@ -94,6 +102,9 @@ func (c *Catalog) expand() {
 		}
 		// Off every reference cycle the context is always empty: the node is as drawn.
 		x.fill(i, n, nil, nil)
+	}
+	if c.expandTooBig != nil {
+		return // Build reports it; the catalog is not used
 	}
 	c.expansion = x.compact()
 	// Report the boxes a cycle makes unachievable: every other unachievable node is so
@@ -123,6 +134,12 @@ func (x *expander) node(i int, ctx []int32) int {
 	}
 	x.out[idx] = Expanded{Node: n}
 	x.memo[key] = idx
+	if len(x.out)-len(x.c.nodes) > MaxCopies {
+		if x.c.expandTooBig == nil {
+			x.c.expandTooBig = n
+		}
+		return unachievable
+	}
 	if !x.fill(idx, n, ctx, func(child *Node, ctx []int32) int {
 		if x.comp[child.index] < 0 || x.comp[child.index] != x.comp[i] {
 			return int(child.index) // another component: entered afresh, never unachievable

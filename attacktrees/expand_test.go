@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/threatcov/threatcov/internal/hostiletest"
 )
 
 // expansionCases pin each rule of docs/semantics.md "Subtree boxes" on small trees: the
@@ -321,4 +323,31 @@ func TestExpansionCatalogIsAcyclic(t *testing.T) {
 			t.Errorf("copy of %s (tree %s): only the scenarios refer to each other", e.Node.ID, e.Node.Tree)
 		}
 	}
+}
+
+// TestExpansionBounded: boxes that all refer back to their own tree make every subset of them a
+// context; loading refuses the catalog quickly, naming a box, instead of unfolding 2^30 copies.
+func TestExpansionBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("id: many\ntitle: Many\nnodes:\n  - {id: g, kind: goal, gate: or, label: G, children: [l")
+	for i := range 30 {
+		fmt.Fprintf(&b, ", b%d", i)
+	}
+	b.WriteString("]}\n  - {id: l, kind: step, label: L}\n")
+	for i := range 30 {
+		fmt.Fprintf(&b, "  - {id: b%d, kind: subtree, label: B%d, target: many, children: [c%d]}\n  - {id: c%d, kind: step, label: C%d}\n", i, i, i, i, i)
+	}
+	hostiletest.Within(t, func() {
+		tree, err := Parse([]byte(b.String()), "many.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Build([]*Tree{tree})
+		if err == nil || !strings.Contains(err.Error(), "many.yaml:") || !strings.Contains(err.Error(), "unfolding them needs more than") {
+			t.Fatalf("Build: %v, want a file:line error about the unfolding", err)
+		}
+		if n := strings.Count(err.Error(), "\n"); n != 0 {
+			t.Errorf("Build reported %d more errors than the unfolding:\n%v", n, err)
+		}
+	})
 }
