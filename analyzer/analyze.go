@@ -43,8 +43,9 @@ type Input struct {
 // plus, for each mapped inner node, a leaf standing for the node's own action.
 type model struct {
 	engine  *paths.Engine
-	action  map[int]int // catalog index of a mapped inner node -> its action leaf
-	element []string    // model index -> element id for paths ("node" or "node#action")
+	nodes   []paths.Node // the model the engine was built from
+	action  map[int]int  // catalog index of a mapped inner node -> its action leaf
+	element []string     // model index -> element id for paths ("node" or "node#action")
 	nodeOf  []*attacktrees.Node
 }
 
@@ -216,7 +217,7 @@ func nodeResults(in *Input, m *model, byNode map[string]*stepEval, evals []*step
 		return sum
 	}
 	elementsUnder := m.elementsUnder(in.Catalog)
-	isClosed := closedNodes(in.Catalog, byNode)
+	isClosed := closedNodes(in.Catalog, m, closed)
 	// A step's count is the one its node already got, unless the node is closed (its node
 	// result is then 0 without counting); counting again doubled the cost for every step.
 	counted := make([]*big.Int, len(in.Catalog.Nodes()))
@@ -305,60 +306,63 @@ func isSystemNamespace(name string) bool {
 	return false
 }
 
+// buildModel turns the catalog's expansion (attacktrees.Catalog.Expansion: subtree boxes as
+// AND(target, OR(children)), reference cycles unfolded per entry context, docs/semantics.md
+// "Subtree boxes") into a path-engine model. Model node i is catalog node i for every catalog
+// index, so goals, leaves and elements keep their graph ids; copies and helper gates follow.
 func buildModel(c *attacktrees.Catalog, byNode map[string]*stepEval) (*model, error) {
-	nodes := c.Nodes()
+	exp := c.Expansion()
 	m := &model{action: map[int]int{}}
-	mn := make([]paths.Node, len(nodes), len(nodes)+len(byNode))
-	m.element = make([]string, len(nodes), cap(mn))
-	m.nodeOf = make([]*attacktrees.Node, len(nodes), cap(mn))
-	for i, n := range nodes {
-		m.element[i], m.nodeOf[i] = n.ID, n
-		children := c.Children(n)
-		if len(children) == 0 {
+	mn := make([]paths.Node, len(exp), len(exp)+2*len(byNode))
+	m.element = make([]string, len(exp), cap(mn))
+	m.nodeOf = make([]*attacktrees.Node, len(exp), cap(mn))
+	for i, e := range exp {
+		m.element[i], m.nodeOf[i] = e.Node.ID, e.Node
+		switch e.Gate {
+		case "":
 			mn[i] = paths.Node{Op: paths.Leaf}
-			continue
-		}
-		kids := make([]int, len(children))
-		for j, ch := range children {
-			kids[j] = int(ch.GraphID())
-		}
-		gate, k := n.Combine()
-		switch gate {
 		case attacktrees.GateAnd:
-			mn[i] = paths.Node{Op: paths.And, Children: kids}
+			mn[i] = paths.Node{Op: paths.And, Children: e.Children}
 		case attacktrees.GateAtLeast:
-			mn[i] = paths.Node{Op: paths.AtLeast, K: k, Children: kids}
+			mn[i] = paths.Node{Op: paths.AtLeast, K: e.K, Children: e.Children}
 		default:
-			mn[i] = paths.Node{Op: paths.Or, Children: kids}
+			mn[i] = paths.Node{Op: paths.Or, Children: e.Children}
 		}
 	}
 	// A mapped inner node is AND(its own action, its children's gate): blocking the action
-	// blocks every path through the node.
-	var inner []*attacktrees.Node
+	// blocks every path through the node, through each of its copies too.
+	mapped := map[*attacktrees.Node]bool{}
 	for _, se := range byNode {
 		if se.step != nil && se.step.OutOfScope == "" && len(c.Children(se.node)) > 0 {
-			inner = append(inner, se.node)
+			mapped[se.node] = true
 		}
 	}
-	sort.Slice(inner, func(i, j int) bool { return inner[i].GraphID() < inner[j].GraphID() })
-	for _, n := range inner {
-		i := int(n.GraphID())
-		act := len(mn)
-		mn = append(mn, paths.Node{Op: paths.Leaf})
-		m.element = append(m.element, ActionElement(n.ID))
-		m.nodeOf = append(m.nodeOf, n)
+	for i := range exp {
+		n := exp[i].Node
+		if !mapped[n] || exp[i].Gate == "" {
+			continue
+		}
+		ci := int(n.GraphID())
+		act, ok := m.action[ci]
+		if !ok {
+			act = len(mn)
+			mn = append(mn, paths.Node{Op: paths.Leaf})
+			m.element = append(m.element, ActionElement(n.ID))
+			m.nodeOf = append(m.nodeOf, n)
+			m.action[ci] = act
+		}
 		gateIdx := len(mn)
 		mn = append(mn, mn[i])
 		m.element = append(m.element, n.ID+"#gate")
 		m.nodeOf = append(m.nodeOf, n)
 		mn[i] = paths.Node{Op: paths.And, Children: []int{act, gateIdx}}
-		m.action[i] = act
 	}
 	e, err := paths.New(paths.Model{Nodes: mn})
 	if err != nil {
 		return nil, fmt.Errorf("build path model: %w", err)
 	}
 	m.engine = e
+	m.nodes = mn
 	return m, nil
 }
 
@@ -389,43 +393,50 @@ func (m *model) elementsUnder(c *attacktrees.Catalog) [][]int {
 	return out
 }
 
-// closedNodes applies DESIGN.md's propagation to every node: AND is closed when any child
-// is, OR when all are, k-of-n when fewer than k children remain open; a mapped node is also
-// closed by its own action. O(nodes + edges).
-func closedNodes(c *attacktrees.Catalog, byNode map[string]*stepEval) map[*attacktrees.Node]bool {
-	memo := map[*attacktrees.Node]bool{}
-	var walk func(*attacktrees.Node) bool
-	walk = func(n *attacktrees.Node) bool {
-		if v, ok := memo[n]; ok {
-			return v
+// closedNodes applies docs/semantics.md's propagation to every node of the model: AND is
+// closed when any child is, OR when all are, k-of-n when fewer than k children remain open; a
+// mapped node is also closed by its own action (its model node is AND(action, gate)). Read on
+// the model, so a subtree box is closed when its target or all its children are, and a
+// reference cycle is closed as its least fixpoint says. closed marks the closed model leaves.
+// O(model nodes + edges).
+func closedNodes(c *attacktrees.Catalog, m *model, closed []bool) map[*attacktrees.Node]bool {
+	memo := make([]int8, len(m.nodes)) // 0 unknown, 1 open, 2 closed
+	var walk func(i int) bool
+	walk = func(i int) bool {
+		if memo[i] != 0 {
+			return memo[i] == 2
 		}
-		se := byNode[n.ID]
-		closed := se != nil && se.closes
-		children := c.Children(n)
-		if !closed && len(children) > 0 {
-			gate, k := n.Combine()
+		n := m.nodes[i]
+		var shut bool
+		if n.Op == paths.Leaf {
+			shut = closed[i]
+		} else {
 			openKids := 0
-			for _, ch := range children {
+			for _, ch := range n.Children {
 				if !walk(ch) {
 					openKids++
 				}
 			}
-			switch gate {
-			case attacktrees.GateAnd:
-				closed = openKids < len(children)
-			case attacktrees.GateAtLeast:
-				closed = openKids < k
+			switch n.Op {
+			case paths.And:
+				shut = openKids < len(n.Children)
+			case paths.AtLeast:
+				shut = openKids < n.K
 			default:
-				closed = openKids == 0
+				shut = openKids == 0
 			}
 		}
-		memo[n] = closed
-		return closed
+		memo[i] = 1
+		if shut {
+			memo[i] = 2
+		}
+		return shut
 	}
+	out := make(map[*attacktrees.Node]bool, len(c.Nodes()))
 	for _, n := range c.Nodes() {
-		walk(n)
+		out[n] = walk(int(n.GraphID()))
 	}
-	return memo
+	return out
 }
 
 func pathFigures(all, open *big.Int) PathFigures {

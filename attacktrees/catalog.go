@@ -11,16 +11,27 @@ import (
 	"gonum.org/v1/gonum/graph/simple"
 )
 
-// Catalog is a set of trees joined into one directed acyclic graph: an edge runs from a parent
-// to each child, and from a subtree node to the node it stands for. A node listed by several
-// parents is one graph node.
+// Catalog is a set of trees joined into one graph: an edge runs from a parent to each child
+// it draws, and from a subtree box to each node it refers to. A node listed by several parents
+// is one graph node. The drawn edges are acyclic; references may form cycles (the two CNCF
+// scenarios refer to each other), which Expansion resolves as a least fixpoint
+// (docs/semantics.md, "Subtree boxes").
 type Catalog struct {
 	trees    []*Tree
 	treeByID map[string]*Tree
 	nodes    []*Node // indexed by graph id
 	byID     map[string]*Node
-	children [][]*Node // in drawing order, subtree targets included
-	parents  [][]*Node // in node order
+	children [][]*Node // drawn children, in drawing order
+	targets  [][]*Node // what a subtree box refers to: a node, or a tree's top-level goals
+	parents  [][]*Node // in node order, referring boxes included
+	goals    map[string][]*Node
+
+	// expansion is built on the first Expansion call, or by Build when references cycle.
+	expandOnce sync.Once
+	expansion  []Expanded
+	expandErr  []*Node // nodes that can never be achieved (reference cycles with no way out)
+	// expandTooBig is a node of a reference cycle whose unfolding would exceed MaxCopies.
+	expandTooBig *Node
 
 	// graph is built on the first Graph call: nothing in threatcov needs it, and for a large
 	// catalog it was a fifth of the memory of an analysis.
@@ -40,11 +51,13 @@ type reachMarks struct {
 // GraphID is the node's id in the catalog's gonum graph: its position in Nodes().
 func (n *Node) GraphID() int64 { return n.index }
 
-// Build joins parsed trees into a catalog: it checks ids across trees, resolves subtree targets
-// and rejects cycles (naming every node of each cycle). Trees are kept in the order given.
-// Cost is O(nodes + edges), cycle detection included (Tarjan's algorithm).
+// Build joins parsed trees into a catalog: it checks ids across trees, works out each tree's
+// top-level goals, resolves subtree targets, rejects cycles of drawn edges (naming every node
+// of each cycle) and subtree boxes that a reference cycle leaves no way to achieve. Trees are
+// kept in the order given. Cost is O(nodes + edges), cycle detection included (Tarjan's
+// algorithm), plus the expansion of the reference cycles when there are any (see Expansion).
 func Build(trees []*Tree) (*Catalog, error) {
-	c := &Catalog{treeByID: map[string]*Tree{}, byID: map[string]*Node{}}
+	c := &Catalog{treeByID: map[string]*Tree{}, byID: map[string]*Node{}, goals: map[string][]*Node{}}
 	var errs errorList
 	for _, t := range trees {
 		if prev, ok := c.treeByID[t.ID]; ok {
@@ -65,12 +78,22 @@ func Build(trees []*Tree) (*Catalog, error) {
 		}
 	}
 	c.children = make([][]*Node, len(c.nodes))
+	c.targets = make([][]*Node, len(c.nodes))
 	c.parents = make([][]*Node, len(c.nodes))
 	for _, n := range c.nodes {
-		t := c.treeByID[n.Tree]
 		for _, id := range n.Children {
-			c.link(n, c.byID[id])
+			if ch := c.byID[id]; ch != nil {
+				c.children[n.index] = append(c.children[n.index], ch)
+				c.parents[ch.index] = append(c.parents[ch.index], n)
+			}
 		}
+	}
+	pages := c.pageRoots()
+	for _, t := range c.trees {
+		c.goals[t.ID] = c.topLevel(t, pages)
+	}
+	for _, n := range c.nodes {
+		t := c.treeByID[n.Tree]
 		if n.Kind != KindSubtree {
 			continue
 		}
@@ -80,10 +103,20 @@ func Build(trees []*Tree) (*Catalog, error) {
 		}
 		for _, target := range targets {
 			if target == n {
-				errs.add(t.File, n.Line, n.ID, "subtree targets itself")
+				if _, isNode := c.byID[n.Target]; isNode {
+					errs.add(t.File, n.Line, n.ID, "subtree targets itself: set `target:` to the tree or node the box names")
+				}
+				// A box among the goals of the tree it names: a path through the box never runs
+				// back through it, so it is no way to its own target.
 				continue
 			}
-			c.link(n, target)
+			if !slices.Contains(c.targets[n.index], target) {
+				c.targets[n.index] = append(c.targets[n.index], target)
+				c.parents[target.index] = append(c.parents[target.index], n)
+			}
+		}
+		if len(targets) > 0 && len(c.targets[n.index]) == 0 {
+			errs.add(t.File, n.Line, n.ID, "subtree target %q names only this box: set `target:` to the tree or node the box stands for", n.Target)
 		}
 	}
 	if err := errs.err(); err != nil {
@@ -101,24 +134,101 @@ func Build(trees []*Tree) (*Catalog, error) {
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
+	if c.referenceCycles() {
+		c.Expansion()
+		if n := c.expandTooBig; n != nil {
+			errs.add(c.treeByID[n.Tree].File, n.Line, n.ID, "subtree references close cycles through so many boxes that unfolding them needs more than %d copies (docs/semantics.md, \"Subtree boxes\"): make boxes target a node rather than a whole tree, or split the cycle", MaxCopies)
+		}
+		for _, n := range c.expandErr {
+			errs.add(c.treeByID[n.Tree].File, n.Line, n.ID, "subtree can never be achieved: every way to its target %q runs back through this box (a reference cycle with no way out, docs/semantics.md); give a tree of the cycle a goal that does not refer back", n.Target)
+		}
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
-func (c *Catalog) link(parent, child *Node) {
-	if child == nil {
-		return
+// pageRoots finds the roots of sub-tree pages: goal nodes that a box of the same tree
+// targets, and that do not themselves lead to that box (a box below its own target refers back
+// up; it does not make its target a page). One pass over the catalog: a goal leads to a box
+// that targets it exactly when both lie in one strongly connected component of the drawn edges
+// and the same-tree node references.
+func (c *Catalog) pageRoots() map[*Node]bool {
+	sameTree := func(n *Node) *Node {
+		if n.Kind != KindSubtree {
+			return nil
+		}
+		if target, ok := c.byID[n.Target]; ok && target.Tree == n.Tree && target != n && target.Kind == KindGoal {
+			return target
+		}
+		return nil
 	}
-	c.children[parent.index] = append(c.children[parent.index], child)
-	c.parents[child.index] = append(c.parents[child.index], parent)
+	var boxes []*Node
+	for _, n := range c.nodes {
+		if sameTree(n) != nil {
+			boxes = append(boxes, n)
+		}
+	}
+	if len(boxes) == 0 {
+		return nil
+	}
+	comp := map[*Node]int{}
+	for i, nodes := range components(len(c.nodes), c.nodes, func(v int) []*Node {
+		if target := sameTree(c.nodes[v]); target != nil {
+			return append(slices.Clip(c.children[v]), target)
+		}
+		return c.children[v]
+	}) {
+		for _, n := range nodes {
+			comp[n] = i + 1
+		}
+	}
+	pages := map[*Node]bool{}
+	for _, box := range boxes {
+		target := sameTree(box)
+		if comp[box] == 0 || comp[box] != comp[target] {
+			pages[target] = true
+		}
+	}
+	return pages
+}
+
+// topLevel returns a tree's top-level goals in file order: its goal nodes and the subtree
+// boxes no node of the tree lists as a child, less the roots of sub-tree pages (reached only
+// through their box).
+func (c *Catalog) topLevel(t *Tree, pages map[*Node]bool) []*Node {
+	isChild := map[string]bool{}
+	for _, n := range t.Nodes {
+		for _, ch := range n.Children {
+			isChild[ch] = true
+		}
+	}
+	var goals []*Node
+	for _, n := range t.Nodes {
+		if c.byID[n.ID] != n {
+			continue // a duplicate id, already reported
+		}
+		switch {
+		case n.Kind == KindGoal && !pages[n], n.Kind == KindSubtree && !isChild[n.ID]:
+			goals = append(goals, n)
+		}
+	}
+	return goals
 }
 
 func byIndex(a, b *Node) int { return cmp.Compare(a.index, b.index) }
 
-// cycles returns the strongly connected components of more than one node (a self-loop alone is
-// not one: a subtree targeting itself is reported where it is linked), each ordered by node
-// index, the components by their first node. Tarjan's algorithm with an explicit stack.
+// cycles returns the strongly connected components of more than one node of the drawn edges
+// (references may cycle), each ordered by node index, the components by their first node.
 func (c *Catalog) cycles() [][]*Node {
-	n := len(c.nodes)
+	return components(len(c.nodes), c.nodes, func(v int) []*Node { return c.children[v] })
+}
+
+// components returns the strongly connected components of more than one node of the graph
+// whose edges out of node v are next(v) (a self-loop alone is not one), each ordered by node
+// index, the components by their first node. Tarjan's algorithm with an explicit stack.
+func components(n int, nodes []*Node, next func(v int) []*Node) [][]*Node {
 	order := make([]int32, n) // 0: not visited yet; else the visit number
 	low := make([]int32, n)
 	onStack := make([]bool, n)
@@ -145,7 +255,7 @@ func (c *Catalog) cycles() [][]*Node {
 		for len(call) > 0 {
 			top := &call[len(call)-1]
 			v := top.v
-			if ch := c.children[v]; top.next < len(ch) {
+			if ch := next(int(v)); top.next < len(ch) {
 				w := int32(ch[top.next].index)
 				top.next++
 				switch {
@@ -169,7 +279,7 @@ func (c *Catalog) cycles() [][]*Node {
 				w := stack[len(stack)-1]
 				stack = stack[:len(stack)-1]
 				onStack[w] = false
-				comp = append(comp, c.nodes[w])
+				comp = append(comp, nodes[w])
 				if w == v {
 					break
 				}
@@ -184,13 +294,13 @@ func (c *Catalog) cycles() [][]*Node {
 	return out
 }
 
-// resolve finds what a subtree target names: a node, or every goal of a tree.
+// resolve finds what a subtree target names: a node, or the top-level goals of a tree.
 func (c *Catalog) resolve(target string) []*Node {
 	if n, ok := c.byID[target]; ok {
 		return []*Node{n}
 	}
 	if t, ok := c.treeByID[target]; ok {
-		return c.Goals(t.ID)
+		return c.goals[t.ID]
 	}
 	return nil
 }
@@ -258,14 +368,20 @@ func (c *Catalog) Node(id string) (*Node, bool) {
 	return n, ok
 }
 
-// Children returns a node's children in drawing order; a subtree node's child is its target.
+// Children returns the children a node draws, in drawing order. A subtree box's children are
+// its own connectors (how the attacker reaches the referenced attack); its target is Targets.
 func (c *Catalog) Children(n *Node) []*Node { return c.children[n.index] }
 
-// Parents returns a node's parents in graph-id order.
+// Targets returns what a subtree box refers to: the node it names, or the top-level goals of
+// the tree it names (the box stands for their OR). It is empty for every other node.
+func (c *Catalog) Targets(n *Node) []*Node { return c.targets[n.index] }
+
+// Parents returns a node's parents in graph-id order: the nodes that draw it as a child and
+// the subtree boxes that refer to it.
 func (c *Catalog) Parents(n *Node) []*Node { return c.parents[n.index] }
 
-// Graph returns the catalog as a gonum directed graph (edges parent -> child), built on the
-// first call.
+// Graph returns the catalog as a gonum directed graph (edges parent -> child and box ->
+// target), built on the first call. References may make it cyclic.
 func (c *Catalog) Graph() graph.Directed {
 	c.graphOnce.Do(func() {
 		g := simple.NewDirectedGraph()
@@ -273,7 +389,7 @@ func (c *Catalog) Graph() graph.Directed {
 			g.AddNode(simple.Node(n.index))
 		}
 		for _, n := range c.nodes {
-			for _, ch := range c.children[n.index] {
+			for _, ch := range c.successors(n) {
 				// Simple graphs hold neither self-loops nor parallel edges.
 				if ch != n && !g.HasEdgeFromTo(n.index, ch.index) {
 					g.SetEdge(g.NewEdge(simple.Node(n.index), simple.Node(ch.index)))
@@ -285,28 +401,27 @@ func (c *Catalog) Graph() graph.Directed {
 	return c.graph
 }
 
-// Goals returns the goal nodes of a tree in file order.
-func (c *Catalog) Goals(treeID string) []*Node {
-	t, ok := c.treeByID[treeID]
-	if !ok {
-		return nil
-	}
-	var goals []*Node
-	for _, n := range t.Nodes {
-		if n.Kind == KindGoal {
-			goals = append(goals, n)
-		}
-	}
-	return goals
-}
+// Goals returns the top-level goals of a tree in file order: its goal nodes and parentless
+// subtree boxes, less the root of a sub-tree page that a box of the same tree targets
+// (docs/semantics.md, "Subtree boxes"). A reference to the tree stands for their OR.
+func (c *Catalog) Goals(treeID string) []*Node { return c.goals[treeID] }
 
 // IsLeaf reports whether n is an attack step with no children: the unit policies are mapped to.
+// A subtree box is never a leaf: it has a target.
 func (c *Catalog) IsLeaf(n *Node) bool {
-	return n.Kind != KindNote && len(c.children[n.index]) == 0
+	return n.Kind != KindNote && len(c.children[n.index]) == 0 && len(c.targets[n.index]) == 0
+}
+
+// successors returns a node's drawn children followed by its targets.
+func (c *Catalog) successors(n *Node) []*Node {
+	if len(c.targets[n.index]) == 0 {
+		return c.children[n.index]
+	}
+	return append(slices.Clip(c.children[n.index]), c.targets[n.index]...)
 }
 
 // Leaves returns the leaves reachable from a tree's goals, in graph-id order; through subtree
-// nodes this includes leaves of other trees.
+// boxes this includes leaves of other trees.
 func (c *Catalog) Leaves(treeID string) []*Node {
 	var leaves []*Node
 	for _, n := range c.Reachable(c.Goals(treeID)...) {
@@ -317,8 +432,8 @@ func (c *Catalog) Leaves(treeID string) []*Node {
 	return leaves
 }
 
-// Reachable returns every node reachable from the given nodes (themselves included), in
-// graph-id order. O(r log r) for r reachable nodes and edges: it never touches the rest of the
+// Reachable returns every node reachable from the given nodes (themselves included) through
+// children and subtree targets, in graph-id order. O(r log r) for r reachable nodes and edges: it never touches the rest of the
 // catalog, so calling it per node stays linear in a large catalog of small trees. Its visit
 // marks are reused between calls (from a pool: concurrent calls are safe) instead of a map
 // per call.
@@ -342,6 +457,7 @@ func (c *Catalog) Reachable(from ...*Node) []*Node {
 		m.mark[n.index] = m.epoch
 		out = append(out, n)
 		stack = append(stack, c.children[n.index]...)
+		stack = append(stack, c.targets[n.index]...)
 	}
 	c.reach.Put(m)
 	slices.SortFunc(out, byIndex)
@@ -366,7 +482,8 @@ func (c *Catalog) Notes(n *Node) []*Node {
 
 // Combine tells how a node's children combine into the node: an AND, OR or k-of-n gate. Plain
 // goals, steps with children and subtree nodes are ORs (the attack-tree convention; with one
-// child this is the same as being reached through it).
+// child this is the same as being reached through it). A subtree box with children is
+// AND(target, OR(children)): Combine is the gate over its drawn children only.
 func (n *Node) Combine() (gate Gate, k int) {
 	switch {
 	case n.Kind == KindAnd || (n.Kind == KindGoal && n.Gate == GateAnd):

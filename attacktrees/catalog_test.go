@@ -52,14 +52,11 @@ type treeStats struct {
 }
 
 func statsOf(c *Catalog, t *Tree) treeStats {
-	s := treeStats{kinds: map[Kind]int{}}
+	s := treeStats{kinds: map[Kind]int{}, goals: len(c.Goals(t.ID))}
 	for _, n := range t.Nodes {
 		s.kinds[n.Kind]++
 		if c.IsLeaf(n) {
 			s.leaves++
-		}
-		if n.Kind == KindGoal {
-			s.goals++
 		}
 		if n.Ref != "" {
 			s.refs = append(s.refs, n.Ref)
@@ -74,7 +71,11 @@ func statsOf(c *Catalog, t *Tree) treeStats {
 			s.tbc++
 		}
 		if n.Kind == KindSubtree {
-			s.subtree = append(s.subtree, fmt.Sprintf("%s -> %s", n.Label, n.Target))
+			ref := fmt.Sprintf("%s -> %s", n.Label, n.Target)
+			if len(n.Children) > 0 {
+				ref += fmt.Sprintf(" (AND its own children: %s)", strings.Join(n.Children, ", "))
+			}
+			s.subtree = append(s.subtree, ref)
 		}
 	}
 	sort.Strings(s.refs)
@@ -87,7 +88,7 @@ func catalogCounts(c *Catalog) string {
 		s := statsOf(c, t)
 		edges := 0
 		for _, n := range t.Nodes {
-			edges += len(c.Children(n))
+			edges += len(c.Children(n)) + len(c.Targets(n))
 		}
 		fmt.Fprintf(&b, "%s nodes=%d edges=%d leaves=%d goals=%d", t.ID, len(t.Nodes), edges, s.leaves, s.goals)
 		for _, k := range []Kind{KindGoal, KindAnd, KindOr, KindAtLeast, KindStep, KindSubtree, KindNote} {

@@ -207,7 +207,8 @@ func TestHostileTreeSets(t *testing.T) {
 				"b.yaml": "id: two\ntitle: Two\nnodes:\n  - {id: g2, kind: goal, gate: or, label: G, children: [s2]}\n  - {id: s2, kind: subtree, label: S, target: one}\n",
 			},
 			want: []string{
-				`DIR/a.yaml:4: node "g1": cycle: g1 -> s1 -> g2 -> s2 -> g1: attack trees must be acyclic; remove one of these edges`,
+				`DIR/a.yaml:5: node "s1": subtree can never be achieved: every way to its target "two" runs back through this box (a reference cycle with no way out, docs/semantics.md); give a tree of the cycle a goal that does not refer back`,
+				`DIR/b.yaml:5: node "s2": subtree can never be achieved: every way to its target "one" runs back through this box (a reference cycle with no way out, docs/semantics.md); give a tree of the cycle a goal that does not refer back`,
 			},
 		},
 		{

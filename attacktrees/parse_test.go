@@ -138,12 +138,22 @@ func TestBuildErrors(t *testing.T) {
 		want  []string
 	}{
 		{
-			name: "cycle across trees",
+			name: "reference cycle with no way out",
 			trees: []*Tree{
 				tree("a.yaml", "id: ta\ntitle: A\nnodes:\n  - id: ga\n    kind: goal\n    gate: or\n    label: GA\n    children: [sa]\n  - id: sa\n    kind: subtree\n    label: to B\n    target: tb\n"),
 				tree("b.yaml", "id: tb\ntitle: B\nnodes:\n  - id: gb\n    kind: goal\n    gate: or\n    label: GB\n    children: [sb]\n  - id: sb\n    kind: subtree\n    label: to A\n    target: ga\n"),
 			},
-			want: []string{`a.yaml:4: node "ga": cycle: ga -> sa -> gb -> sb -> ga: attack trees must be acyclic; remove one of these edges`},
+			want: []string{
+				`a.yaml:9: node "sa": subtree can never be achieved: every way to its target "tb" runs back through this box (a reference cycle with no way out, docs/semantics.md); give a tree of the cycle a goal that does not refer back`,
+				`b.yaml:9: node "sb": subtree can never be achieved: every way to its target "ga" runs back through this box (a reference cycle with no way out, docs/semantics.md); give a tree of the cycle a goal that does not refer back`,
+			},
+		},
+		{
+			name: "cycle of drawn edges",
+			trees: []*Tree{
+				tree("a.yaml", "id: ta\ntitle: A\nnodes:\n  - id: ga\n    kind: goal\n    gate: or\n    label: GA\n    children: [x]\n  - id: x\n    kind: or\n    label: X\n    children: [y]\n  - id: y\n    kind: and\n    label: Y\n    children: [x]\n"),
+			},
+			want: []string{`a.yaml:9: node "x": cycle: x -> y -> x: attack trees must be acyclic; remove one of these edges`},
 		},
 		{
 			name: "duplicate node id across trees",

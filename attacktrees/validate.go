@@ -119,9 +119,6 @@ func checkNode(f string, n *Node, errs *errorList) {
 		if n.Target == "" {
 			errs.add(f, n.Line, n.ID, "subtree has no target: set `target:` to the tree id or node id it stands for")
 		}
-		if len(n.Children) > 0 {
-			errs.add(f, n.Line, n.ID, "subtree has children: a subtree box stands for its target; move the children to the target tree")
-		}
 	case KindNote:
 		if len(n.Annotates) == 0 {
 			errs.add(f, n.Line, n.ID, "note annotates nothing: set `annotates:` to the ids it is attached to")
@@ -146,13 +143,27 @@ func describeGate(n *Node) string {
 }
 
 // checkReachable reports nodes that no goal of the tree reaches: a box with no connector is
-// almost always a transcription slip, so it is an error rather than a silent extra leaf.
+// almost always a transcription slip, so it is an error rather than a silent extra leaf. The
+// walk starts at the goal nodes and at subtree boxes no node of the file lists as a child (a
+// parentless box is a goal, docs/semantics.md "Subtree boxes"), and follows children and
+// subtree targets that name a node of this file.
 func checkReachable(t *Tree, byID map[string]*Node, errs *errorList) {
 	reached := make(map[string]bool, len(byID))
+	isChild := make(map[string]bool, len(byID))
+	for _, n := range t.Nodes {
+		if n != nil {
+			for _, c := range n.Children {
+				isChild[c] = true
+			}
+		}
+	}
 	var stack []string
 	goals := 0
 	for _, n := range t.Nodes {
-		if n != nil && n.Kind == KindGoal && n.ID != "" {
+		if n == nil || n.ID == "" {
+			continue
+		}
+		if n.Kind == KindGoal || (n.Kind == KindSubtree && !isChild[n.ID]) {
 			goals++
 			stack = append(stack, n.ID)
 		}
@@ -170,6 +181,9 @@ func checkReachable(t *Tree, byID map[string]*Node, errs *errorList) {
 		reached[id] = true
 		if n := byID[id]; n != nil {
 			stack = append(stack, n.Children...)
+			if n.Kind == KindSubtree && byID[n.Target] != nil {
+				stack = append(stack, n.Target)
+			}
 		}
 	}
 	for _, n := range t.Nodes {

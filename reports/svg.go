@@ -136,6 +136,13 @@ func treeDOT(c *attacktrees.Catalog, v *view, t *attacktrees.Tree) []byte {
 			}
 			fmt.Fprintf(&b, "  %s -> %s [%s];\n", dotID(n.ID), dotID(ch.ID), attrs)
 		}
+		for _, tg := range c.Targets(n) {
+			if tg.Tree != t.ID {
+				continue // another tree's goal or node: the label names it
+			}
+			// A box's sub-tree page in the same tree: drawn as a reference, not a connector.
+			fmt.Fprintf(&b, "  %s -> %s [id=%s, style=dotted, arrowhead=empty];\n", dotID(n.ID), dotID(tg.ID), dotID(n.ID+"--target--"+tg.ID))
+		}
 	}
 	fmt.Fprintf(&b, "  %s [id=%s, shape=plain, label=<%s>];\n", dotID("legend:"+t.ID), dotID("legend:"+t.ID), legendLabel())
 	fmt.Fprintf(&b, "  { rank=sink; %s }\n", dotID("legend:"+t.ID))
@@ -203,6 +210,9 @@ func (v *view) nodeAttrs(n *attacktrees.Node) string {
 		shape, fill = "note", fillNote
 	case attacktrees.KindSubtree:
 		shape, fill, gate = "box", fillSubtree, "SUBTREE"
+		if len(n.Children) > 0 {
+			gate = "SUBTREE AND ONE CHILD" // AND(target, OR(children)), docs/semantics.md
+		}
 	default:
 		shape, fill = "box", fillStep
 		style = append(style, "rounded")

@@ -10,7 +10,8 @@ import (
 
 // TreeText writes a tree as an indented text outline, gates marked, for reading side by side
 // with the source diagram. A node with several parents is drawn in full the first time and
-// referred to afterwards; a subtree node names its target instead of repeating it.
+// referred to afterwards; a subtree box names its target instead of repeating it, and then
+// lists its own children (it needs its target and one of them, docs/semantics.md).
 // O(nodes + edges) of the tree.
 func TreeText(w io.Writer, c *attacktrees.Catalog, t *attacktrees.Tree) error {
 	p := &outline{w: w, c: c, shown: map[string]bool{}}
@@ -21,6 +22,20 @@ func TreeText(w io.Writer, c *attacktrees.Catalog, t *attacktrees.Tree) error {
 	for _, g := range c.Goals(t.ID) {
 		p.printf("\n")
 		p.node(g, "", "", true)
+	}
+	// The root of a sub-tree page is no goal: it follows, reached through its box.
+	for _, n := range t.Nodes {
+		if p.shown[n.ID] || n.Kind != attacktrees.KindGoal {
+			continue
+		}
+		var boxes []string
+		for _, par := range c.Parents(n) {
+			if par.Kind == attacktrees.KindSubtree {
+				boxes = append(boxes, par.ID)
+			}
+		}
+		p.printf("\nsub-tree page of %s:\n", strings.Join(boxes, ", "))
+		p.node(n, "", "", true)
 	}
 	return p.err
 }
@@ -54,8 +69,10 @@ func (p *outline) node(n *attacktrees.Node, prefix, branch string, last bool) {
 	}
 	p.shown[n.ID] = true
 	if n.Kind == attacktrees.KindSubtree {
-		p.printf("%s%s%s -> %s\n", prefix, branch, text, n.Target)
-		return
+		text += " -> " + n.Target
+		if len(children) > 0 {
+			text += ", AND one of:"
+		}
 	}
 	p.printf("%s%s%s\n", prefix, branch, text)
 	childPrefix := prefix

@@ -86,6 +86,11 @@ func Explain(w io.Writer, format string, r *analyzer.Result, c *attacktrees.Cata
 	e.OpenPaths = []openPath{}
 	for _, t := range r.Trees {
 		for _, g := range t.Goals {
+			// Only goals above the node: another goal may share a step with it (a subtree
+			// box's target reaches far) without its paths going through the node.
+			if gn, ok := c.Node(g.ID); !ok || !slices.Contains(c.Reachable(gn), n) {
+				continue
+			}
 			for _, p := range g.OpenPaths {
 				if slices.ContainsFunc(p.Steps, func(s string) bool { return under[s] }) {
 					e.OpenPaths = append(e.OpenPaths, openPath{Goal: g.ID, Path: p})
@@ -130,6 +135,12 @@ func Explain(w io.Writer, format string, r *analyzer.Result, c *attacktrees.Cata
 }
 
 func gateText(n *attacktrees.Node) string {
+	if n.Kind == attacktrees.KindSubtree {
+		if len(n.Children) > 0 {
+			return "its target " + n.Target + ", and one of its children" // docs/semantics.md, "Subtree boxes"
+		}
+		return "its target " + n.Target
+	}
 	g, k := n.Combine()
 	if g == attacktrees.GateAtLeast {
 		return fmt.Sprintf("%d of %d children", k, len(n.Children))

@@ -232,7 +232,7 @@ type nodeView struct {
 	ID, Anchor, Label, Ref, Kind, Status, Evidence string
 	Leaf                                           bool
 	OpenPaths                                      string
-	Target                                         *stepLink
+	Targets                                        []stepLink // what a subtree box stands for
 	Step                                           *analyzer.StepResult
 	Mapped                                         []mappedPolicy
 	Parents, Children                              []stepLink
@@ -366,15 +366,13 @@ func (s *snapshot) nodeView(n *attacktrees.Node) nodeView {
 			v.Mapped = append(v.Mapped, mappedPolicy{Ref: m, Deployed: !missing[m]})
 		}
 	}
-	if n.Kind == attacktrees.KindSubtree {
-		for _, ch := range s.catalog.Children(n) {
-			l := s.stepLink(ch.ID)
-			v.Target = &l
-		}
-	} else {
-		for _, ch := range s.catalog.Children(n) {
-			v.Children = append(v.Children, s.stepLink(ch.ID))
-		}
+	// A subtree box stands for its targets and, when it draws children, needs one of them
+	// too (docs/semantics.md, "Subtree boxes").
+	for _, tg := range s.catalog.Targets(n) {
+		v.Targets = append(v.Targets, s.stepLink(tg.ID))
+	}
+	for _, ch := range s.catalog.Children(n) {
+		v.Children = append(v.Children, s.stepLink(ch.ID))
 	}
 	for _, par := range s.catalog.Parents(n) {
 		v.Parents = append(v.Parents, s.stepLink(par.ID))
@@ -423,6 +421,9 @@ func kindText(n *attacktrees.Node) string {
 	case attacktrees.KindAnd, attacktrees.KindOr:
 		return strings.ToUpper(string(n.Kind)) + " gate"
 	case attacktrees.KindSubtree:
+		if len(n.Children) > 0 {
+			return "subtree reference, AND one of its children"
+		}
 		return "subtree reference"
 	}
 	return "attack step"

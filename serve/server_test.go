@@ -659,3 +659,20 @@ func TestNewErrors(t *testing.T) {
 		t.Errorf("bad addr: %v", err)
 	}
 }
+
+// TestSubtreeBoxPanel: a subtree box's panel names what it stands for (every top-level goal of
+// a tree it refers to) and lists its own children (docs/semantics.md, "Subtree boxes").
+func TestSubtreeBoxPanel(t *testing.T) {
+	s := testServer(t)
+	body := get(t, s, http.MethodGet, "/tree/scenario-attacker-on-network").Body.String()
+	for _, want := range []string{
+		`<dd>subtree reference, AND one of its children</dd>`,
+		`<div><dt>Stands for</dt><dd><a href="/tree/denial-of-service#d_dos-goal" data-node="dos-goal">DOS K8s Cluster</a></dd></div>`,
+		`<div><dt>Stands for</dt><dd>one of <a href="/tree/scenario-compromised-container#d_scc-push-poisoned-image"`,
+		`<p class="rel">Children: <a href="/tree/scenario-attacker-on-network#d_san-perform-attack-via-network" data-node="san-perform-attack-via-network">Perform attack via network</a></p>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("tree page lacks %q", want)
+		}
+	}
+}

@@ -1,12 +1,10 @@
 package paths
 
 import (
-	"encoding/xml"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,61 +14,11 @@ import (
 
 	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/attacktrees/openpsa"
+	"github.com/threatcov/threatcov/internal/scramtest"
 )
 
 // SCRAM (Debian package scram) is the independent engine the path counts are checked against.
 const scramInput = "/usr/share/scram/input"
-
-// needSCRAM skips when SCRAM is missing, except in CI, where the comparison must run.
-func needSCRAM(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("scram")
-	if err == nil {
-		return bin
-	}
-	msg := "scram is not on PATH: install the Debian package scram (apt-get install -y scram) to compare minimal cut set counts with SCRAM"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// scramReport is the part of SCRAM's report the comparison reads.
-type scramReport struct {
-	Results []struct {
-		Name     string `xml:"name,attr"`
-		Products string `xml:"products,attr"`
-	} `xml:"results>sum-of-products"`
-}
-
-// scramCounts runs `scram --zbdd` on the files with no product-order limit and returns the
-// number of minimal cut sets of each top gate.
-func scramCounts(t *testing.T, bin string, files ...string) map[string]*big.Int {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "report.xml")
-	args := append([]string{"--zbdd", "--limit-order", "1000000", "-o", out}, files...)
-	if msg, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
-		t.Fatalf("scram %s: %v\n%s", strings.Join(args, " "), err, msg)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep scramReport
-	if err := xml.Unmarshal(data, &rep); err != nil {
-		t.Fatalf("read SCRAM report: %v", err)
-	}
-	counts := map[string]*big.Int{}
-	for _, r := range rep.Results {
-		n, ok := new(big.Int).SetString(r.Products, 10)
-		if !ok {
-			t.Fatalf("SCRAM report: products=%q of %s is not a number", r.Products, r.Name)
-		}
-		counts[r.Name] = n
-	}
-	return counts
-}
 
 // writeOpenPSA writes the part of a fixture model reachable from root as an Open-PSA fault
 // tree whose only top gate is g<root>, in the shapes SCRAM accepts (no one-argument and/or, no
@@ -141,7 +89,7 @@ func writeOpenPSA(nodes []Node, root int) (doc string, ok bool) {
 
 // TestFixturesAgainstSCRAM runs the fixture table, and random models, through SCRAM.
 func TestFixturesAgainstSCRAM(t *testing.T) {
-	bin := needSCRAM(t)
+	bin := scramtest.Need(t)
 	type model struct {
 		name  string
 		nodes []Node
@@ -171,7 +119,7 @@ func TestFixturesAgainstSCRAM(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := scramCounts(t, bin, file)[fmt.Sprintf("g%d", m.root)]
+			want := scramtest.Counts(t, bin, file)[fmt.Sprintf("g%d", m.root)]
 			if got := e.Count(m.root); want == nil || got.Cmp(want) != 0 {
 				t.Errorf("engine counts %v minimal cut sets, SCRAM %v\n%s", got, want, doc)
 			}
@@ -208,7 +156,7 @@ var scramRejected = map[string]string{
 // TestSCRAMExamples imports every model SCRAM ships and, where the importer accepts it, checks
 // that the engine's minimal cut set count of every top gate equals SCRAM's.
 func TestSCRAMExamples(t *testing.T) {
-	bin := needSCRAM(t)
+	bin := scramtest.Need(t)
 	var files []string
 	err := filepath.WalkDir(scramInput, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".xml") {
@@ -255,7 +203,7 @@ func TestSCRAMExamples(t *testing.T) {
 			if _, err := os.Stat(companion); err == nil {
 				args = append(args, companion)
 			}
-			want := scramCounts(t, bin, args...)
+			want := scramtest.Counts(t, bin, args...)
 			got := map[string]*big.Int{}
 			for _, g := range goals {
 				got[scramName(tree.Nodes[g])] = e.Count(g)

@@ -1,5 +1,7 @@
 // Package openpsa imports Open-PSA Model Exchange Format (MEF) fault trees into the attack-tree
-// schema (docs/attack-trees.md), so that existing fault-tree and attack-tree models come in.
+// schema (docs/attack-trees.md), so that existing fault-tree and attack-tree models come in, and
+// exports a loaded catalog as MEF (Export: one fault tree per goal, written from the catalog's
+// expansion), so that an independent tool such as SCRAM can recount its minimal attack paths.
 //
 // One file becomes one tree (id from the file name; title from the fault trees' names or
 // labels). Every fault tree of the file contributes: a top gate (a gate no other gate
@@ -20,5 +22,6 @@
 // entity declarations (nothing is ever expanded), nesting deeper than MaxDepth and files larger
 // than MaxSize. It never panics on input and never recurses on the model's depth.
 //
-// It must not import the analyzer: it only builds trees. Cost: linear in the file.
+// It must not import the analyzer: it only builds trees and writes them. Cost: Import is linear in
+// the file; Export is linear in the expansion below each goal, summed over the goals.
 package openpsa

@@ -35,6 +35,8 @@ func TestExitCodes(t *testing.T) {
 	dup := write("dup.yaml", "id: d\ntitle: D\nnodes:\n  - id: d-goal\n    kind: goal\n    gate: or\n    label: G\n    children: [d-a]\n  - id: d-a\n    kind: step\n    label: A\n  - id: d-a\n    kind: step\n    label: A\n")
 	dangling := write("dangling.yaml", "id: e\ntitle: E\nnodes:\n  - id: e-goal\n    kind: goal\n    gate: or\n    label: G\n    children: [e-missing]\n")
 	ok := write("ok.yaml", "id: f\ntitle: F\nnodes:\n  - id: f-goal\n    kind: goal\n    gate: or\n    label: G\n    children: [f-a]\n  - id: f-a\n    kind: step\n    label: A\n")
+	unknownTree := write("unknown-tree.yaml", "id: u\ntitle: U\nnodes:\n  - id: u-goal\n    kind: goal\n    gate: or\n    label: G\n    children: [u-box]\n  - id: u-box\n    kind: subtree\n    label: 'ATTACK TREE: Nowhere'\n    target: no-such-tree\n    children: [u-a]\n  - id: u-a\n    kind: step\n    label: A\n")
+	unknownNode := write("unknown-node.yaml", "id: v\ntitle: V\nnodes:\n  - id: v-box\n    kind: subtree\n    label: 'ATTACK TREE: Nothing'\n    target: no-such-node\n")
 	empty := filepath.Join(dir, "empty")
 	if err := os.Mkdir(empty, 0o755); err != nil {
 		t.Fatal(err)
@@ -50,6 +52,10 @@ func TestExitCodes(t *testing.T) {
 		{"cycle", []string{"trees", "validate", cycle}, exitInput, cycle + `:9: node "c-a": cycle: c-a -> c-b -> c-a`},
 		{"duplicate id", []string{"trees", "validate", dup}, exitInput, dup + `:12: node "d-a": duplicate node id (first defined at line 9)`},
 		{"dangling child", []string{"trees", "validate", dangling}, exitInput, dangling + `:4: node "e-goal": child "e-missing" is not defined in this file`},
+		{"subtree box naming an unknown tree", []string{"trees", "validate", unknownTree}, exitInput, unknownTree + `:9: node "u-box": subtree target "no-such-tree" is neither a tree id nor a node id in the catalog`},
+		{"subtree box naming an unknown node", []string{"analyze", "--trees", unknownNode, "--policies", "../../examples/platform"}, exitInput, unknownNode + `:4: node "v-box": subtree target "no-such-node" is neither a tree id nor a node id in the catalog`},
+		{"export of user trees", []string{"trees", "export", "--format", "openpsa", "--trees-mode", "replace", "--trees", ok}, exitOK, ""},
+		{"unknown export format", []string{"trees", "export", "--format", "dot"}, exitInput, `unknown export format "dot": use openpsa`},
 		{"unknown flag", []string{"trees", "list", "--nope"}, exitInput, "unknown flag: --nope"},
 		{"unknown format", []string{"trees", "list", "-o", "xml"}, exitInput, `unknown output format "xml"`},
 		{"unknown tree", []string{"trees", "show", "nope"}, exitInput, `no tree "nope"`},

@@ -8,15 +8,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/attacktrees/openpsa"
 	"github.com/threatcov/threatcov/reports"
 )
 
 func newTreesCmd(s streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "trees",
-		Short: "List, show, validate and import attack trees",
+		Short: "List, show, validate, import and export attack trees",
 	}
-	cmd.AddCommand(newTreesListCmd(s), newTreesShowCmd(s), newTreesValidateCmd(s), newTreesImportCmd(s))
+	cmd.AddCommand(newTreesListCmd(s), newTreesShowCmd(s), newTreesValidateCmd(s), newTreesImportCmd(s), newTreesExportCmd(s))
 	return cmd
 }
 
@@ -136,4 +137,47 @@ reported as file:line: node "id": what is wrong and what to do.`,
 			return nil
 		},
 	}
+}
+
+type treesExportOptions struct {
+	format string
+	trees  treeFlags
+	out    outputFlags
+}
+
+// exporters write a loaded catalog in another tool's format.
+var exporters = map[string]func(io.Writer, *attacktrees.Catalog) error{
+	"openpsa": openpsa.Export,
+}
+
+func newTreesExportCmd(s streams) *cobra.Command {
+	var o treesExportOptions
+	cmd := &cobra.Command{
+		Use:   "export --format openpsa",
+		Short: "Write the loaded attack trees as Open-PSA MEF fault trees, one per goal",
+		Long: `Write every goal of the loaded catalog (the embedded one, plus or instead of --trees) as an
+Open-PSA MEF fault tree, so an independent fault-tree tool such as SCRAM can recount the minimal
+attack paths: scram --zbdd catalog.xml. Attack steps are basic events; subtree boxes and
+reference cycles between trees are written as threatcov counts them (docs/semantics.md).`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			export, ok := exporters[o.format]
+			if !ok {
+				return fmt.Errorf("unknown export format %q: use openpsa", o.format)
+			}
+			if err := o.out.validate(); err != nil {
+				return err
+			}
+			c, err := o.trees.load()
+			if err != nil {
+				return err
+			}
+			return o.out.write(s, func(w io.Writer) error { return export(w, c) })
+		},
+	}
+	cmd.Flags().StringVar(&o.format, "format", "", "output format: openpsa")
+	_ = cmd.MarkFlagRequired("format")
+	o.trees.register(cmd)
+	o.out.register(cmd, "xml", "xml")
+	return cmd
 }
