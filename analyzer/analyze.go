@@ -114,7 +114,7 @@ func prepare(ctx context.Context, in *Input) ([]*stepEval, error) {
 		return nil, errors.New("analyze: catalog, mapping, inventory and evaluator are required")
 	}
 	if len(in.Namespaces) == 0 {
-		in.Namespaces = DefaultNamespaces(in.Inventory)
+		in.Namespaces = in.Inventory.AttackerNamespaces()
 	}
 	if in.MaxPaths <= 0 {
 		in.MaxPaths = DefaultMaxPaths
@@ -278,32 +278,6 @@ func (t *pathTotals) add(all, open *big.Int) {
 	}
 	t.all.Add(t.all, all)
 	t.open.Add(t.open, open)
-}
-
-// DefaultNamespaces are the namespaces probes go to when none is named: every namespace of the
-// policy set that is not a system namespace, or "default" when there is none. An attacker picks
-// the weakest, so a step is blocked only when it is blocked in each.
-func DefaultNamespaces(inv *policies.Inventory) []string {
-	var out []string
-	for _, ns := range inv.Namespaces {
-		if isSystemNamespace(ns.Name) {
-			continue
-		}
-		out = append(out, ns.Name)
-	}
-	if len(out) == 0 {
-		out = []string{policies.DefaultNamespace}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func isSystemNamespace(name string) bool {
-	switch name {
-	case "kube-system", "kube-public", "kube-node-lease", "gatekeeper-system", "kyverno":
-		return true
-	}
-	return false
 }
 
 // buildModel turns the catalog's expansion (attacktrees.Catalog.Expansion: subtree boxes as

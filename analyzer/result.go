@@ -130,7 +130,10 @@ type Inputs struct {
 	Policies   []string `json:"policies"`   // --policies paths, or the cluster context
 	Mapping    []string `json:"mapping"`    // "default" and any --mapping paths
 	Namespaces []string `json:"namespaces"` // namespaces probes were placed in
-	MaxPaths   int      `json:"maxPaths"`
+	// NamespacesUnusable are namespaces the policy set names that the mapping attests the
+	// attacker cannot create workloads in, so no probe was placed there.
+	NamespacesUnusable []string `json:"namespacesUnusable,omitempty"`
+	MaxPaths           int      `json:"maxPaths"`
 	// Date is the day attestations were judged against (YYYY-MM-DD, UTC).
 	Date string `json:"date"`
 }

@@ -62,9 +62,12 @@ type Entry struct {
 	Line int    `yaml:"-"`
 }
 
-// AttestationSpec is someone's word that a non-admission control covers a node.
+// AttestationSpec is someone's word that a non-admission control covers a node, or, with
+// Namespace instead of Node, that the attacker cannot create workloads in that namespace
+// (RBAC, say), so probes are not tried there.
 type AttestationSpec struct {
-	Node     string `yaml:"node"`
+	Node      string `yaml:"node"`
+	Namespace string `yaml:"namespace"`
 	Control  string `yaml:"control"`
 	Evidence string `yaml:"evidence"`
 	Expires  string `yaml:"expires"` // YYYY-MM-DD
@@ -109,6 +112,21 @@ type Mapping struct {
 	// node selected twice in one file. With strict resolution they are errors. Unknown probe
 	// families are always errors: a step without its probes cannot be verified.
 	Warnings []string
+	// namespaces are the namespace attestations: where the attacker cannot create workloads.
+	namespaces map[string]*Attestation
+}
+
+// UnusableNamespaces are the namespaces attested, unexpired at now, as ones the attacker
+// cannot create workloads in, sorted.
+func (m *Mapping) UnusableNamespaces(now time.Time) []string {
+	var out []string
+	for ns, a := range m.namespaces {
+		if !now.After(a.Expires) {
+			out = append(out, ns)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Step returns the mapping of a node, or nil when the node is unmapped.
@@ -303,8 +321,8 @@ func CheckPolicyRef(ref string) error {
 
 func (a *AttestationSpec) parse() (*Attestation, error) {
 	where := fmt.Sprintf("%s:%d", a.File, a.Line)
-	if a.Node == "" || a.Control == "" || a.Evidence == "" || a.Expires == "" {
-		return nil, fmt.Errorf("%s: an attestation needs node, control, evidence and expires (YYYY-MM-DD)", where)
+	if (a.Node == "") == (a.Namespace == "") || a.Control == "" || a.Evidence == "" || a.Expires == "" {
+		return nil, fmt.Errorf("%s: an attestation needs node (or namespace, for one the attacker cannot create workloads in), control, evidence and expires (YYYY-MM-DD)", where)
 	}
 	exp, err := time.Parse("2006-01-02", a.Expires)
 	if err != nil {
@@ -386,6 +404,13 @@ func Resolve(c *attacktrees.Catalog, families []string, strict bool, files ...*F
 			att, err := a.parse()
 			if err != nil {
 				errs = append(errs, err.Error())
+				continue
+			}
+			if a.Namespace != "" {
+				if m.namespaces == nil {
+					m.namespaces = map[string]*Attestation{}
+				}
+				m.namespaces[a.Namespace] = att
 				continue
 			}
 			n, ok := c.Node(a.Node)

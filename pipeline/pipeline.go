@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,9 +31,12 @@ type Config struct {
 	Mappings []string
 	// Probes are extra probe family files or folders.
 	Probes []string
-	// Namespaces are where the attacker can create workloads (empty: the policy set's
-	// non-system namespaces, else default).
+	// Namespaces are where the attacker can create workloads (empty: every namespace the
+	// policy set declares or names, and default, less those the mapping attests the attacker
+	// cannot use; docs/semantics.md, "Namespaces the attacker can use").
 	Namespaces []string
+	// TenantNamespaces says tenants may create namespaces: a new, unlabelled one is tried too.
+	TenantNamespaces bool
 	// Strict turns mapping warnings (unknown nodes, undeployed references) into errors.
 	Strict   bool
 	MaxPaths int
@@ -131,8 +135,10 @@ func Load(ctx context.Context, c Config) (*analyzer.Input, error) {
 	if c.Date != "" {
 		now, _ = time.Parse(time.DateOnly, c.Date) // checked by Validate
 	}
+	namespaces, unusable := c.namespaces(inv, mp, now)
 	in := &analyzer.Input{Catalog: cat, Mapping: mp, Probes: ps, Inventory: inv, Evaluator: ev,
-		Namespaces: c.namespaces(inv), MaxPaths: c.MaxPaths, Now: now}
+		Namespaces: namespaces, MaxPaths: c.MaxPaths, Now: now}
+	in.Sources.NamespacesUnusable = unusable
 	if c.Cluster != nil && c.Cluster.ProbeLive {
 		prober, err := c.Cluster.Prober(ctx, ps, in.Namespaces, c.Progress)
 		if err != nil {
@@ -301,17 +307,32 @@ func (c Config) checkDeployed(mp *mapping.Mapping, inv *policies.Inventory) erro
 	return nil
 }
 
+// TenantNamespace is the name of the new, unlabelled namespace tried when tenants may create
+// namespaces: no Namespace object declares it, so no label-based policy selects it.
+const TenantNamespace = "threatcov-new-tenant"
+
 // namespaces are where probes are placed: the live prober's own namespaces, else the
-// configured ones, else the inventory's defaults.
-func (c Config) namespaces(inv *policies.Inventory) []string {
+// configured ones, else every namespace the attacker can use less those attested unusable
+// at now (returned second).
+func (c Config) namespaces(inv *policies.Inventory, mp *mapping.Mapping, now time.Time) (use, unusable []string) {
 	switch {
 	case c.Cluster != nil && len(c.Cluster.ProbeNamespaces) > 0:
-		return c.Cluster.ProbeNamespaces
+		return c.Cluster.ProbeNamespaces, nil
 	case len(c.Namespaces) > 0:
-		return c.Namespaces
-	default:
-		return analyzer.DefaultNamespaces(inv)
+		return c.Namespaces, nil
 	}
+	attested := mp.UnusableNamespaces(now)
+	for _, ns := range inv.AttackerNamespaces() {
+		if slices.Contains(attested, ns) {
+			unusable = append(unusable, ns)
+		} else {
+			use = append(use, ns)
+		}
+	}
+	if c.TenantNamespaces {
+		use = append(use, TenantNamespace)
+	}
+	return use, unusable
 }
 
 // Inputs are the user's input files and folders: what a re-analysis reads anew, and what

@@ -83,8 +83,8 @@ func checkTemplateName(name, kind string) string {
 
 // AttackerNamespaces are the namespaces an attacker can try (docs/semantics.md, "Namespaces
 // the attacker can use"): every declared namespace, every namespace a policy or Gatekeeper's
-// Config names in a match or an exclusion, Gatekeeper's own namespace when constraints are
-// deployed, and default, which every cluster has. Sorted.
+// Config names in a match or an exclusion, and default, which every cluster has. Sorted.
+// Gatekeeper's own namespace, which its webhook skips, is tried when declared or named.
 func (inv *Inventory) AttackerNamespaces() []string {
 	set := map[string]bool{DefaultNamespace: true}
 	for _, ns := range inv.Namespaces {
@@ -93,9 +93,6 @@ func (inv *Inventory) AttackerNamespaces() []string {
 	for _, p := range inv.Policies {
 		for _, n := range p.namespaces {
 			set[n] = true
-		}
-		if p.Engine == EngineGatekeeper && p.Mode != ModeNone {
-			set[GatekeeperNamespace] = true
 		}
 	}
 	for _, n := range inv.gkExempt {

@@ -435,10 +435,11 @@ func selectorString(sel map[string]any) string {
 // --- Kyverno ---
 
 type kyvernoRule struct {
-	name   string
-	action string
-	mode   Mode
-	kinds  []string
+	name       string
+	action     string
+	mode       Mode
+	kinds      []string
+	namespaces []string // named in match or exclude
 }
 
 func kyvernoMode(action string) (Mode, bool) {
@@ -480,14 +481,22 @@ func (b *builder) addKyverno(o Object) {
 		if !ok {
 			notes = append(notes, fmt.Sprintf("rule %s: unknown failure action %q, treated as Audit", str(rm, "name"), action))
 		}
-		var kinds []string
+		var kinds, namespaces []string
 		for _, blk := range []string{"any", "all"} {
 			for _, f := range list(rm, "match", blk) {
 				kinds = append(kinds, strs(f, "resources", "kinds")...)
 			}
 		}
 		kinds = append(kinds, strs(rm, "match", "resources", "kinds")...)
-		rules = append(rules, kyvernoRule{name: str(rm, "name"), action: action, mode: mode, kinds: kinds})
+		for _, clause := range []string{"match", "exclude"} {
+			namespaces = append(namespaces, strs(rm, clause, "resources", "namespaces")...)
+			for _, blk := range []string{"any", "all"} {
+				for _, f := range list(rm, clause, blk) {
+					namespaces = append(namespaces, strs(f, "resources", "namespaces")...)
+				}
+			}
+		}
+		rules = append(rules, kyvernoRule{name: str(rm, "name"), action: action, mode: mode, kinds: kinds, namespaces: namespaces})
 	}
 	if len(rules) == 0 {
 		b.skip(o.Source, fmt.Sprintf("Kyverno %s %s has no validate or verifyImages rule", o.Object["kind"], name))
@@ -507,6 +516,7 @@ func (b *builder) addKyverno(o Object) {
 		for _, r := range rs {
 			p.Refs = append(p.Refs, "kyverno:"+name+"/"+r.name)
 			kinds = append(kinds, r.kinds...)
+			p.namespaces = append(p.namespaces, r.namespaces...)
 		}
 		p.Scope = "kinds=" + strings.Join(sortedUnique(kinds), ",")
 		if len(kinds) == 0 {
