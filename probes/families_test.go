@@ -382,8 +382,9 @@ func psaAllows(t *testing.T, level psaapi.Level, meta *metav1.ObjectMeta, spec *
 }
 
 // TestProbesFailOnlyTheirAttack holds every probe that carries a pod to this: Pod Security
-// "restricted" denies it for exactly the checks its family declares (none when PSA cannot see
-// the attack), "baseline" denies it only when the family says baseline, and the Pod before an
+// "restricted" denies it for exactly the checks its family declares, or its alternative where
+// that declares its own (none when PSA cannot see the attack), "baseline" denies it only when
+// the declared level is baseline, and the Pod before an
 // update is fully restricted-compliant. So a probe is denied for its attack, not for a
 // careless base.
 func TestProbesFailOnlyTheirAttack(t *testing.T) {
@@ -396,8 +397,9 @@ func TestProbesFailOnlyTheirAttack(t *testing.T) {
 				t.Errorf("%s: %s fails restricted %v: the pod before the attack must be compliant", p.Name, pod.what, got)
 			}
 		}
+		level, checks := f.psa(p.Variant)
 		for _, pod := range newPods {
-			want := slices.Clone(f.PSAChecks)
+			want := slices.Clone(checks)
 			sort.Strings(want)
 			got := failingChecks(psaapi.LevelRestricted, pod.meta, pod.spec)
 			if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
@@ -407,8 +409,8 @@ func TestProbesFailOnlyTheirAttack(t *testing.T) {
 				t.Errorf("%s: %s: PSA evaluator allowed=%v but checks failing %v", p.Name, pod.what, allowed, got)
 			}
 			baselineDenies := len(failingChecks(psaapi.LevelBaseline, pod.meta, pod.spec)) > 0
-			if baselineDenies != (f.PSALevel == "baseline") {
-				t.Errorf("%s: %s: baseline denies=%v, family psaLevel %q", p.Name, pod.what, baselineDenies, f.PSALevel)
+			if baselineDenies != (level == "baseline") {
+				t.Errorf("%s: %s: baseline denies=%v, declared psaLevel %q", p.Name, pod.what, baselineDenies, level)
 			}
 			if allowed := psaAllows(t, psaapi.LevelBaseline, pod.meta, pod.spec); allowed == baselineDenies {
 				t.Errorf("%s: %s: PSA evaluator baseline allowed=%v disagrees with checks", p.Name, pod.what, allowed)
@@ -716,6 +718,14 @@ func TestLoadProbesErrors(t *testing.T) {
 			`a.yaml:1: probe a/pod: not a valid Pod: strict decoding error: unknown field "spec.containers[0].securityContext.priviledged"`},
 		{"wrong type in an object", map[string]string{"a.yaml": "name: a\ndescription: x\nscope: object\nobjects:\n  - name: o\n    object: {apiVersion: v1, kind: Service, metadata: {name: s}, spec: {ports: 80}}\n"},
 			"a.yaml:5: probe a/o: not a valid Service:"},
+		{"alternative psa level without checks", map[string]string{"a.yaml": goodFamily + "alternatives:\n  - name: alt\n    psaLevel: restricted\n    attack: {pod: {spec: {hostIPC: true}}}\n"},
+			"a.yaml:9: family host-pid-custom: alternative alt: psaLevel and psaChecks go together"},
+		{"alternative psa check that is no ID", map[string]string{"a.yaml": goodFamily + "alternatives:\n  - name: alt\n    psaLevel: baseline\n    psaChecks: [host namespaces]\n    attack: {pod: {spec: {hostIPC: true}}}\n"},
+			`a.yaml:9: family host-pid-custom: alternative alt: psaChecks: "host namespaces" is not a Pod Security check ID`},
+		{"benign twin of another kind", map[string]string{"a.yaml": "name: a\ndescription: x\nscope: object\nobjects:\n  - name: o\n    object: {apiVersion: v1, kind: Service}\n    benign: {apiVersion: v1, kind: ConfigMap}\n"},
+			"a.yaml:5: family a: object o: benign kind ConfigMap differs from the object's Service"},
+		{"benign old object on a create", map[string]string{"a.yaml": "name: a\ndescription: x\nscope: object\nobjects:\n  - name: o\n    object: {apiVersion: v1, kind: Service}\n    benign: {apiVersion: v1, kind: Service}\n    benignOldObject: {apiVersion: v1, kind: Service}\n"},
+			"a.yaml:5: family a: object o: benignOldObject only goes with operation UPDATE"},
 		{"attack that deletes the containers", map[string]string{"a.yaml": "name: a\ndescription: x\nscope: pod\nattack:\n  pod: {spec: {containers: null}}\n"},
 			"a.yaml:1: family a: after the attack patch: the Pod has no containers"},
 	}
@@ -850,8 +860,9 @@ func TestProbesAgainstRealAPIServer(t *testing.T) {
 				return // Pod Security enforces on pods only; workloads get warnings
 			}
 			err := send(p, restricted)
-			if want := len(fams[p.Family].PSAChecks) > 0; want != (err != nil) {
-				t.Errorf("restricted namespace: refused=%v, family declares psaChecks %v (err: %v)", err != nil, fams[p.Family].PSAChecks, err)
+			_, checks := fams[p.Family].psa(p.Variant)
+			if want := len(checks) > 0; want != (err != nil) {
+				t.Errorf("restricted namespace: refused=%v, declared psaChecks %v (err: %v)", err != nil, checks, err)
 			}
 		})
 	}
@@ -895,8 +906,26 @@ func TestTwins(t *testing.T) {
 	shared := map[string]*Probe{}
 	for _, p := range defaultProbes(t) {
 		if fams[p.Family].Scope == ScopeObject {
-			if p.Twin != nil && !strings.HasSuffix(p.Twin.Name, "~benign") {
-				t.Errorf("%s: object twin named %s", p.Name, p.Twin.Name)
+			if p.Twin == nil {
+				continue
+			}
+			tw := *p.Twin
+			if !strings.HasSuffix(tw.Name, "~benign") || !tw.IsTwin() {
+				t.Errorf("%s: object twin named %s, family %s", p.Name, tw.Name, tw.Family)
+			}
+			if tw.Object["kind"] != p.Object["kind"] || tw.Operation != p.Operation || tw.SubResource != p.SubResource {
+				t.Errorf("%s: twin is a %v %s/%s, the probe a %v %s/%s", p.Name, tw.Object["kind"], tw.Operation, tw.SubResource, p.Object["kind"], p.Operation, p.SubResource)
+			}
+			typed, err := decodeStrict(tw.Object)
+			if err != nil {
+				t.Errorf("twin %s: %v", tw.Name, err)
+				continue
+			}
+			if err := checkObject(typed, tw); err != nil {
+				t.Errorf("twin %s: %v", tw.Name, err)
+			}
+			if err := checkKnownKind(tw); err != nil {
+				t.Errorf("twin %s: %v", tw.Name, err)
 			}
 			continue
 		}
