@@ -967,3 +967,41 @@ func TestTwins(t *testing.T) {
 		t.Errorf("Twins returned %d, want at least %d", got, len(shared))
 	}
 }
+
+// TestEvasionMatrixListsEveryVariant keeps docs/probes.md in step with the families: every
+// family has a row in the evasion matrix, and every alternative and object is named (in
+// backticks) in a row of its family, so a new variant comes with the wrong policy it catches out.
+func TestEvasionMatrixListsEveryVariant(t *testing.T) {
+	doc, err := os.ReadFile("../docs/probes.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string][]string{} // family -> its table rows
+	for _, line := range strings.Split(string(doc), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || !strings.HasPrefix(line, "| ") {
+			continue
+		}
+		for _, fam := range strings.Split(cells[1], ",") {
+			rows[strings.TrimSpace(fam)] = append(rows[strings.TrimSpace(fam)], line)
+		}
+	}
+	for name, f := range defaultFamilies(t) {
+		if len(rows[name]) == 0 {
+			t.Errorf("docs/probes.md: family %s has no row in the evasion matrix", name)
+			continue
+		}
+		var variants []string
+		for _, a := range f.Alternatives {
+			variants = append(variants, a.Name)
+		}
+		for _, o := range f.Objects {
+			variants = append(variants, o.Name)
+		}
+		for _, v := range variants {
+			if !slices.ContainsFunc(rows[name], func(r string) bool { return strings.Contains(r, "`"+v+"`") }) {
+				t.Errorf("docs/probes.md: %s/%s is not in the evasion matrix: say what it evades and what a correct policy checks", name, v)
+			}
+		}
+	}
+}
