@@ -597,6 +597,12 @@ func TestAttackLandsWhereDeclared(t *testing.T) {
 		{"alternative is named after itself", dig("docker-socket-mount/containerd-socket", "metadata", "name"), "docker-socket-mount-containerd-socket"},
 		{"octal mode survives YAML", dig("configmap-script-exec/pod", "spec", "volumes", 0, "configMap", "defaultMode"), int64(0o755)},
 		{"lists are replaced, not merged", len(dig("sys-ptrace-capability/pod", "spec", "containers", 0, "securityContext", "capabilities", "add").([]any)), 1},
+		{"root by omission leaves the pod's user unset", dig("run-as-root/image-user", "spec", "securityContext", "runAsUser"), nil},
+		{"root by omission leaves the container's flag unset", dig("run-as-root/image-user", "spec", "containers", 0, "securityContext", "runAsNonRoot"), nil},
+		{"an add of ALL keeps no drop of ALL", dig("sys-admin-capability/all-capabilities", "spec", "containers", 0, "securityContext", "capabilities", "drop"), nil},
+		{"the sidecar is an init container that restarts", dig("host-port/sidecar", "spec", "initContainers", 0, "restartPolicy"), "Always"},
+		{"the sidecar carries the hostPort", dig("host-port/sidecar", "spec", "initContainers", 0, "ports", 0, "hostPort"), int64(9090)},
+		{"unset seccomp at both levels", dig("unconfined-seccomp/unset", "spec", "containers", 0, "securityContext", "seccompProfile"), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -743,6 +749,80 @@ func TestLoadProbesErrors(t *testing.T) {
 				t.Errorf("error\n  %s\nwant prefix\n  %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestAlternativePSAAndObjectTwins: an alternative's own psaLevel/psaChecks replace the
+// family's for its probe only, and an object's benign twin is loaded like its object (JSON
+// numbers, strict validation) and named after it.
+func TestAlternativePSAAndObjectTwins(t *testing.T) {
+	dir := writeProbeFiles(t, map[string]string{
+		"root.yaml": `name: root-custom
+description: Runs as root.
+scope: container
+psaLevel: restricted
+psaChecks: [runAsNonRoot, runAsUser]
+attack:
+  container: {securityContext: {runAsNonRoot: false, runAsUser: 0}}
+alternatives:
+  - name: image-user
+    psaLevel: restricted
+    psaChecks: [runAsNonRoot]
+    attack:
+      pod: {spec: {securityContext: {runAsNonRoot: null, runAsUser: null}}}
+      container: {securityContext: {runAsNonRoot: null, runAsUser: null}}
+`,
+		"svc.yaml": `name: svc-custom
+description: Exposes a Service.
+scope: object
+objects:
+  - name: nodeport
+    object: {apiVersion: v1, kind: Service, metadata: {name: a}, spec: {type: NodePort, selector: {app: a}, ports: [{port: 80}]}}
+    benign: {apiVersion: v1, kind: Service, metadata: {name: a}, spec: {type: ClusterIP, selector: {app: a}, ports: [{port: 80}]}}
+`,
+	})
+	f, err := loadFamilyFile(filepath.Join(dir, "root.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		variant, level string
+		checks         []string
+	}{
+		{"pod", "restricted", []string{"runAsNonRoot", "runAsUser"}},
+		{"initcontainer", "restricted", []string{"runAsNonRoot", "runAsUser"}},
+		{"image-user", "restricted", []string{"runAsNonRoot"}},
+	} {
+		level, checks := f.psa(tt.variant)
+		if level != tt.level || !slices.Equal(checks, tt.checks) {
+			t.Errorf("%s: psa %q %v, want %q %v", tt.variant, level, checks, tt.level, tt.checks)
+		}
+	}
+	ps, err := Load(filepath.Join(dir, "svc.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 1 || ps[0].Twin == nil {
+		t.Fatalf("want one probe with a twin, got %+v", ps)
+	}
+	tw := ps[0].Twin
+	if tw.Name != "svc-custom/nodeport~benign" || !tw.IsTwin() || tw.Operation != "CREATE" {
+		t.Errorf("twin %s (family %s, %s)", tw.Name, tw.Family, tw.Operation)
+	}
+	port := tw.Object["spec"].(map[string]any)["ports"].([]any)[0].(map[string]any)["port"]
+	if port != int64(80) {
+		t.Errorf("twin port %v (%T), want int64 80 like the object's", port, port)
+	}
+	typo := `name: a
+description: x
+scope: object
+objects:
+  - name: o
+    object: {apiVersion: v1, kind: Service, metadata: {name: a}, spec: {selector: {app: a}, ports: [{port: 80}]}}
+    benign: {apiVersion: v1, kind: Service, metadata: {name: a}, spec: {selectr: {app: a}, ports: [{port: 80}]}}
+`
+	if _, err := Load(writeProbeFiles(t, map[string]string{"a.yaml": typo})); err == nil || !strings.Contains(err.Error(), "a/o~benign") {
+		t.Errorf("a twin with an unknown field: error %v, want one naming a/o~benign", err)
 	}
 }
 
