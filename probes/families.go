@@ -110,6 +110,11 @@ type alternative struct {
 	Name        string      `yaml:"name"`
 	Description string      `yaml:"description"`
 	Attack      attackPatch `yaml:"attack"`
+	// PSALevel and PSAChecks replace the family's when the alternative fails other Pod
+	// Security checks than the family's attack (root by omission fails runAsNonRoot only,
+	// seccomp left unset fails restricted but not baseline). Both set or both left out.
+	PSALevel  string   `yaml:"psaLevel"`
+	PSAChecks []string `yaml:"psaChecks"`
 }
 
 // objectVariant is one hand-written request of an object-scope family (RBAC objects, Services,
@@ -440,6 +445,12 @@ func (f *probeFamily) normalize() error {
 		if err := conv(&o.OldObject, "oldObject", line); err != nil {
 			return err
 		}
+		if err := conv(&o.Benign, "benign", line); err != nil {
+			return err
+		}
+		if err := conv(&o.BenignOldObject, "benignOldObject", line); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -488,13 +499,8 @@ func (f *probeFamily) validate() error {
 	if strings.TrimSpace(f.Description) == "" {
 		return probeErr(f.file, f.line, "family %s: add a description saying what the attack does", f.Name)
 	}
-	switch f.PSALevel {
-	case "", "baseline", "restricted":
-	default:
-		return probeErr(f.file, f.line, "family %s: psaLevel %q: use baseline, restricted or leave it out", f.Name, f.PSALevel)
-	}
-	if (f.PSALevel == "") != (len(f.PSAChecks) == 0) {
-		return probeErr(f.file, f.line, "family %s: psaLevel and psaChecks go together: both set or both left out", f.Name)
+	if err := checkPSA(f.PSALevel, f.PSAChecks); err != nil {
+		return probeErr(f.file, f.line, "family %s: %v", f.Name, err)
 	}
 	switch f.Scope {
 	case ScopePod, ScopeContainer:
@@ -524,6 +530,12 @@ func (f *probeFamily) validate() error {
 			seen[a.Name] = true
 			if len(a.Attack.Pod) == 0 && len(a.Attack.Container) == 0 {
 				return probeErr(f.file, line, "family %s: alternative %s has no attack", f.Name, a.Name)
+			}
+			if _, ok := a.Attack.Pod["kind"]; ok {
+				return probeErr(f.file, line, "family %s: alternative %s: attack.pod may not change the kind", f.Name, a.Name)
+			}
+			if err := checkPSA(a.PSALevel, a.PSAChecks); err != nil {
+				return probeErr(f.file, line, "family %s: alternative %s: %v", f.Name, a.Name, err)
 			}
 		}
 		possible := f.possibleVariants()
@@ -569,9 +581,68 @@ func (f *probeFamily) validate() error {
 			default:
 				return probeErr(f.file, line, "family %s: object %s: operation %q: use CREATE, UPDATE or CONNECT", f.Name, o.Name, op)
 			}
+			if err := o.checkBenign(); err != nil {
+				return probeErr(f.file, line, "family %s: object %s: %v", f.Name, o.Name, err)
+			}
 		}
 	default:
 		return probeErr(f.file, f.line, "family %s: scope %q: use pod, container or object", f.Name, f.Scope)
+	}
+	return nil
+}
+
+// psaCheckRE is the shape of a k8s.io/pod-security-admission check ID (hostNamespaces,
+// seccompProfile_restricted); the tests hold every declared ID to the checks PSA runs.
+var psaCheckRE = regexp.MustCompile(`^[a-z][A-Za-z]*(_[a-z]+)?$`)
+
+// checkPSA validates a psaLevel with its psaChecks, of a family or of one alternative.
+func checkPSA(level string, checks []string) error {
+	switch level {
+	case "", "baseline", "restricted":
+	default:
+		return fmt.Errorf("psaLevel %q: use baseline, restricted or leave it out", level)
+	}
+	if (level == "") != (len(checks) == 0) {
+		return errors.New("psaLevel and psaChecks go together: both set or both left out")
+	}
+	seen := map[string]bool{}
+	for _, c := range checks {
+		if !psaCheckRE.MatchString(c) || seen[c] {
+			return fmt.Errorf("psaChecks: %q is not a Pod Security check ID or is listed twice (e.g. hostNamespaces, seccompProfile_restricted)", c)
+		}
+		seen[c] = true
+	}
+	return nil
+}
+
+// psa returns the Pod Security expectation of the family's probe of a variant or alternative:
+// the lowest level that denies it ("" if none) and the restricted checks it fails. An
+// alternative that declares its own replaces the family's.
+func (f *probeFamily) psa(variant string) (level string, checks []string) {
+	for _, a := range f.Alternatives {
+		if a.Name == variant && a.PSALevel != "" {
+			return a.PSALevel, a.PSAChecks
+		}
+	}
+	return f.PSALevel, f.PSAChecks
+}
+
+// checkBenign holds a benign twin to the request shape of its probe: the same apiVersion and
+// kind (a policy matches on them), and an old object only where the probe is an UPDATE.
+func (o objectVariant) checkBenign() error {
+	if o.Benign == nil {
+		if o.BenignOldObject != nil {
+			return errors.New("benignOldObject without benign: write the benign object too")
+		}
+		return nil
+	}
+	for _, k := range []string{"apiVersion", "kind"} {
+		if o.Benign[k] != o.Object[k] {
+			return fmt.Errorf("benign %s %v differs from the object's %v: the twin is the same request without the attack", k, o.Benign[k], o.Object[k])
+		}
+	}
+	if o.BenignOldObject != nil && o.operation() != "UPDATE" {
+		return errors.New("benignOldObject only goes with operation UPDATE")
 	}
 	return nil
 }

@@ -382,8 +382,9 @@ func psaAllows(t *testing.T, level psaapi.Level, meta *metav1.ObjectMeta, spec *
 }
 
 // TestProbesFailOnlyTheirAttack holds every probe that carries a pod to this: Pod Security
-// "restricted" denies it for exactly the checks its family declares (none when PSA cannot see
-// the attack), "baseline" denies it only when the family says baseline, and the Pod before an
+// "restricted" denies it for exactly the checks its family declares, or its alternative where
+// that declares its own (none when PSA cannot see the attack), "baseline" denies it only when
+// the declared level is baseline, and the Pod before an
 // update is fully restricted-compliant. So a probe is denied for its attack, not for a
 // careless base.
 func TestProbesFailOnlyTheirAttack(t *testing.T) {
@@ -396,8 +397,9 @@ func TestProbesFailOnlyTheirAttack(t *testing.T) {
 				t.Errorf("%s: %s fails restricted %v: the pod before the attack must be compliant", p.Name, pod.what, got)
 			}
 		}
+		level, checks := f.psa(p.Variant)
 		for _, pod := range newPods {
-			want := slices.Clone(f.PSAChecks)
+			want := slices.Clone(checks)
 			sort.Strings(want)
 			got := failingChecks(psaapi.LevelRestricted, pod.meta, pod.spec)
 			if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
@@ -407,8 +409,8 @@ func TestProbesFailOnlyTheirAttack(t *testing.T) {
 				t.Errorf("%s: %s: PSA evaluator allowed=%v but checks failing %v", p.Name, pod.what, allowed, got)
 			}
 			baselineDenies := len(failingChecks(psaapi.LevelBaseline, pod.meta, pod.spec)) > 0
-			if baselineDenies != (f.PSALevel == "baseline") {
-				t.Errorf("%s: %s: baseline denies=%v, family psaLevel %q", p.Name, pod.what, baselineDenies, f.PSALevel)
+			if baselineDenies != (level == "baseline") {
+				t.Errorf("%s: %s: baseline denies=%v, declared psaLevel %q", p.Name, pod.what, baselineDenies, level)
 			}
 			if allowed := psaAllows(t, psaapi.LevelBaseline, pod.meta, pod.spec); allowed == baselineDenies {
 				t.Errorf("%s: %s: PSA evaluator baseline allowed=%v disagrees with checks", p.Name, pod.what, allowed)
@@ -485,7 +487,8 @@ func TestVariantsPerScope(t *testing.T) {
 			}
 		}
 	}
-	// Spot checks of the rules, so a regression in possibleVariants shows by name.
+	// Spot checks of the rules, so a regression in possibleVariants shows by name (alternatives
+	// left out).
 	for family, want := range map[string][]string{
 		"host-pid":                {"cronjob", "deployment", "pod"},
 		"host-port":               {"cronjob", "deployment", "pod"},
@@ -493,7 +496,8 @@ func TestVariantsPerScope(t *testing.T) {
 		"sys-ptrace-capability":   {"cronjob", "deployment", "ephemeralcontainer", "initcontainer", "pod"},
 		"privileged-container":    {"cronjob", "deployment", "ephemeralcontainer", "initcontainer", "pod"},
 	} {
-		if d := cmp.Diff(want, got[family]); d != "" {
+		generated := slices.DeleteFunc(slices.Clone(got[family]), func(v string) bool { return !slices.Contains(allVariants, v) })
+		if d := cmp.Diff(want, generated); d != "" {
 			t.Errorf("%s (-want +got):\n%s", family, d)
 		}
 	}
@@ -593,6 +597,12 @@ func TestAttackLandsWhereDeclared(t *testing.T) {
 		{"alternative is named after itself", dig("docker-socket-mount/containerd-socket", "metadata", "name"), "docker-socket-mount-containerd-socket"},
 		{"octal mode survives YAML", dig("configmap-script-exec/pod", "spec", "volumes", 0, "configMap", "defaultMode"), int64(0o755)},
 		{"lists are replaced, not merged", len(dig("sys-ptrace-capability/pod", "spec", "containers", 0, "securityContext", "capabilities", "add").([]any)), 1},
+		{"root by omission leaves the pod's user unset", dig("run-as-root/image-user", "spec", "securityContext", "runAsUser"), nil},
+		{"root by omission leaves the container's flag unset", dig("run-as-root/image-user", "spec", "containers", 0, "securityContext", "runAsNonRoot"), nil},
+		{"an add of ALL keeps no drop of ALL", dig("sys-admin-capability/all-capabilities", "spec", "containers", 0, "securityContext", "capabilities", "drop"), nil},
+		{"the sidecar is an init container that restarts", dig("host-port/sidecar", "spec", "initContainers", 0, "restartPolicy"), "Always"},
+		{"the sidecar carries the hostPort", dig("host-port/sidecar", "spec", "initContainers", 0, "ports", 0, "hostPort"), int64(9090)},
+		{"unset seccomp at both levels", dig("unconfined-seccomp/unset", "spec", "containers", 0, "securityContext", "seccompProfile"), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -716,6 +726,14 @@ func TestLoadProbesErrors(t *testing.T) {
 			`a.yaml:1: probe a/pod: not a valid Pod: strict decoding error: unknown field "spec.containers[0].securityContext.priviledged"`},
 		{"wrong type in an object", map[string]string{"a.yaml": "name: a\ndescription: x\nscope: object\nobjects:\n  - name: o\n    object: {apiVersion: v1, kind: Service, metadata: {name: s}, spec: {ports: 80}}\n"},
 			"a.yaml:5: probe a/o: not a valid Service:"},
+		{"alternative psa level without checks", map[string]string{"a.yaml": goodFamily + "alternatives:\n  - name: alt\n    psaLevel: restricted\n    attack: {pod: {spec: {hostIPC: true}}}\n"},
+			"a.yaml:9: family host-pid-custom: alternative alt: psaLevel and psaChecks go together"},
+		{"alternative psa check that is no ID", map[string]string{"a.yaml": goodFamily + "alternatives:\n  - name: alt\n    psaLevel: baseline\n    psaChecks: [host namespaces]\n    attack: {pod: {spec: {hostIPC: true}}}\n"},
+			`a.yaml:9: family host-pid-custom: alternative alt: psaChecks: "host namespaces" is not a Pod Security check ID`},
+		{"benign twin of another kind", map[string]string{"a.yaml": "name: a\ndescription: x\nscope: object\nobjects:\n  - name: o\n    object: {apiVersion: v1, kind: Service}\n    benign: {apiVersion: v1, kind: ConfigMap}\n"},
+			"a.yaml:5: family a: object o: benign kind ConfigMap differs from the object's Service"},
+		{"benign old object on a create", map[string]string{"a.yaml": "name: a\ndescription: x\nscope: object\nobjects:\n  - name: o\n    object: {apiVersion: v1, kind: Service}\n    benign: {apiVersion: v1, kind: Service}\n    benignOldObject: {apiVersion: v1, kind: Service}\n"},
+			"a.yaml:5: family a: object o: benignOldObject only goes with operation UPDATE"},
 		{"attack that deletes the containers", map[string]string{"a.yaml": "name: a\ndescription: x\nscope: pod\nattack:\n  pod: {spec: {containers: null}}\n"},
 			"a.yaml:1: family a: after the attack patch: the Pod has no containers"},
 	}
@@ -731,6 +749,80 @@ func TestLoadProbesErrors(t *testing.T) {
 				t.Errorf("error\n  %s\nwant prefix\n  %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestAlternativePSAAndObjectTwins: an alternative's own psaLevel/psaChecks replace the
+// family's for its probe only, and an object's benign twin is loaded like its object (JSON
+// numbers, strict validation) and named after it.
+func TestAlternativePSAAndObjectTwins(t *testing.T) {
+	dir := writeProbeFiles(t, map[string]string{
+		"root.yaml": `name: root-custom
+description: Runs as root.
+scope: container
+psaLevel: restricted
+psaChecks: [runAsNonRoot, runAsUser]
+attack:
+  container: {securityContext: {runAsNonRoot: false, runAsUser: 0}}
+alternatives:
+  - name: image-user
+    psaLevel: restricted
+    psaChecks: [runAsNonRoot]
+    attack:
+      pod: {spec: {securityContext: {runAsNonRoot: null, runAsUser: null}}}
+      container: {securityContext: {runAsNonRoot: null, runAsUser: null}}
+`,
+		"svc.yaml": `name: svc-custom
+description: Exposes a Service.
+scope: object
+objects:
+  - name: nodeport
+    object: {apiVersion: v1, kind: Service, metadata: {name: a}, spec: {type: NodePort, selector: {app: a}, ports: [{port: 80}]}}
+    benign: {apiVersion: v1, kind: Service, metadata: {name: a}, spec: {type: ClusterIP, selector: {app: a}, ports: [{port: 80}]}}
+`,
+	})
+	f, err := loadFamilyFile(filepath.Join(dir, "root.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		variant, level string
+		checks         []string
+	}{
+		{"pod", "restricted", []string{"runAsNonRoot", "runAsUser"}},
+		{"initcontainer", "restricted", []string{"runAsNonRoot", "runAsUser"}},
+		{"image-user", "restricted", []string{"runAsNonRoot"}},
+	} {
+		level, checks := f.psa(tt.variant)
+		if level != tt.level || !slices.Equal(checks, tt.checks) {
+			t.Errorf("%s: psa %q %v, want %q %v", tt.variant, level, checks, tt.level, tt.checks)
+		}
+	}
+	ps, err := Load(filepath.Join(dir, "svc.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 1 || ps[0].Twin == nil {
+		t.Fatalf("want one probe with a twin, got %+v", ps)
+	}
+	tw := ps[0].Twin
+	if tw.Name != "svc-custom/nodeport~benign" || !tw.IsTwin() || tw.Operation != "CREATE" {
+		t.Errorf("twin %s (family %s, %s)", tw.Name, tw.Family, tw.Operation)
+	}
+	port := tw.Object["spec"].(map[string]any)["ports"].([]any)[0].(map[string]any)["port"]
+	if port != int64(80) {
+		t.Errorf("twin port %v (%T), want int64 80 like the object's", port, port)
+	}
+	typo := `name: a
+description: x
+scope: object
+objects:
+  - name: o
+    object: {apiVersion: v1, kind: Service, metadata: {name: a}, spec: {selector: {app: a}, ports: [{port: 80}]}}
+    benign: {apiVersion: v1, kind: Service, metadata: {name: a}, spec: {selectr: {app: a}, ports: [{port: 80}]}}
+`
+	if _, err := Load(writeProbeFiles(t, map[string]string{"a.yaml": typo})); err == nil || !strings.Contains(err.Error(), "a/o~benign") {
+		t.Errorf("a twin with an unknown field: error %v, want one naming a/o~benign", err)
 	}
 }
 
@@ -778,7 +870,8 @@ func BenchmarkDefaultProbes(b *testing.B) {
 // unlabelled namespace each one passes the API server's own validation and admission, so it
 // is a request the cluster would accept; in a namespace that enforces Pod Security
 // "restricted", exactly the Pods and ephemeral-container updates of families with psaChecks
-// are refused. CONNECT probes need a kubelet and are not sent.
+// are refused. Every benign twin is accepted in both. CONNECT probes need a kubelet and are
+// not sent.
 func TestProbesAgainstRealAPIServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts etcd and kube-apiserver")
@@ -834,7 +927,10 @@ func TestProbesAgainstRealAPIServer(t *testing.T) {
 		_, err = res.Update(ctx, obj, metav1.UpdateOptions{DryRun: dryRun}, p.SubResource)
 		return err
 	}
-	for _, p := range defaultProbes(t) {
+	all := defaultProbes(t)
+	// The benign twins are requests a correct policy admits: the cluster must accept them too.
+	all = append(all, Twins(all)...)
+	for _, p := range all {
 		if p.Operation == "CONNECT" {
 			continue
 		}
@@ -850,8 +946,12 @@ func TestProbesAgainstRealAPIServer(t *testing.T) {
 				return // Pod Security enforces on pods only; workloads get warnings
 			}
 			err := send(p, restricted)
-			if want := len(fams[p.Family].PSAChecks) > 0; want != (err != nil) {
-				t.Errorf("restricted namespace: refused=%v, family declares psaChecks %v (err: %v)", err != nil, fams[p.Family].PSAChecks, err)
+			var checks []string // a twin fails none
+			if !p.IsTwin() {
+				_, checks = fams[p.Family].psa(p.Variant)
+			}
+			if want := len(checks) > 0; want != (err != nil) {
+				t.Errorf("restricted namespace: refused=%v, declared psaChecks %v (err: %v)", err != nil, checks, err)
 			}
 		})
 	}
@@ -895,8 +995,26 @@ func TestTwins(t *testing.T) {
 	shared := map[string]*Probe{}
 	for _, p := range defaultProbes(t) {
 		if fams[p.Family].Scope == ScopeObject {
-			if p.Twin != nil && !strings.HasSuffix(p.Twin.Name, "~benign") {
-				t.Errorf("%s: object twin named %s", p.Name, p.Twin.Name)
+			if p.Twin == nil {
+				continue
+			}
+			tw := *p.Twin
+			if !strings.HasSuffix(tw.Name, "~benign") || !tw.IsTwin() {
+				t.Errorf("%s: object twin named %s, family %s", p.Name, tw.Name, tw.Family)
+			}
+			if tw.Object["kind"] != p.Object["kind"] || tw.Operation != p.Operation || tw.SubResource != p.SubResource {
+				t.Errorf("%s: twin is a %v %s/%s, the probe a %v %s/%s", p.Name, tw.Object["kind"], tw.Operation, tw.SubResource, p.Object["kind"], p.Operation, p.SubResource)
+			}
+			typed, err := decodeStrict(tw.Object)
+			if err != nil {
+				t.Errorf("twin %s: %v", tw.Name, err)
+				continue
+			}
+			if err := checkObject(typed, tw); err != nil {
+				t.Errorf("twin %s: %v", tw.Name, err)
+			}
+			if err := checkKnownKind(tw); err != nil {
+				t.Errorf("twin %s: %v", tw.Name, err)
 			}
 			continue
 		}
@@ -927,5 +1045,43 @@ func TestTwins(t *testing.T) {
 	}
 	if got := len(Twins(defaultProbes(t))); got < len(shared) {
 		t.Errorf("Twins returned %d, want at least %d", got, len(shared))
+	}
+}
+
+// TestEvasionMatrixListsEveryVariant keeps docs/probes.md in step with the families: every
+// family has a row in the evasion matrix, and every alternative and object is named (in
+// backticks) in a row of its family, so a new variant comes with the wrong policy it catches out.
+func TestEvasionMatrixListsEveryVariant(t *testing.T) {
+	doc, err := os.ReadFile("../docs/probes.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string][]string{} // family -> its table rows
+	for _, line := range strings.Split(string(doc), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || !strings.HasPrefix(line, "| ") {
+			continue
+		}
+		for _, fam := range strings.Split(cells[1], ",") {
+			rows[strings.TrimSpace(fam)] = append(rows[strings.TrimSpace(fam)], line)
+		}
+	}
+	for name, f := range defaultFamilies(t) {
+		if len(rows[name]) == 0 {
+			t.Errorf("docs/probes.md: family %s has no row in the evasion matrix", name)
+			continue
+		}
+		var variants []string
+		for _, a := range f.Alternatives {
+			variants = append(variants, a.Name)
+		}
+		for _, o := range f.Objects {
+			variants = append(variants, o.Name)
+		}
+		for _, v := range variants {
+			if !slices.ContainsFunc(rows[name], func(r string) bool { return strings.Contains(r, "`"+v+"`") }) {
+				t.Errorf("docs/probes.md: %s/%s is not in the evasion matrix: say what it evades and what a correct policy checks", name, v)
+			}
+		}
 	}
 }
