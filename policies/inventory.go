@@ -72,6 +72,9 @@ type Policy struct {
 	exec *execSpec
 	// namespaces are the namespaces its match or exclude names: places an attacker tries.
 	namespaces []string
+	// optOuts are labels and annotations its exclusions read (engines threatcov does not
+	// execute; for executed ones OptOuts reads the match and the code).
+	optOuts []OptOut
 }
 
 // Namespace is a namespace object found in the inventory; its labels feed Gatekeeper's

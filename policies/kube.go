@@ -440,6 +440,7 @@ type kyvernoRule struct {
 	mode       Mode
 	kinds      []string
 	namespaces []string // named in match or exclude
+	optOuts    []OptOut
 }
 
 func kyvernoMode(action string) (Mode, bool) {
@@ -496,7 +497,7 @@ func (b *builder) addKyverno(o Object) {
 				}
 			}
 		}
-		rules = append(rules, kyvernoRule{name: str(rm, "name"), action: action, mode: mode, kinds: kinds, namespaces: namespaces})
+		rules = append(rules, kyvernoRule{name: str(rm, "name"), action: action, mode: mode, kinds: kinds, namespaces: namespaces, optOuts: kyvernoOptOuts(rm)})
 	}
 	if len(rules) == 0 {
 		b.skip(o.Source, fmt.Sprintf("Kyverno %s %s has no validate or verifyImages rule", o.Object["kind"], name))
@@ -517,6 +518,7 @@ func (b *builder) addKyverno(o Object) {
 			p.Refs = append(p.Refs, "kyverno:"+name+"/"+r.name)
 			kinds = append(kinds, r.kinds...)
 			p.namespaces = append(p.namespaces, r.namespaces...)
+			p.optOuts = append(p.optOuts, r.optOuts...)
 		}
 		p.Scope = "kinds=" + strings.Join(sortedUnique(kinds), ",")
 		if len(kinds) == 0 {
