@@ -73,6 +73,9 @@ func TestCompareStep(t *testing.T) {
 			want: []string{"want host-pid/pod admitted"}},
 		"probe name is not a prefix match": {x: stepExpect{Status: statusSet{analyzer.StatusBypassed}, Admitted: []string{"host-pid/deploy"}}, got: bypassed,
 			want: []string{"want host-pid/deploy admitted"}},
+		"probe admitted in the named namespace": {x: stepExpect{Status: statusSet{analyzer.StatusBypassed}, Admitted: []string{"host-pid/cronjob@legacy"}}, got: bypassed},
+		"probe admitted elsewhere": {x: stepExpect{Status: statusSet{analyzer.StatusBypassed}, Admitted: []string{"host-pid/cronjob@apps"}}, got: bypassed,
+			want: []string{"want host-pid/cronjob@apps admitted"}},
 		"namespace not admitted": {x: stepExpect{Status: statusSet{analyzer.StatusBypassed}, Namespace: "ci"}, got: bypassed,
 			want: []string{"some probe admitted in ci"}},
 	} {

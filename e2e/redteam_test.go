@@ -41,10 +41,12 @@ type stepExpect struct {
 	Node string `yaml:"node"`
 	// Status is one status, or a list of statuses any of which is right (only where the
 	// design leaves the exact word open; the set's README argues it).
-	Status    statusSet `yaml:"status"`
-	Admitted  []string  `yaml:"admitted"`
-	Namespace string    `yaml:"namespace"`
-	Why       string    `yaml:"why"`
+	Status statusSet `yaml:"status"`
+	// Admitted are probes (family/variant, admitted in any namespace, or
+	// family/variant@namespace) that must be among the admitted ones.
+	Admitted  []string `yaml:"admitted"`
+	Namespace string   `yaml:"namespace"`
+	Why       string   `yaml:"why"`
 }
 
 // statusSet accepts `status: bypassed` and `status: [bypassed, open]`.
@@ -231,6 +233,12 @@ func compareStep(x stepExpect, got analyzer.StepResult) string {
 		problems = append(problems, fmt.Sprintf("status: want %s, got %s%s", x.Status, got.Status, kind))
 	}
 	for _, probe := range x.Admitted {
+		if strings.Contains(probe, "@") { // probe@namespace: admitted in that namespace
+			if !slices.Contains(got.Admitted, probe) {
+				problems = append(problems, fmt.Sprintf("admitted: want %s admitted, not among them", probe))
+			}
+			continue
+		}
 		if !slices.ContainsFunc(got.Admitted, func(k string) bool { return strings.HasPrefix(k, probe+"@") }) {
 			problems = append(problems, fmt.Sprintf("admitted: want %s admitted in some namespace, not among them", probe))
 		}
