@@ -191,7 +191,6 @@ func TestRedTeam(t *testing.T) {
 				Policies:   []string{filepath.Join(dir, "policies")},
 				Namespaces: e.Config.Namespaces,
 				Date:       "2026-12-01",
-				StepsOnly:  true,
 			}
 			for _, m := range e.Config.Mappings {
 				cfg.Mappings = append(cfg.Mappings, filepath.Join(dir, m))
