@@ -1,7 +1,16 @@
-// Package e2e holds end-to-end tests that drive the real `threatcov serve` binary in headless
-// Chromium (through chromedp and the DevTools protocol). It has no code of its own.
+// Package e2e holds end-to-end tests. It has no code of its own.
 //
-// The tests build cmd/threatcov, start it on a free loopback port with a real analysis (the
+// The red-team suite (redteam_test.go, redteam/) runs realistic policy sets, each with one hole
+// or none, through pipeline.Run with real OPA and real Pod Security admission, and checks the
+// status a correct engine gives the steps each set affects (docs/semantics.md). A set fails
+// with its node, the expected and actual status, and the engine's explanation; a step reported
+// blocked where the set expects an attacker to get through is marked as a false green.
+// redteam/README.md describes a set and its expect.yaml.
+//
+// The browser tests drive the real `threatcov serve` binary in headless Chromium (through
+// chromedp and the DevTools protocol).
+//
+// They build cmd/threatcov, start it on a free loopback port with a real analysis (the
 // embedded catalog and testdata/policies), and use the pages as a user would. They need
 // /usr/bin/chromium (scripts/e2e-deps.sh installs it, or set THREATCOV_CHROMIUM); without it
 // they skip, except under CI (env CI set), where a missing browser fails the run. They never
