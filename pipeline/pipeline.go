@@ -120,6 +120,7 @@ func Load(ctx context.Context, c Config) (*analyzer.Input, error) {
 			return nil, err
 		}
 	}
+	ps = append(ps, optOutProbes(ps, inv)...)
 	ev, err := c.evaluator(inv)
 	if err != nil {
 		return nil, err
@@ -257,6 +258,20 @@ func (c Config) loadMapping(cat *attacktrees.Catalog, ps []probes.Probe) (*mappi
 		files = append(files, mf)
 	}
 	return mapping.ResolveDefault(cat, ps, c.Strict, files...)
+}
+
+// optOutProbes are the variants of every probe that carry the labels and annotations the
+// deployed policies exempt by.
+func optOutProbes(ps []probes.Probe, inv *policies.Inventory) []probes.Probe {
+	labels, annotations := map[string]string{}, map[string]string{}
+	for _, o := range inv.OptOuts() {
+		if o.Annotation {
+			annotations[o.Key] = o.Value
+		} else {
+			labels[o.Key] = o.Value
+		}
+	}
+	return probes.WithOptOuts(ps, labels, annotations)
 }
 
 // policySet is the policies read from the policy files, or the error reading them.

@@ -128,8 +128,29 @@ func kyvernoOptOuts(rule any) []OptOut {
 // x.annotations["key"] and object.get(x.labels, "key", default).
 func regoOptOuts(m *ast.Module) []OptOut {
 	var out []OptOut
+	// Keys are often named once: annotation := "example.com/exempt".
+	consts := map[string]ast.String{}
+	for _, r := range m.Rules {
+		if r.Head.Value == nil || len(r.Body) != 1 || r.Body[0].String() != "true" {
+			continue
+		}
+		if s, ok := r.Head.Value.Value.(ast.String); ok {
+			consts[r.Head.Name.String()] = s
+		}
+	}
 	keyAfter := func(field string, key *ast.Term) {
 		s, ok := key.Value.(ast.String)
+		if !ok {
+			switch v := key.Value.(type) {
+			case ast.Var:
+				s, ok = consts[string(v)]
+			case ast.Ref:
+				if len(v) > 0 {
+					name, _ := v[len(v)-1].Value.(ast.String)
+					s, ok = consts[string(name)]
+				}
+			}
+		}
 		if !ok {
 			return
 		}

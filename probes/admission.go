@@ -111,3 +111,74 @@ func str(v any) string {
 	s, _ := v.(string)
 	return s
 }
+
+// OptOutSuffix ends the name of a probe that carries the labels and annotations the deployed
+// policies exempt by.
+const OptOutSuffix = "+opt-out"
+
+// WithOptOuts returns, for every probe, a variant that also carries labels and annotations
+// the attacker sets on their own object to opt out of a policy (docs/semantics.md, "Probes"),
+// on the object, its Pod template and, for an update, its old object; the variant's twin
+// carries them too, so a policy that rejects the labels themselves is over-broad, not proof.
+// None when there is nothing to set.
+func WithOptOuts(ps []Probe, labels, annotations map[string]string) []Probe {
+	if len(labels)+len(annotations) == 0 {
+		return nil
+	}
+	twins := map[string]*Probe{}
+	mark := func(p Probe) Probe {
+		p.Name += OptOutSuffix
+		p.Variant += OptOutSuffix
+		p.Object = DeepCopy(p.Object)
+		p.OldObject = DeepCopy(p.OldObject)
+		for _, obj := range []map[string]any{p.Object, p.OldObject} {
+			if obj == nil {
+				continue
+			}
+			setMetadata(obj, labels, annotations)
+			if path, ok := podTemplatePaths[str(obj["kind"])]; ok {
+				if tmpl, _ := field(obj, path...).(map[string]any); tmpl != nil {
+					setMetadata(tmpl, labels, annotations)
+				}
+			}
+		}
+		return p
+	}
+	var out []Probe
+	for _, p := range ps {
+		q := mark(p)
+		if p.Twin != nil {
+			t, ok := twins[p.Twin.Name]
+			if !ok {
+				tw := mark(*p.Twin)
+				t = &tw
+				twins[p.Twin.Name] = t
+			}
+			q.Twin = t
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
+// setMetadata merges labels and annotations into obj's metadata.
+func setMetadata(obj map[string]any, labels, annotations map[string]string) {
+	md, _ := obj["metadata"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+		obj["metadata"] = md
+	}
+	for key, kv := range map[string]map[string]string{"labels": labels, "annotations": annotations} {
+		if len(kv) == 0 {
+			continue
+		}
+		m, _ := md[key].(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+			md[key] = m
+		}
+		for k, v := range kv {
+			m[k] = v
+		}
+	}
+}
