@@ -39,6 +39,9 @@ const (
 const (
 	ViaObject = "object" // the probe's own manifest
 	ViaPod    = "pod"    // the Pod a workload's controller would create (admission only)
+	// ViaExpansion: Gatekeeper's expansion of the workload into its Pod, reviewed as part of
+	// the workload's own request (ExpansionTemplates deployed).
+	ViaExpansion = "expansion"
 )
 
 // Evaluation is the outcome of one policy on one probe in one namespace.
@@ -353,14 +356,18 @@ func (e *Evaluator) Print(pc print.Context, msg string) error {
 
 // probeInput is a probe placed in a namespace, converted once for every policy.
 type probeInput struct {
-	object, pod   map[string]any
-	objectValue   ast.Value // pipeline input
-	objectReview  *ast.Term // Gatekeeper input.review
-	podReview     *ast.Term
-	objectRequest request
-	podRequest    request
-	base          *probeBase
-	err           error
+	object, pod  map[string]any
+	objectValue  ast.Value // pipeline input
+	objectReview *ast.Term // Gatekeeper input.review
+	podReview    *ast.Term
+	// expanded is the Pod Gatekeeper's expansion (ExpansionTemplates) reviews as part of the
+	// workload's own request: the attacker's, source Generated; nil without expansion.
+	expandedReview  *ast.Term
+	expandedRequest request
+	objectRequest   request
+	podRequest      request
+	base            *probeBase
+	err             error
 }
 
 // inputKey identifies a converted input: the probe (by name and object identity) placed in a
@@ -561,6 +568,14 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 			in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
 			return in
 		}
+		if e.inv.expandsToPod(str(in.object, "kind")) {
+			in.expandedRequest = requestFor(in.pod, nsLabels, probes.Attacker)
+			in.expandedRequest.generated = true
+			if in.expandedReview, err = review(podValue, nil, str(in.pod, "apiVersion"), op, "", in.expandedRequest); err != nil {
+				in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
+				return in
+			}
+		}
 	}
 	return in
 }
@@ -684,8 +699,7 @@ func (e *Evaluator) judge(ctx context.Context, p *Policy, probe probes.Probe, in
 		}
 		return ev
 	}
-	judge := func(pod bool) result { return e.evalRego(ctx, p, in, pod) }
-	obj := judge(false)
+	obj := e.evalRego(ctx, p, in, reqObject)
 	if p.Point != probes.PointAdmission || in.pod == nil {
 		ev.Verdict, ev.Messages, ev.Err = obj.verdict, obj.messages, obj.err
 		if obj.verdict == VerdictDenied {
@@ -693,25 +707,32 @@ func (e *Evaluator) judge(ctx context.Context, p *Policy, probe probes.Probe, in
 		}
 		return ev
 	}
-	if obj.verdict == VerdictDenied {
-		// The workload is rejected, so no Pod is ever created: no need to judge it.
-		ev.Verdict, ev.Via, ev.Messages = VerdictDenied, ViaObject, obj.messages
-		return ev
+	// The workload is denied if its own request is (Gatekeeper's expansion reviews the Pod
+	// it will create as part of that request), or else if the Pod its controller creates is:
+	// either way no Pod runs. Judged in that order; the first denial decides.
+	results := []result{obj}
+	vias := []string{ViaObject}
+	if in.expandedReview != nil && p.exec.gatekeeper {
+		results, vias = append(results, e.evalRego(ctx, p, in, reqExpanded)), append(vias, ViaExpansion)
 	}
-	pod := judge(true)
-	switch {
-	case pod.verdict == VerdictDenied:
-		ev.Verdict, ev.Via, ev.Messages = VerdictDenied, ViaPod, pod.messages
-	case obj.verdict == VerdictError || pod.verdict == VerdictError:
-		ev.Verdict = VerdictError
-		var errs []string
-		for _, r := range []result{obj, pod} {
-			if r.err != "" {
-				errs = append(errs, r.err)
-			}
+	results, vias = append(results, e.evalRego(ctx, p, in, reqPod)), append(vias, ViaPod)
+	var errs []string
+	admitted := false
+	for i, r := range results {
+		switch r.verdict {
+		case VerdictDenied:
+			ev.Verdict, ev.Via, ev.Messages = VerdictDenied, vias[i], r.messages
+			return ev
+		case VerdictError:
+			errs = append(errs, r.err)
+		case VerdictAdmitted:
+			admitted = true
 		}
-		ev.Err = strings.Join(dedupe(errs), "; ")
-	case obj.verdict == VerdictAdmitted || pod.verdict == VerdictAdmitted:
+	}
+	switch {
+	case len(errs) > 0:
+		ev.Verdict, ev.Err = VerdictError, strings.Join(dedupe(errs), "; ")
+	case admitted:
 		ev.Verdict = VerdictAdmitted
 	default:
 		ev.Verdict = VerdictNotApplicable
@@ -719,14 +740,23 @@ func (e *Evaluator) judge(ctx context.Context, p *Policy, probe probes.Probe, in
 	return ev
 }
 
+// The requests a workload probe makes at admission.
+type requestKind int
+
+const (
+	reqObject   requestKind = iota // the probe's own request
+	reqExpanded                    // Gatekeeper's expansion of a workload into its Pod
+	reqPod                         // the Pod the workload's controller creates
+)
+
 type result struct {
 	verdict  Verdict
 	messages []string
 	err      string
 }
 
-func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, pod bool) result {
-	if pod && in.pod == nil {
+func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, which requestKind) result {
+	if which != reqObject && in.pod == nil {
 		return result{verdict: VerdictNotApplicable}
 	}
 	q := e.queries[p.exec.key]
@@ -742,8 +772,11 @@ func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, pod
 	var input ast.Value = in.objectValue
 	if p.exec.gatekeeper {
 		req, rev := in.objectRequest, in.objectReview
-		if pod {
+		switch which {
+		case reqPod:
 			req, rev = in.podRequest, in.podReview
+		case reqExpanded:
+			req, rev = in.expandedRequest, in.expandedReview
 		}
 		if why := e.inv.gatekeeperExempt(req.namespace, req.nsLabels); why != "" && !req.clusterScoped() {
 			return result{verdict: VerdictNotApplicable, messages: []string{why}}

@@ -118,3 +118,35 @@ func (inv *Inventory) Exemptions() []string { return inv.exemptions }
 func namespacesNamed(match map[string]any) []string {
 	return append(strs(match, "namespaces"), strs(match, "excludedNamespaces")...)
 }
+
+// addExpansionTemplate records which workload kinds Gatekeeper expands, and into what
+// (expansion.gatekeeper.sh ExpansionTemplate: spec.applyTo kinds, spec.generatedGVK).
+func (b *builder) addExpansionTemplate(o Object) {
+	generated := str(o.Object, "spec", "generatedGVK", "kind")
+	if b.inv.expansions == nil {
+		b.inv.expansions = map[string]string{}
+	}
+	for _, a := range list(o.Object, "spec", "applyTo") {
+		for _, k := range strs(a, "kinds") {
+			b.inv.expansions[k] = generated
+		}
+	}
+}
+
+// expandsToPod reports whether Gatekeeper's expansion turns a workload of kind into a Pod,
+// directly or through another generated kind (a CronJob into a Job into a Pod): the Pod is
+// then reviewed as part of the workload's own request (gatekeeper docs, "Validating Workload
+// Resources using ExpansionTemplate").
+func (inv *Inventory) expandsToPod(kind string) bool {
+	for range 4 {
+		next, ok := inv.expansions[kind]
+		if !ok {
+			return false
+		}
+		if next == "Pod" {
+			return true
+		}
+		kind = next
+	}
+	return false
+}

@@ -104,6 +104,9 @@ type Inventory struct {
 	// exemptions say where each engine-level exemption comes from.
 	gkExempt   []string
 	exemptions []string
+	// expansions maps a workload kind to the kind Gatekeeper's ExpansionTemplates generate
+	// from it.
+	expansions map[string]string
 }
 
 // Object is one decoded Kubernetes object and where it came from. File discovery and the

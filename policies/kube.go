@@ -105,6 +105,8 @@ func (b *builder) addObject(o Object) {
 		b.constraints = append(b.constraints, o)
 	case g == "config.gatekeeper.sh" && kind == "Config":
 		b.addGatekeeperConfig(o)
+	case g == "expansion.gatekeeper.sh" && kind == "ExpansionTemplate":
+		b.addExpansionTemplate(o)
 	case g == "kyverno.io" && (kind == "ClusterPolicy" || kind == "Policy"):
 		b.addKyverno(o)
 	case g == "" && kind == "Namespace":
