@@ -155,7 +155,7 @@ func NewEvaluator(inv *Inventory, opts ...Option) (*Evaluator, error) {
 	if e.psa, err = newPSARegistry(); err != nil {
 		return nil, fmt.Errorf("set up Pod Security Admission checks: %w", err)
 	}
-	if e.store, err = referentialStore(e.referential); err != nil {
+	if e.store, err = referentialStore(append(e.referential, inv.syncedObjects()...)); err != nil {
 		return nil, fmt.Errorf("referential data: %w", err)
 	}
 	caps := sandboxCapabilities()
@@ -417,6 +417,10 @@ type probeBase struct {
 	admitted      map[string]any
 	admittedValue ast.Value
 	admittedErr   error
+	// expanded is the workload's Pod as Gatekeeper's expansion builds it: no built-in
+	// admission has run on it.
+	expanded      map[string]any
+	expandedValue ast.Value
 
 	// The Pod as Pod Security Admission reads it, converted on first use: its checks read the
 	// spec and annotations, never the namespace, so one conversion serves every namespace.
@@ -439,9 +443,12 @@ func (e *Evaluator) base(probe probes.Probe) *probeBase {
 		if b.old != nil {
 			b.oldValue, b.oldErr = ast.InterfaceToValue(b.old)
 		}
-		if b.pod = probes.ExpandPod(b.object); b.pod != nil {
-			b.pod = probes.Admit(b.pod)
-			b.podValue, b.podErr = ast.InterfaceToValue(b.pod)
+		if b.expanded = probes.ExpandPod(b.object); b.expanded != nil {
+			b.expandedValue, b.podErr = ast.InterfaceToValue(b.expanded)
+			b.pod = probes.Admit(b.expanded)
+			if b.podErr == nil {
+				b.podValue, b.podErr = ast.InterfaceToValue(b.pod)
+			}
 		}
 		return b
 	})
@@ -530,6 +537,18 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 	}
 	in.object, in.objectValue = placed(b.object, b.objectValue, namespace)
 	admitted, admittedValue := placed(b.admitted, b.admittedValue, namespace)
+	// LimitRanger fills resources from the namespace's LimitRanges: a per-namespace mutation,
+	// converted again only where a namespace has one.
+	ranges := e.inv.limitRanges(namespace)
+	creates := (probe.Operation == "" || probe.Operation == "CREATE") && probe.SubResource == ""
+	if len(ranges) > 0 && creates && str(admitted, "kind") == "Pod" {
+		admitted = probes.ApplyLimitRanges(admitted, ranges)
+		var err error
+		if admittedValue, err = ast.InterfaceToValue(admitted); err != nil {
+			in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
+			return in
+		}
+	}
 	nsLabels := e.nsLabels(namespace)
 	in.objectRequest = requestFor(admitted, nsLabels, probes.Attacker)
 	var old ast.Value
@@ -561,6 +580,13 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 			md, _ := b.pod["metadata"].(map[string]any)
 			in.pod, podValue = withNamespace(b.pod, md, b.podValue, ns)
 		}
+		if len(ranges) > 0 {
+			in.pod = probes.ApplyLimitRanges(in.pod, ranges)
+			if podValue, err = ast.InterfaceToValue(in.pod); err != nil {
+				in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
+				return in
+			}
+		}
 		// The controller creates the Pod: an original request from its service account.
 		controller, _ := probes.Controller(str(in.object, "kind"))
 		in.podRequest = requestFor(in.pod, nsLabels, controller)
@@ -569,9 +595,14 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 			return in
 		}
 		if e.inv.expandsToPod(str(in.object, "kind")) {
-			in.expandedRequest = requestFor(in.pod, nsLabels, probes.Attacker)
+			expanded, expandedValue := b.expanded, b.expandedValue
+			if ns := str(in.object, "metadata", "namespace"); ns != "" {
+				md, _ := expanded["metadata"].(map[string]any)
+				expanded, expandedValue = withNamespace(expanded, md, expandedValue, ns)
+			}
+			in.expandedRequest = requestFor(expanded, nsLabels, probes.Attacker)
 			in.expandedRequest.generated = true
-			if in.expandedReview, err = review(podValue, nil, str(in.pod, "apiVersion"), op, "", in.expandedRequest); err != nil {
+			if in.expandedReview, err = review(expandedValue, nil, str(expanded, "apiVersion"), op, "", in.expandedRequest); err != nil {
 				in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
 				return in
 			}

@@ -150,3 +150,25 @@ func (inv *Inventory) expandsToPod(kind string) bool {
 	}
 	return false
 }
+
+// syncedObjects are the objects of the inventory that Gatekeeper's Config replicates into
+// data.inventory (spec.sync.syncOnly): without a Config, none, as in a cluster that syncs
+// nothing.
+func (inv *Inventory) syncedObjects() []map[string]any {
+	var out []map[string]any
+	for _, kind := range inv.synced {
+		out = append(out, inv.objects[kind]...)
+	}
+	return out
+}
+
+// limitRanges are the LimitRange objects of namespace.
+func (inv *Inventory) limitRanges(namespace string) []map[string]any {
+	var out []map[string]any
+	for _, lr := range inv.objects["LimitRange"] {
+		if str(lr, "metadata", "namespace") == namespace {
+			out = append(out, lr)
+		}
+	}
+	return out
+}

@@ -107,6 +107,11 @@ type Inventory struct {
 	// expansions maps a workload kind to the kind Gatekeeper's ExpansionTemplates generate
 	// from it.
 	expansions map[string]string
+	// objects are every Kubernetes object read, by kind: what Gatekeeper's Config may sync
+	// into data.inventory, and LimitRanges.
+	objects map[string][]map[string]any
+	// synced are the kinds Gatekeeper's Config replicates into data.inventory.
+	synced []string
 }
 
 // Object is one decoded Kubernetes object and where it came from. File discovery and the

@@ -96,6 +96,12 @@ func (b *builder) addObject(o Object) {
 	kind, _ := o.Object["kind"].(string)
 	apiVersion, _ := o.Object["apiVersion"].(string)
 	g := group(apiVersion)
+	if kind != "" {
+		if b.inv.objects == nil {
+			b.inv.objects = map[string][]map[string]any{}
+		}
+		b.inv.objects[kind] = append(b.inv.objects[kind], o.Object)
+	}
 	switch {
 	case kind == "":
 		b.skip(o.Source, "document has no kind")
@@ -107,6 +113,8 @@ func (b *builder) addObject(o Object) {
 		b.addGatekeeperConfig(o)
 	case g == "expansion.gatekeeper.sh" && kind == "ExpansionTemplate":
 		b.addExpansionTemplate(o)
+	case g == "" && kind == "LimitRange":
+		// Read by limitDefaults: LimitRanger fills resources before validation.
 	case g == "kyverno.io" && (kind == "ClusterPolicy" || kind == "Policy"):
 		b.addKyverno(o)
 	case g == "" && kind == "Namespace":
@@ -122,7 +130,7 @@ func (b *builder) addObject(o Object) {
 }
 
 func (b *builder) build() (*Inventory, error) {
-	b.inv.gkExempt = b.gkConfig.exempt
+	b.inv.gkExempt, b.inv.synced = b.gkConfig.exempt, b.gkConfig.sync
 	b.buildRegoPolicies()
 	b.buildConstraints()
 	b.buildVAPs()

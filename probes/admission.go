@@ -182,3 +182,73 @@ func setMetadata(obj map[string]any, labels, annotations map[string]string) {
 		}
 	}
 }
+
+// ApplyLimitRanges applies LimitRanger, the built-in mutating admission that fills in the
+// resources a container leaves unset from the LimitRanges of its namespace, and returns the
+// result (a copy; ranges are LimitRange objects). Each LimitRange item of type Container
+// defaults as the API server defaults it: default from max, defaultRequest from default; then
+// every container and init container gets the default limits and requests it does not set.
+func ApplyLimitRanges(obj map[string]any, ranges []map[string]any) map[string]any {
+	if obj["kind"] != "Pod" || len(ranges) == 0 {
+		return obj
+	}
+	limits, requests := map[string]any{}, map[string]any{}
+	for _, lr := range ranges {
+		items, _ := field(lr, "spec", "limits").([]any)
+		for _, it := range items {
+			item, _ := it.(map[string]any)
+			if item == nil || str(item["type"]) != "Container" {
+				continue
+			}
+			def, _ := item["default"].(map[string]any)
+			if def == nil {
+				def, _ = item["max"].(map[string]any)
+			}
+			req, _ := item["defaultRequest"].(map[string]any)
+			if req == nil {
+				req = def
+			}
+			for k, v := range def {
+				limits[k] = v
+			}
+			for k, v := range req {
+				requests[k] = v
+			}
+		}
+	}
+	if len(limits)+len(requests) == 0 {
+		return obj
+	}
+	out := DeepCopy(obj)
+	spec, _ := out["spec"].(map[string]any)
+	for _, f := range []string{"initContainers", "containers"} {
+		cs, _ := spec[f].([]any)
+		for _, c := range cs {
+			cm, _ := c.(map[string]any)
+			if cm == nil {
+				continue
+			}
+			res, _ := cm["resources"].(map[string]any)
+			if res == nil {
+				res = map[string]any{}
+				cm["resources"] = res
+			}
+			for key, defaults := range map[string]map[string]any{"limits": limits, "requests": requests} {
+				if len(defaults) == 0 {
+					continue
+				}
+				set, _ := res[key].(map[string]any)
+				if set == nil {
+					set = map[string]any{}
+					res[key] = set
+				}
+				for k, v := range defaults {
+					if _, ok := set[k]; !ok {
+						set[k] = v
+					}
+				}
+			}
+		}
+	}
+	return out
+}
