@@ -657,7 +657,12 @@ func (e *Evaluator) judge(ctx context.Context, p *Policy, probe mapping.Probe, i
 		}
 		return ev
 	}
-	judge := func(pod bool) result { return e.evalRego(ctx, p, in, pod) }
+	judge := func(pod bool) result {
+		if p.exec.cel != nil {
+			return e.evalCEL(ctx, p, probe, in, pod)
+		}
+		return e.evalRego(ctx, p, in, pod)
+	}
 	obj := judge(false)
 	if p.Point != PointAdmission || in.pod == nil {
 		ev.Verdict, ev.Messages, ev.Err = obj.verdict, obj.messages, obj.err

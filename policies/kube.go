@@ -8,6 +8,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	psaapi "k8s.io/pod-security-admission/api"
+
+	"github.com/threatcov/threatcov/policies/vap"
 )
 
 // execSpec is what the Evaluator needs to run a verifiable policy.
@@ -23,6 +25,8 @@ type execSpec struct {
 	// PSA.
 	psaNamespace string
 	psaLevel     psaapi.LevelVersion
+	// CEL: ValidatingAdmissionPolicies and Gatekeeper K8sNativeValidation (cel.go).
+	cel *celSpec
 }
 
 type builder struct {
@@ -34,6 +38,7 @@ type builder struct {
 	constraints []Object
 	vaps        map[string]Object
 	bindings    []Object
+	others      []Object // not policies: ValidatingAdmissionPolicy params
 }
 
 type template struct {
@@ -47,6 +52,9 @@ type template struct {
 	constraint bool // at least one Constraint uses it
 	// rejected says why Gatekeeper would refuse the template ("" when it would not).
 	rejected string
+	// cel is the compiled K8sNativeValidation code, which Gatekeeper runs in preference to
+	// Rego when a template has both (its default driver order puts k8scel first).
+	cel *vap.Template
 }
 
 // gatekeeperImport reports whether Gatekeeper's Rego rewriter accepts an import in a
@@ -111,6 +119,7 @@ func (b *builder) addObject(o Object) {
 	case g == "admissionregistration.k8s.io" && kind == "ValidatingAdmissionPolicyBinding":
 		b.bindings = append(b.bindings, o)
 	default:
+		b.others = append(b.others, o)
 		b.skip(o.Source, fmt.Sprintf("%s %s is not a policy", apiVersion, kind))
 	}
 }
@@ -226,6 +235,16 @@ func (b *builder) addTemplate(o Object) {
 		for ci, code := range list(target, "code") {
 			engine := str(code, "engine")
 			t.engines = append(t.engines, engine)
+			if engine == vap.EngineK8sNativeValidation && t.cel == nil && ti == 0 {
+				source, _ := lookup(code, "source").(map[string]any)
+				cel, err := vap.NewTemplate(kind, source, fmt.Sprintf("%scode.%d.source", prefix, ci))
+				if err != nil {
+					b.errs = append(b.errs, celCompileError(o, "ConstraintTemplate "+kind, err))
+					return
+				}
+				t.cel = cel
+				continue
+			}
 			if engine != "Rego" || t.hasRego {
 				continue
 			}
@@ -291,6 +310,20 @@ func (b *builder) buildConstraints() {
 		if t.rejected != "" {
 			p.Mode, p.Action = ModeNone, p.Action+" (template refused)"
 			p.Notes = append(p.Notes, t.rejected)
+			b.inv.Policies = append(b.inv.Policies, p)
+			continue
+		}
+		if t.cel != nil {
+			p.Verifiable = true
+			p.exec = &execSpec{
+				key:        "gatekeeper:" + kind,
+				gatekeeper: true,
+				match:      match,
+				cel:        &celSpec{template: t.cel, constraint: o.Object},
+			}
+			if t.hasRego {
+				p.Notes = append(p.Notes, fmt.Sprintf("template %s has K8sNativeValidation and Rego code: executed as CEL, the engine Gatekeeper runs first", kind))
+			}
 			b.inv.Policies = append(b.inv.Policies, p)
 			continue
 		}
@@ -575,6 +608,17 @@ func (b *builder) addNamespace(o Object) {
 
 func (b *builder) buildVAPs() {
 	bound := map[string]bool{}
+	compiled := map[string]*vap.Policy{}
+	var params *vap.Params
+	for _, n := range sortedKeys(b.vaps) {
+		o := b.vaps[n]
+		pol, err := vap.NewPolicy(o.Object)
+		if err != nil {
+			b.errs = append(b.errs, celCompileError(o, "ValidatingAdmissionPolicy "+n, err))
+			continue
+		}
+		compiled[n] = pol
+	}
 	for _, o := range b.bindings {
 		bname := str(o.Object, "metadata", "name")
 		pname := str(o.Object, "spec", "policyName")
@@ -594,13 +638,25 @@ func (b *builder) buildVAPs() {
 				p.Mode = ModeEnforce
 			}
 		}
-		vap, ok := b.vaps[pname]
+		def, ok := b.vaps[pname]
 		if !ok {
 			p.Mode = ModeNone
 			p.Notes = append(p.Notes, fmt.Sprintf("binding %s names ValidatingAdmissionPolicy %s, which is not in the inventory: it enforces nothing", bname, pname))
 		} else {
 			bound[pname] = true
-			p.Scope = vapScope(vap.Object, o.Object)
+			p.Scope = vapScope(def.Object, o.Object)
+			if pol := compiled[pname]; pol != nil {
+				binding, err := vap.NewBinding(o.Object)
+				if err != nil {
+					b.fail(o.Source, "ValidatingAdmissionPolicyBinding %s: %v; fix the binding", bname, err)
+					continue
+				}
+				if params == nil {
+					params = celParams(b.others)
+				}
+				p.Verifiable = true
+				p.exec = &execSpec{key: p.ID, cel: &celSpec{policy: pol, binding: binding, params: params}}
+			}
 		}
 		b.inv.Policies = append(b.inv.Policies, p)
 	}

@@ -65,8 +65,8 @@ type spec struct {
 	// The variables each kind of expression may use: params, authorizer.
 	varOpts, condOpts, msgOpts plugincel.OptionalVariableDeclarations
 	failurePolicy              *admissionregistrationv1.FailurePolicyType
-	matcherKind     string // for the API server's match condition errors
-	name            string
+	matcherKind                string // for the API server's match condition errors
+	name                       string
 }
 
 // compile builds the API server's validator for s, as the API server's compilePolicy does
