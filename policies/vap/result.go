@@ -22,7 +22,7 @@ type Result struct {
 	Verdict Verdict
 	// Messages say why the request is denied: one per failed validation (its message,
 	// messageExpression or expression, as the API server chooses), and one per error that
-	// failurePolicy Fail turns into a denial.
+	// failurePolicy Fail turns into a denial, saying so.
 	Messages []string
 	// Errors are the runtime and configuration errors met (a missing field, the cost budget,
 	// a param that cannot be found), each saying how failurePolicy counted it.
@@ -48,8 +48,9 @@ func (r *Result) countError(f admissionregistrationv1.FailurePolicyType, what st
 		}
 		r.Errors = append(r.Errors, fmt.Sprintf("%s: %s (failurePolicy Ignore: the API server admits the request)", what, err))
 	default:
-		r.Errors = append(r.Errors, fmt.Sprintf("%s: %s (failurePolicy %s: the API server denies the request)", what, err, f))
-		r.Messages = append(r.Messages, fmt.Sprintf("%s: %s", what, err))
+		msg := fmt.Sprintf("%s: %s (failurePolicy %s: the API server denies the request)", what, err, f)
+		r.Errors = append(r.Errors, msg)
+		r.Messages = append(r.Messages, msg)
 		r.Verdict = Denied
 	}
 }

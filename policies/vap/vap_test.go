@@ -134,7 +134,7 @@ func TestPolicyEvaluate(t *testing.T) {
 			vap.Result{Verdict: vap.Admitted, Actions: []string{"Deny", "Audit"}}},
 		{"param missing denies", privileged, paramBinding, vap.Request{Object: benign, Namespace: &vap.Namespace{Name: "other"}},
 			vap.Result{Verdict: vap.Denied,
-				Messages: []string{"failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction"},
+				Messages: []string{"failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction (failurePolicy Fail: the API server denies the request)"},
 				Errors:   []string{"failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction (failurePolicy Fail: the API server denies the request)"},
 				Actions:  []string{"Deny", "Audit"}}},
 		{"ephemeral container UPDATE", privileged, paramBinding, vap.Request{Operation: "UPDATE", SubResource: "ephemeralcontainers", Object: withEphemeral, OldObject: benign, Namespace: teamA},
@@ -148,7 +148,7 @@ func TestPolicyEvaluate(t *testing.T) {
 		{"namespace selector in", hostPID, prodOnly, vap.Request{Object: pod(t, "  hostPID: true\n"), Namespace: &vap.Namespace{Name: "shop", Labels: map[string]string{"env": "prod"}}},
 			vap.Result{Verdict: vap.Denied, Messages: []string{"pod app shares the host PID namespace"}, Actions: []string{"Warn"}}},
 		{"runtime error fails closed", strict, deny, vap.Request{Object: benign, Namespace: teamA},
-			vap.Result{Verdict: vap.Denied, Messages: []string{"runtime error: expression 'object.spec.hostIPC == false' resulted in error: no such key: hostIPC"},
+			vap.Result{Verdict: vap.Denied, Messages: []string{"runtime error: expression 'object.spec.hostIPC == false' resulted in error: no such key: hostIPC (failurePolicy Fail: the API server denies the request)"},
 				Errors:  []string{"runtime error: expression 'object.spec.hostIPC == false' resulted in error: no such key: hostIPC (failurePolicy Fail: the API server denies the request)"},
 				Actions: []string{"Deny"}}},
 		{"runtime error ignored", lenient, deny, vap.Request{Object: benign, Namespace: teamA},
@@ -211,5 +211,24 @@ func TestUnknownFieldRefused(t *testing.T) {
 	_, err := vap.NewPolicy(obj(t, "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: p}\nspec:\n  validation: [{expression: 'true'}]\n"))
 	if err == nil || !strings.Contains(err.Error(), "validation") {
 		t.Errorf("err = %v, want an unknown field error naming spec.validation", err)
+	}
+}
+
+// TestCostBudget: an expression that would iterate 10^8 times stops at the API server's
+// runtime cost budget, and the error counts as failurePolicy says.
+func TestCostBudget(t *testing.T) {
+	ten := "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"
+	nested := "true"
+	for _, v := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		nested = ten + ".all(" + v + ", " + nested + ")"
+	}
+	deny := binding(t, "  policyName: p\n  validationActions: [Deny]\n")
+	for _, fp := range []string{"Fail", "Ignore"} {
+		p := policy(t, "expensive", "\n  failurePolicy: "+fp+"\n  validations:\n    - expression: \""+nested+"\"\n")
+		got := p.Evaluate(context.Background(), deny, nil, vap.Request{Object: pod(t, ""), Namespace: &vap.Namespace{Name: "team-a"}})
+		want := map[string]vap.Verdict{"Fail": vap.Denied, "Ignore": vap.Admitted}[fp]
+		if got.Verdict != want || len(got.Errors) != 1 || !strings.Contains(got.Errors[0], "cost") || !strings.Contains(got.Errors[0], "failurePolicy "+fp) {
+			t.Errorf("failurePolicy %s: %+v, want %s with one cost budget error saying how it counted", fp, got, want)
+		}
 	}
 }
