@@ -2,6 +2,7 @@ package vap
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -140,4 +141,36 @@ func issueLine(detail string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// ExpressionLine maps a CompileError to a line of the file the policy came from: lines maps
+// dotted field paths to where each string value starts (as policies.Object.Lines does), and
+// the error's line within a multi-line expression is added.
+func ExpressionLine(e *CompileError, lines map[string]int) int {
+	l := lines[e.Field]
+	if l == 0 {
+		return 0
+	}
+	if e.Line > 1 {
+		l += e.Line - 1
+	}
+	return l
+}
+
+// fieldIndex turns "spec.validations.0.expression" into "spec.validations[0].expression" for
+// messages.
+func fieldIndex(field string) string {
+	parts := strings.Split(field, ".")
+	var b strings.Builder
+	for i, p := range parts {
+		if _, err := strconv.Atoi(p); err == nil {
+			b.WriteString("[" + p + "]")
+			continue
+		}
+		if i > 0 {
+			b.WriteString(".")
+		}
+		b.WriteString(p)
+	}
+	return b.String()
 }

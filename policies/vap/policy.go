@@ -3,8 +3,6 @@ package vap
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -283,35 +281,3 @@ func (s staticInformer) Lister() cache.GenericLister         { return s.lister }
 type syncedInformer struct{ cache.SharedIndexInformer }
 
 func (syncedInformer) HasSynced() bool { return true }
-
-// ExpressionLine maps a CompileError to a line of the file the policy came from: lines maps
-// dotted field paths to where each string value starts (as policies.Object.Lines does), and
-// the error's line within a multi-line expression is added.
-func ExpressionLine(e *CompileError, lines map[string]int) int {
-	l := lines[e.Field]
-	if l == 0 {
-		return 0
-	}
-	if e.Line > 1 {
-		l += e.Line - 1
-	}
-	return l
-}
-
-// fieldIndex turns "spec.validations.0.expression" into "spec.validations[0].expression" for
-// messages.
-func fieldIndex(field string) string {
-	parts := strings.Split(field, ".")
-	var b strings.Builder
-	for i, p := range parts {
-		if _, err := strconv.Atoi(p); err == nil {
-			b.WriteString("[" + p + "]")
-			continue
-		}
-		if i > 0 {
-			b.WriteString(".")
-		}
-		b.WriteString(p)
-	}
-	return b.String()
-}

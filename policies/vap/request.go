@@ -104,8 +104,9 @@ func (r Request) attributes() (admission.Attributes, error) {
 		gvk.GroupVersion().WithResource(resource), r.SubResource, admission.Operation(op), nil, r.DryRun, info), nil
 }
 
-// namespaceObject is the Namespace the API server hands to CEL as namespaceObject and to the
-// namespace selector, labelled as the API server labels every namespace.
+// object is the Namespace the API server hands to CEL as namespaceObject and to the namespace
+// selector, labelled as the API server labels every namespace; nil for a cluster-scoped
+// request.
 func (n *Namespace) object() *corev1.Namespace {
 	if n == nil {
 		return nil
