@@ -3,6 +3,7 @@ package vap
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -229,46 +230,66 @@ func (offlineAuthorizer) Authorize(context.Context, authorizer.Attributes) (auth
 // Params holds the objects a binding's paramRef may name, as a cluster would serve them. It
 // is read-only after NewParams and safe for concurrent use.
 type Params struct {
-	byKind map[string][]*unstructured.Unstructured // by "apiVersion/kind"
+	byKind map[string]paramKind // by "apiVersion/kind"
 }
 
-// NewParams indexes param objects by apiVersion and kind.
-func NewParams(objs []map[string]any) *Params {
-	p := &Params{byKind: map[string][]*unstructured.Unstructured{}}
-	for _, o := range objs {
-		u := &unstructured.Unstructured{Object: o}
-		k := u.GetAPIVersion() + "/" + u.GetKind()
-		p.byKind[k] = append(p.byKind[k], u)
-	}
-	return p
+type paramKind struct {
+	informer staticInformer
+	scope    meta.RESTScope
 }
 
 // namespacedParamKinds are built-in kinds commonly used as params, which are namespaced
 // whether or not the inventory holds one.
 var namespacedParamKinds = map[string]bool{"v1/ConfigMap": true, "v1/Secret": true}
 
-// informer serves the params of kind pk to the API server's CollectParams: a lister over the
-// objects, and an informer that reports itself synced (nothing else of it is used).
-func (p *Params) informer(pk *admissionregistrationv1.ParamKind) (staticInformer, meta.RESTScope) {
+// NewParams indexes param objects by apiVersion and kind, once for every evaluation.
+func NewParams(objs []map[string]any) *Params {
+	grouped := map[string][]*unstructured.Unstructured{}
+	for _, o := range objs {
+		u := &unstructured.Unstructured{Object: o}
+		k := u.GetAPIVersion() + "/" + u.GetKind()
+		grouped[k] = append(grouped[k], u)
+	}
+	p := &Params{byKind: map[string]paramKind{}}
+	for k, list := range grouped {
+		p.byKind[k] = newParamKind(k, list)
+	}
+	return p
+}
+
+// newParamKind serves the params of one kind to the API server's CollectParams: a lister over
+// the objects, and an informer that reports itself synced (nothing else of it is used).
+func newParamKind(key string, objs []*unstructured.Unstructured) paramKind {
 	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	if pk == nil {
-		return staticInformer{cache.NewGenericLister(indexer, schema.GroupResource{})}, meta.RESTScopeRoot
-	}
-	key := pk.APIVersion + "/" + pk.Kind
 	namespaced := namespacedParamKinds[key]
-	if p != nil {
-		for _, o := range p.byKind[key] {
-			_ = indexer.Add(o) // MetaNamespaceKeyFunc cannot fail on an object with metadata
-			namespaced = namespaced || o.GetNamespace() != ""
-		}
+	for _, o := range objs {
+		_ = indexer.Add(o) // MetaNamespaceKeyFunc cannot fail on an object with metadata
+		namespaced = namespaced || o.GetNamespace() != ""
 	}
-	gv, _ := schema.ParseGroupVersion(pk.APIVersion)
-	plural, _ := meta.UnsafeGuessKindToResource(gv.WithKind(pk.Kind))
-	var scope meta.RESTScope = meta.RESTScopeRoot
+	i := strings.LastIndex(key, "/") // apiVersion may hold a slash, kind never does
+	apiVersion, kind := key[:i], key[i+1:]
+	gv, _ := schema.ParseGroupVersion(apiVersion)
+	plural, _ := meta.UnsafeGuessKindToResource(gv.WithKind(kind))
+	scope := meta.RESTScopeRoot
 	if namespaced {
 		scope = meta.RESTScopeNamespace
 	}
-	return staticInformer{cache.NewGenericLister(indexer, plural.GroupResource())}, scope
+	return paramKind{staticInformer{cache.NewGenericLister(indexer, plural.GroupResource())}, scope}
+}
+
+// informer returns the params of kind pk (none when p holds none of that kind).
+func (p *Params) informer(pk *admissionregistrationv1.ParamKind) (staticInformer, meta.RESTScope) {
+	if pk == nil {
+		return staticInformer{}, meta.RESTScopeRoot
+	}
+	key := pk.APIVersion + "/" + pk.Kind
+	if p != nil {
+		if k, ok := p.byKind[key]; ok {
+			return k.informer, k.scope
+		}
+	}
+	k := newParamKind(key, nil)
+	return k.informer, k.scope
 }
 
 type staticInformer struct{ lister cache.GenericLister }
