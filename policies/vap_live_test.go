@@ -25,8 +25,8 @@ const vapLiveDir = "testdata/vap-live"
 // TestVAPOfflineEqualsAPIServer loads the ValidatingAdmissionPolicies of testdata/vap-live into
 // a real kube-apiserver and into the evaluator, sends every default probe into every fixture
 // namespace as a server-side dry-run, and requires the offline verdict (denied by an
-// enforcing VAP binding, or not) to equal the API server's. Probes that cannot be dry-run
-// (CONNECT) are counted apart.
+// enforcing VAP binding, or not; warned by a Warn binding, or not) to equal the API server's
+// (a denial, or a warning header). Probes that cannot be dry-run (CONNECT) are counted apart.
 func TestVAPOfflineEqualsAPIServer(t *testing.T) {
 	c := testcluster.Start(t)
 	ctx := t.Context()
@@ -85,19 +85,26 @@ func TestVAPOfflineEqualsAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var enforcing []*policies.Policy
+	var enforcing, monitoring []*policies.Policy
 	for _, p := range inv.Policies {
-		if p.Engine != policies.EngineVAP || p.Mode != policies.ModeEnforce {
+		if p.Engine != policies.EngineVAP {
 			continue
 		}
 		if !p.Verifiable {
 			t.Fatalf("%s is not verifiable: %v", p.ID, p.Notes)
 		}
-		enforcing = append(enforcing, p)
+		if p.Mode == policies.ModeEnforce {
+			enforcing = append(enforcing, p)
+		} else {
+			monitoring = append(monitoring, p)
+		}
 	}
-	offline := func(probe mapping.Probe, ns string) (bool, string) {
+	if len(monitoring) == 0 {
+		t.Fatal("no monitoring binding among the fixtures")
+	}
+	judge := func(pols []*policies.Policy, probe mapping.Probe, ns string) (bool, string) {
 		var denied []string
-		for _, p := range enforcing {
+		for _, p := range pols {
 			e := ev.Evaluate(ctx, p, probe, ns)
 			switch e.Verdict {
 			case policies.VerdictDenied:
@@ -108,13 +115,16 @@ func TestVAPOfflineEqualsAPIServer(t *testing.T) {
 		}
 		return len(denied) > 0, strings.Join(denied, " | ")
 	}
+	offline := func(probe mapping.Probe, ns string) (bool, string) { return judge(enforcing, probe, ns) }
+	warned := func(probe mapping.Probe, ns string) (bool, string) { return judge(monitoring, probe, ns) }
 	live := func(prober *cluster.LiveProber, probe mapping.Probe, ns string) analyzer.LiveVerdict {
 		return prober.DryRun(ctx, probe, ns)
 	}
 
 	// The API server loads policies, bindings and params through informers after the creates
-	// return: wait until, in every namespace, the first probe the evaluator denies there is
-	// denied live too (and the first it admits is admitted), with a fresh prober per try.
+	// return: wait until, in every namespace, the first probe the evaluator denies or warns
+	// about there is denied or warned about live too (and the first it admits is admitted),
+	// with a fresh prober per try.
 	for _, ns := range namespaces {
 		var sentinels []mapping.Probe
 		var wantDenied, wantAdmitted bool
@@ -123,9 +133,11 @@ func TestVAPOfflineEqualsAPIServer(t *testing.T) {
 				continue
 			}
 			d, _ := offline(p, ns)
-			if d && !wantDenied || !d && !wantAdmitted {
+			w, _ := warned(p, ns)
+			flagged := d || w
+			if flagged && !wantDenied || !flagged && !wantAdmitted {
 				sentinels = append(sentinels, p)
-				wantDenied, wantAdmitted = wantDenied || d, wantAdmitted || !d
+				wantDenied, wantAdmitted = wantDenied || flagged, wantAdmitted || !flagged
 			}
 		}
 		deadline := time.Now().Add(60 * time.Second)
@@ -137,8 +149,10 @@ func TestVAPOfflineEqualsAPIServer(t *testing.T) {
 			ready := true
 			for _, p := range sentinels {
 				d, _ := offline(p, ns)
+				w, _ := warned(p, ns)
 				v := live(prober, p, ns)
-				ready = ready && v.Err == "" && v.Denied == d
+				liveWarned := strings.Contains(v.Message, "Validation failed for ValidatingAdmissionPolicy")
+				ready = ready && v.Err == "" && v.Denied == d && (d || liveWarned == w)
 			}
 			if ready {
 				break
@@ -165,6 +179,8 @@ func TestVAPOfflineEqualsAPIServer(t *testing.T) {
 				continue
 			}
 			d, why := offline(p, ns)
+			w, whyWarn := warned(p, ns)
+			liveWarned := strings.Contains(v.Message, "Validation failed for ValidatingAdmissionPolicy")
 			switch {
 			case v.Err != "":
 				t.Errorf("%s in %s: the API server answered with an error: %s (offline denied=%v %s)", p.Name, ns, v.Err, d, why)
@@ -172,9 +188,11 @@ func TestVAPOfflineEqualsAPIServer(t *testing.T) {
 				t.Errorf("%s in %s: denied live by %s, not a VAP: %s", p.Name, ns, v.By, v.Message)
 			case v.Denied != d:
 				t.Errorf("%s in %s: offline denied=%v (%s), API server denied=%v (%s)", p.Name, ns, d, why, v.Denied, v.Message)
+			case !v.Denied && liveWarned != w:
+				t.Errorf("%s in %s: offline warned=%v (%s), API server warned=%v (%s)", p.Name, ns, w, whyWarn, liveWarned, v.Message)
 			default:
 				agree++
-				if d {
+				if d || w {
 					denied++
 					perNS[ns]++
 				}
@@ -186,11 +204,11 @@ func TestVAPOfflineEqualsAPIServer(t *testing.T) {
 		counts = append(counts, fmt.Sprintf("%s=%d", ns, perNS[ns]))
 	}
 	sort.Strings(counts)
-	t.Logf("%d probe x namespace verdicts agree with the API server (%d denied: %s), %d not sendable (CONNECT), in %v",
+	t.Logf("%d probe x namespace verdicts agree with the API server (%d denied or warned: %s), %d not sendable (CONNECT), in %v",
 		agree, denied, strings.Join(counts, " "), skipped, time.Since(begin).Round(time.Millisecond))
 	// Every fixture namespace but the ones whose policy allows must see a denial, or the
 	// fixtures stopped testing anything.
-	for _, ns := range []string{"vap-hostpid", "vap-privileged", "vap-hostports", "vap-prod", "vap-fail"} {
+	for _, ns := range []string{"vap-hostpid", "vap-warn", "vap-privileged", "vap-hostports", "vap-prod", "vap-fail"} {
 		if perNS[ns] == 0 {
 			t.Errorf("no probe denied in %s: the fixture no longer exercises its policy", ns)
 		}
