@@ -17,17 +17,22 @@
 //     conftest --all-namespaces. deny and violation rules decide the verdict; warn rules
 //     decide it only in a package that has nothing else (and make it a monitor policy).
 //     matchers only describe the scope: conftest applies a raw file to every manifest.
-//   - Gatekeeper ConstraintTemplates (targets[].rego and libs, or code[] with engine Rego)
-//     and Constraints: one admission policy per Constraint. A template with only
-//     K8sNativeValidation (CEL) is declared, not verified. A template without a Constraint
-//     is listed with Mode none.
+//   - Gatekeeper ConstraintTemplates (targets[].rego and libs, or code[] with engine Rego or
+//     K8sNativeValidation) and Constraints: one admission policy per Constraint. A template
+//     with K8sNativeValidation code runs as CEL (package vap), Rego or not beside it: Gatekeeper's
+//     k8scel driver comes before its Rego driver. A template without a Constraint is listed
+//     with Mode none.
 //   - Kyverno ClusterPolicy/Policy (declared): per-rule failureAction wins over
 //     validationFailureAction; a policy whose rules disagree is split per rule.
 //   - Namespaces: kept for namespaceSelector; each pod-security.kubernetes.io enforce,
 //     audit or warn label is one PSA policy ("psa:NS/MODE"), resolved with the upstream
 //     PolicyToEvaluate so invalid labels behave as in the API server.
-//   - ValidatingAdmissionPolicy and bindings (declared): one policy per binding; a policy
+//   - ValidatingAdmissionPolicy and bindings: one policy per binding, executed by package
+//     vap with the inventory's other objects as params (paramKind/paramRef); a policy
 //     without binding is listed with Mode none.
+//
+// CEL is compiled at load: an expression that does not compile is an input error naming the
+// file, the line of the expression and the policy.
 //
 // Every list is sorted (policies by ID), so output built from an Inventory is stable.
 // Errors about a user's file name file:line (OPA's own location for Rego, the YAML line for
@@ -45,7 +50,11 @@
 // objects Gatekeeper would sync.
 // At admission a workload is also judged as the Pod its controller would create; it is
 // denied if either is (Evaluation.Via says which). PSA runs k8s.io/pod-security-admission's
-// own checks on the Pod. The verdict is the policy's logic, independent of its Mode.
+// own checks on the Pod. CEL policies (cel.go, package vap) get the request the API server
+// would build: operation, subresource, object and old object, the namespace object with its
+// labels, the probe's user (a workload's Pod comes from its controller's service account); a
+// runtime error counts as the policy's failurePolicy says, and the messages say so. The
+// verdict is the policy's logic, independent of its Mode.
 //
 // # Sandbox
 //

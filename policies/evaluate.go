@@ -356,10 +356,13 @@ func (e *Evaluator) Print(pc print.Context, msg string) error {
 
 // probeInput is a probe placed in a namespace, converted once for every policy.
 type probeInput struct {
-	object, pod  map[string]any
-	objectValue  ast.Value // pipeline input
-	objectReview *ast.Term // Gatekeeper input.review
-	podReview    *ast.Term
+	object, pod map[string]any
+	// admitted is the object after built-in admission, expanded the workload's Pod as
+	// Gatekeeper's expansion builds it (nil without expansion): what CEL engines read.
+	admitted, expanded map[string]any
+	objectValue        ast.Value // pipeline input
+	objectReview       *ast.Term // Gatekeeper input.review
+	podReview          *ast.Term
 	// expanded is the Pod Gatekeeper's expansion (ExpansionTemplates) reviews as part of the
 	// workload's own request: the attacker's, source Generated; nil without expansion.
 	expandedReview  *ast.Term
@@ -454,7 +457,7 @@ func (e *Evaluator) base(probe probes.Probe) *probeBase {
 	})
 }
 
-// placed is placeInNamespace on an object and its Rego value: the namespace is set when the
+// placed is probes.Place on an object and its Rego value: the namespace is set when the
 // kind is namespaced and the object names none. The result shares all but its top level and
 // metadata with obj and v, which nothing modifies.
 func placed(obj map[string]any, v ast.Value, namespace string) (map[string]any, ast.Value) {
@@ -550,6 +553,7 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 		}
 	}
 	nsLabels := e.nsLabels(namespace)
+	in.admitted = admitted
 	in.objectRequest = requestFor(admitted, nsLabels, probes.Attacker)
 	var old ast.Value
 	if b.old != nil {
@@ -600,6 +604,7 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 				md, _ := expanded["metadata"].(map[string]any)
 				expanded, expandedValue = withNamespace(expanded, md, expandedValue, ns)
 			}
+			in.expanded = expanded
 			in.expandedRequest = requestFor(expanded, nsLabels, probes.Attacker)
 			in.expandedRequest.generated = true
 			if in.expandedReview, err = review(expandedValue, nil, str(expanded, "apiVersion"), op, "", in.expandedRequest); err != nil {
@@ -730,7 +735,13 @@ func (e *Evaluator) judge(ctx context.Context, p *Policy, probe probes.Probe, in
 		}
 		return ev
 	}
-	obj := e.evalRego(ctx, p, in, reqObject)
+	eval := func(which requestKind) result {
+		if p.exec.cel != nil {
+			return e.evalCEL(ctx, p, probe, in, which)
+		}
+		return e.evalRego(ctx, p, in, which)
+	}
+	obj := eval(reqObject)
 	if p.Point != probes.PointAdmission || in.pod == nil {
 		ev.Verdict, ev.Messages, ev.Err = obj.verdict, obj.messages, obj.err
 		if obj.verdict == VerdictDenied {
@@ -743,10 +754,10 @@ func (e *Evaluator) judge(ctx context.Context, p *Policy, probe probes.Probe, in
 	// either way no Pod runs. Judged in that order; the first denial decides.
 	results := []result{obj}
 	vias := []string{ViaObject}
-	if in.expandedReview != nil && p.exec.gatekeeper {
-		results, vias = append(results, e.evalRego(ctx, p, in, reqExpanded)), append(vias, ViaExpansion)
+	if in.expandedReview != nil && p.Engine == EngineGatekeeper {
+		results, vias = append(results, eval(reqExpanded)), append(vias, ViaExpansion)
 	}
-	results, vias = append(results, e.evalRego(ctx, p, in, reqPod)), append(vias, ViaPod)
+	results, vias = append(results, eval(reqPod)), append(vias, ViaPod)
 	var errs []string
 	admitted := false
 	for i, r := range results {

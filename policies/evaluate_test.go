@@ -69,6 +69,17 @@ func TestEvaluate(t *testing.T) {
 		{"namespaceSelector skips unlabelled namespace", "gatekeeper:K8sPrivilegedContainer/privileged-payments", privilegedPod, "default", VerdictNotApplicable, "", nil},
 		{"ephemeral container update is judged", "gatekeeper:K8sPrivilegedContainer/privileged-payments", privilegedEphemeral, "payments", VerdictDenied, ViaObject, nil},
 		{"initContainers are judged", "gatekeeper:K8sPrivilegedContainer/privileged-payments", privilegedInit, "payments", VerdictDenied, ViaObject, nil},
+		{"CEL template message", "gatekeeper:K8sPrivilegedContainer/privileged-payments", privilegedPod, "payments", VerdictDenied, ViaObject,
+			[]string{"privileged container is not allowed: app"}},
+		{"CEL template admits benign pod", "gatekeeper:K8sPrivilegedContainer/privileged-payments", benignPod, "payments", VerdictAdmitted, "", nil},
+		{"CEL-only template executed", "gatekeeper:K8sRequiredProbes/required-probes", benignPod, "default", VerdictDenied, ViaObject,
+			[]string{"containers must have a readiness probe"}},
+		// ValidatingAdmissionPolicy with its binding.
+		{"VAP denies privileged pod", "vap:deny-privileged/deny-privileged-all", privilegedPod, "default", VerdictDenied, ViaObject,
+			[]string{"failed expression: object.spec.containers.all(c, !has(c.securityContext) || !has(c.securityContext.privileged) || !c.securityContext.privileged)"}},
+		{"VAP admits benign pod", "vap:deny-privileged/deny-privileged-all", benignPod, "default", VerdictAdmitted, "", nil},
+		{"VAP on pods denies Deployment via expansion", "vap:deny-privileged/deny-privileged-all", privilegedDeployment, "default", VerdictDenied, ViaPod, nil},
+		{"VAP on pods ignores a Service", "vap:deny-privileged/deny-privileged-all", nodePortService, "default", VerdictNotApplicable, "", nil},
 		// Pod Security Admission.
 		{"PSA restricted denies a default pod", "psa:payments/enforce", benignPod, "payments", VerdictDenied, ViaObject, nil},
 		{"PSA restricted admits a hardened pod", "psa:payments/enforce", restrictedPod, "payments", VerdictAdmitted, "", nil},
@@ -115,7 +126,7 @@ func TestEvaluateLeavesProbeUntouched(t *testing.T) {
 func TestDeclaredPoliciesAreNotExecuted(t *testing.T) {
 	inv := loadFixtures(t)
 	ev := newEvaluator(t, inv)
-	for _, id := range []string{"kyverno:disallow-host-namespaces", "vap:deny-privileged/deny-privileged-all", "gatekeeper:K8sRequiredProbes/required-probes"} {
+	for _, id := range []string{"kyverno:disallow-host-namespaces"} {
 		got := ev.Evaluate(context.Background(), inv.Policy(id), hostPIDPod, "")
 		if got.Verdict != VerdictError || !strings.Contains(got.Err, "declared only") {
 			t.Errorf("%s: got %s %q, want an error saying it is declared only", id, got.Verdict, got.Err)

@@ -9,6 +9,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/threatcov/threatcov/probes"
 	psaapi "k8s.io/pod-security-admission/api"
+
+	"github.com/threatcov/threatcov/policies/vap"
 )
 
 // execSpec is what the Evaluator needs to run a verifiable policy.
@@ -24,6 +26,8 @@ type execSpec struct {
 	// PSA.
 	psaNamespace string
 	psaLevel     psaapi.LevelVersion
+	// CEL: ValidatingAdmissionPolicies and Gatekeeper K8sNativeValidation (cel.go).
+	cel *celSpec
 }
 
 type builder struct {
@@ -36,6 +40,7 @@ type builder struct {
 	vaps        map[string]Object
 	bindings    []Object
 	gkConfig    gatekeeperConfig
+	others      []Object // not policies: ValidatingAdmissionPolicy params
 }
 
 type template struct {
@@ -49,6 +54,9 @@ type template struct {
 	constraint bool // at least one Constraint uses it
 	// rejected says why Gatekeeper would refuse the template ("" when it would not).
 	rejected string
+	// cel is the compiled K8sNativeValidation code, which Gatekeeper runs in preference to
+	// Rego when a template has both (its default driver order puts k8scel first).
+	cel *vap.Template
 }
 
 // gatekeeperImport reports whether Gatekeeper's Rego rewriter accepts an import in a
@@ -125,6 +133,7 @@ func (b *builder) addObject(o Object) {
 	case g == "admissionregistration.k8s.io" && kind == "ValidatingAdmissionPolicyBinding":
 		b.bindings = append(b.bindings, o)
 	default:
+		b.others = append(b.others, o)
 		b.skip(o.Source, fmt.Sprintf("%s %s is not a policy", apiVersion, kind))
 	}
 }
@@ -242,6 +251,16 @@ func (b *builder) addTemplate(o Object) {
 		for ci, code := range list(target, "code") {
 			engine := str(code, "engine")
 			t.engines = append(t.engines, engine)
+			if engine == vap.EngineK8sNativeValidation && t.cel == nil && ti == 0 {
+				source, _ := lookup(code, "source").(map[string]any)
+				cel, err := vap.NewTemplate(kind, source, fmt.Sprintf("%scode.%d.source", prefix, ci))
+				if err != nil {
+					b.errs = append(b.errs, celCompileError(o, "ConstraintTemplate "+kind, err))
+					return
+				}
+				t.cel = cel
+				continue
+			}
 			if engine != "Rego" || t.hasRego {
 				continue
 			}
@@ -309,9 +328,25 @@ func (b *builder) buildConstraints() {
 		if t.pkg != "" {
 			p.Refs = append(p.Refs, "rego:"+t.pkg)
 		}
-		if t.rejected != "" {
+		// Gatekeeper's Rego driver refuses a bad import, but it never sees a template its CEL
+		// driver takes.
+		if t.rejected != "" && t.cel == nil {
 			p.Mode, p.Action = ModeNone, p.Action+" (template refused)"
 			p.Notes = append(p.Notes, t.rejected)
+			b.inv.Policies = append(b.inv.Policies, p)
+			continue
+		}
+		if t.cel != nil {
+			p.Verifiable = true
+			p.exec = &execSpec{
+				key:        "gatekeeper:" + kind,
+				gatekeeper: true,
+				match:      match,
+				cel:        &celSpec{template: t.cel, constraint: o.Object},
+			}
+			if t.hasRego {
+				p.Notes = append(p.Notes, fmt.Sprintf("template %s has K8sNativeValidation and Rego code: executed as CEL, the engine Gatekeeper runs first", kind))
+			}
 			b.inv.Policies = append(b.inv.Policies, p)
 			continue
 		}
@@ -608,8 +643,43 @@ func (b *builder) addNamespace(o Object) {
 
 // --- ValidatingAdmissionPolicy ---
 
+// refusedActions says why the API server would refuse a binding's validationActions, or "":
+// they must be Deny, Warn or Audit, exactly, at least one, each once, and not Deny with Warn
+// (k8s.io/kubernetes pkg/apis/admissionregistration/validation,
+// validateValidationActions).
+func refusedActions(actions []string) string {
+	if len(actions) == 0 {
+		return "validationActions is empty"
+	}
+	seen := map[string]bool{}
+	for _, a := range actions {
+		switch {
+		case a != "Deny" && a != "Warn" && a != "Audit":
+			return fmt.Sprintf("validationActions %q is not Deny, Warn or Audit (compared exactly)", a)
+		case seen[a]:
+			return fmt.Sprintf("validationActions lists %s twice", a)
+		}
+		seen[a] = true
+	}
+	if seen["Deny"] && seen["Warn"] {
+		return "validationActions may not hold both Deny and Warn"
+	}
+	return ""
+}
+
 func (b *builder) buildVAPs() {
 	bound := map[string]bool{}
+	compiled := map[string]*vap.Policy{}
+	var params *vap.Params
+	for _, n := range sortedKeys(b.vaps) {
+		o := b.vaps[n]
+		pol, err := vap.NewPolicy(o.Object)
+		if err != nil {
+			b.errs = append(b.errs, celCompileError(o, "ValidatingAdmissionPolicy "+n, err))
+			continue
+		}
+		compiled[n] = pol
+	}
 	for _, o := range b.bindings {
 		bname := str(o.Object, "metadata", "name")
 		pname := str(o.Object, "spec", "policyName")
@@ -625,17 +695,32 @@ func (b *builder) buildVAPs() {
 			Source: o.Source,
 		}
 		for _, a := range actions {
-			if strings.EqualFold(a, "Deny") {
+			if a == "Deny" {
 				p.Mode = ModeEnforce
 			}
 		}
-		vap, ok := b.vaps[pname]
-		if !ok {
+		def, ok := b.vaps[pname]
+		if why := refusedActions(actions); why != "" {
+			p.Mode = ModeNone
+			p.Notes = append(p.Notes, fmt.Sprintf("binding %s: %s: the API server refuses the binding, so it enforces nothing", bname, why))
+		} else if !ok {
 			p.Mode = ModeNone
 			p.Notes = append(p.Notes, fmt.Sprintf("binding %s names ValidatingAdmissionPolicy %s, which is not in the inventory: it enforces nothing", bname, pname))
 		} else {
 			bound[pname] = true
-			p.Scope = vapScope(vap.Object, o.Object)
+			p.Scope = vapScope(def.Object, o.Object)
+			if pol := compiled[pname]; pol != nil {
+				binding, err := vap.NewBinding(o.Object)
+				if err != nil {
+					b.fail(o.Source, "ValidatingAdmissionPolicyBinding %s: %v; fix the binding", bname, err)
+					continue
+				}
+				if params == nil {
+					params = celParams(b.others)
+				}
+				p.Verifiable = true
+				p.exec = &execSpec{key: p.ID, cel: &celSpec{policy: pol, binding: binding, params: params}}
+			}
 		}
 		b.inv.Policies = append(b.inv.Policies, p)
 	}

@@ -17,6 +17,10 @@ func TestLoadErrorsNameFileAndLine(t *testing.T) {
 		{"broken YAML", "testdata/broken/yaml", []string{"testdata/broken/yaml/bad.yaml:9:", "did not find expected", "fix the YAML syntax"}},
 		{"broken Rego keeps OPA's location", "testdata/broken/rego", []string{"testdata/broken/rego/bad.rego:5: rego_parse_error:", "tried Rego v1 and v0"}},
 		{"broken template Rego gets the YAML line", "testdata/broken/template", []string{"ConstraintTemplate K8sBroken", "testdata/broken/template/bad-template.yaml:17: rego_parse_error"}},
+		{"bad CEL names policy, field and line", "testdata/broken/cel", []string{
+			"testdata/broken/cel/bad-vap.yaml:19: ValidatingAdmissionPolicy broken-vap: spec.validations[1].expression: compilation failed",
+			"testdata/broken/cel/bad-template.yaml:17: ConstraintTemplate K8sBrokenCEL: spec.targets[0].code[0].source.validations[0].expression: compilation failed",
+			"undeclared reference to 'noSuchFunction'", "fix the CEL expression"}},
 		{"missing path", "testdata/does-not-exist", []string{"testdata/does-not-exist", "check the --policies path"}},
 	}
 	for _, tt := range tests {
@@ -89,7 +93,7 @@ func TestInventoryFacts(t *testing.T) {
 		{"konstraint:P1001", []fact{{"rego:kubernetes.privileged", EngineRego, probes.PointPipeline, ModeEnforce, true}}},
 		{"gatekeeper:K8sAllowedRepos", []fact{{"gatekeeper:K8sAllowedRepos/allowed-repos", EngineGatekeeper, probes.PointAdmission, ModeMonitor, true}}},
 		{"gatekeeper:K8sPrivilegedContainer", []fact{{"gatekeeper:K8sPrivilegedContainer/privileged-payments", EngineGatekeeper, probes.PointAdmission, ModeEnforce, true}}},
-		{"gatekeeper:K8sRequiredProbes", []fact{{"gatekeeper:K8sRequiredProbes/required-probes", EngineGatekeeper, probes.PointAdmission, ModeMonitor, false}}},
+		{"gatekeeper:K8sRequiredProbes", []fact{{"gatekeeper:K8sRequiredProbes/required-probes", EngineGatekeeper, probes.PointAdmission, ModeMonitor, true}}},
 		{"gatekeeper:K8sBlockNodePort", []fact{{"gatekeeper:K8sBlockNodePort", EngineGatekeeper, probes.PointAdmission, ModeNone, false}}},
 		{"rego:conftest.latest_tag", []fact{{"rego:conftest.latest_tag", EngineRego, probes.PointPipeline, ModeMonitor, true}}},
 		// Restricted namespaces answer psa:baseline too; warn labels monitor.
@@ -108,7 +112,7 @@ func TestInventoryFacts(t *testing.T) {
 		{"kyverno:require-labels", []fact{{"kyverno:payments/require-labels", EngineKyverno, probes.PointAdmission, ModeMonitor, false}}},
 		{"kyverno:add-default-labels", nil},
 		// VAP: Deny in validationActions enforces; no binding enforces nothing.
-		{"vap:deny-privileged", []fact{{"vap:deny-privileged/deny-privileged-all", EngineVAP, probes.PointAdmission, ModeEnforce, false}}},
+		{"vap:deny-privileged", []fact{{"vap:deny-privileged/deny-privileged-all", EngineVAP, probes.PointAdmission, ModeEnforce, true}}},
 		{"vap:unbound-policy", []fact{{"vap:unbound-policy", EngineVAP, probes.PointAdmission, ModeNone, false}}},
 		{"rego:lib.core", nil},
 	}

@@ -35,3 +35,30 @@ func TestTemplateGatekeeperRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateWithCELIsNotRefusedForItsRego: Gatekeeper gives a template with
+// K8sNativeValidation code to its CEL driver, so the Rego beside it is never rewritten and a
+// bad import there refuses nothing.
+func TestTemplateWithCELIsNotRefusedForItsRego(t *testing.T) {
+	tmpl := map[string]any{
+		"apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate",
+		"metadata": map[string]any{"name": "k8sboth"},
+		"spec": map[string]any{
+			"crd": map[string]any{"spec": map[string]any{"names": map[string]any{"kind": "K8sBoth"}}},
+			"targets": []any{map[string]any{"target": "admission.k8s.gatekeeper.sh", "code": []any{
+				map[string]any{"engine": "K8sNativeValidation", "source": map[string]any{"validations": []any{
+					map[string]any{"expression": "!has(variables.anyObject.spec.hostPID) || !variables.anyObject.spec.hostPID"}}}},
+				map[string]any{"engine": "Rego", "source": map[string]any{"rego": "package k8sboth\nimport rego.v1\nviolation contains {\"msg\": \"x\"} if input.review.object.spec.hostPID\n"}},
+			}}},
+		},
+	}
+	constraint := map[string]any{"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sBoth", "metadata": map[string]any{"name": "c"}}
+	inv, err := FromObjects([]Object{{Object: tmpl, Source: Location{File: "t.yaml"}}, {Object: constraint, Source: Location{File: "c.yaml"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := inv.Policy("gatekeeper:K8sBoth/c")
+	if p == nil || p.Mode != ModeEnforce || !p.Verifiable || p.exec.cel == nil {
+		t.Fatalf("policy %+v: want enforcing and executed as CEL", p)
+	}
+}
