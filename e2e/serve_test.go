@@ -10,7 +10,6 @@ import (
 	"math"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,29 +20,11 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/serve"
 )
 
 var writeScreenshots = flag.Bool("screenshots", false, "write the screenshots to docs/images/serve-index.png and docs/images/serve-tree.png")
-
-// chromium finds the browser, or skips (fails under CI) with what to do.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("THREATCOV_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "headless Chromium not found: run scripts/e2e-deps.sh (Debian packages chromium, chromium-driver) or set THREATCOV_CHROMIUM to the browser"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // lockedBuffer collects the server's log for failure messages.
 type lockedBuffer struct {
@@ -113,27 +94,7 @@ func TestServeInBrowser(t *testing.T) {
 	base, serverLog := startServe(t, policies)
 	t.Logf("serving %s after %s", base, time.Since(start).Round(time.Millisecond))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(browser),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1000),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
+	bctx := newBrowser(t, browser, 45*time.Second)
 
 	// Every console message, so a CSP violation or a script error fails the test.
 	var consoleMu sync.Mutex
@@ -309,6 +270,23 @@ func TestServeInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustContain("no-JS node list", nojs, "Find Pod/Container with HostPID", "gatekeeper:K8sPSPHostNamespace/psp-host-namespace")
+
+	// 8. Every tree page: the inline drawing, drawn with the fonts style.css declares, keeps
+	// every label inside its shape and the goals on the top row.
+	cat, err := attacktrees.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range cat.Trees() {
+		step("open tree "+tr.ID, chromedp.Navigate(base+"/tree/"+tr.ID), chromedp.WaitVisible(chromedp.CSS("#tc_canvas svg g.node")))
+		got := checkDrawing(t, bctx, cat, tr.ID, "#tc_canvas svg")
+		for _, p := range got.Problems {
+			t.Errorf("tree page %s: %s", tr.ID, p)
+		}
+		if got.Goals == 0 {
+			t.Errorf("tree page %s: no goal found in the drawing", tr.ID)
+		}
+	}
 
 	consoleMu.Lock()
 	defer consoleMu.Unlock()

@@ -197,7 +197,9 @@ func (s *Server) drawing(ctx context.Context, snap *snapshot, id string) ([]byte
 		// The render belongs to the analysis, not to the request that happened to ask first:
 		// a closed tab must not leave an error cached for everyone else.
 		ctx = context.WithoutCancel(ctx)
-		svg, err := reports.TreeSVG(ctx, snap.catalog, snap.result, id)
+		// style.css declares the drawing's fonts (served from /assets), so the drawing leaves
+		// out its own font style, an inline style the CSP would refuse.
+		svg, err := reports.TreeSVG(ctx, snap.catalog, snap.result, id, reports.WithPageFonts())
 		if err != nil {
 			return nil, err
 		}

@@ -95,6 +95,7 @@ func TestRoutes(t *testing.T) {
 		{"search", "GET", "/search?q=hostPID", 200, "text/html; charset=utf-8"},
 		{"css", "GET", "/assets/style.css", 200, "text/css; charset=utf-8"},
 		{"js", "GET", "/assets/app.js", 200, "text/javascript; charset=utf-8"},
+		{"drawing font", "GET", "/assets/tc-sans-regular.woff2", 200, "font/woff2"},
 		{"json report", "GET", "/reports/threatcov-report.json", 200, "application/json"},
 		{"sarif report", "GET", "/reports/threatcov-report.sarif", 200, "application/sarif+json"},
 		{"markdown report", "GET", "/reports/threatcov-report.md", 200, "text/markdown; charset=utf-8"},
@@ -247,6 +248,9 @@ func TestTreePage(t *testing.T) {
 	}
 	if strings.Contains(body, "<?xml") || strings.Contains(body, "<!DOCTYPE svg") {
 		t.Errorf("the inline drawing kept its XML prolog")
+	}
+	if strings.Contains(body, "<style") {
+		t.Errorf("the inline drawing kept its font style, which the CSP refuses")
 	}
 	search := get(t, s, http.MethodGet, "/search?q=hostPID").Body.String()
 	for _, want := range []string{`href="/tree/malicious-code-execution#d_mce-find-pod-with-hostpid"`, `href="/tree/denial-of-service#d_dos-find-pod-with-hostpid"`} {
