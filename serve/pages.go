@@ -11,6 +11,7 @@ import (
 
 	"github.com/threatcov/threatcov/analyzer"
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/reports"
 )
 
 //go:embed templates/*.html
@@ -230,6 +231,13 @@ type stepLink struct {
 }
 
 func (s *snapshot) stepLink(id string) stepLink {
+	// A path element "node#action" is the node's own action: it links to the node and is
+	// named by its label, never by the raw element id.
+	if base, ok := strings.CutSuffix(id, reports.ActionSuffix); ok {
+		l := s.stepLink(base)
+		l.Label += " (the step itself)"
+		return l
+	}
 	tree := s.treeOf(id)
 	return stepLink{ID: id, Label: s.label(id), Status: string(s.status(id)), Tree: tree,
 		Href: "/tree/" + tree + "#" + nodeAnchor(id)}
@@ -294,13 +302,12 @@ func (p *pages) tree(snap *snapshot, id string, svg []byte, svgErr error) ([]byt
 		for gi := range tr.Goals {
 			g := &tr.Goals[gi]
 			row := newGoalRow(snap, g)
-			reach := reachSet(c, g.ID)
 			for pi, path := range g.OpenPaths {
 				if pi == maxPathsPerGoal {
 					row.More = len(g.OpenPaths) - pi
 					break
 				}
-				row.Paths = append(row.Paths, snap.pathView(g, pi, path, reach))
+				row.Paths = append(row.Paths, snap.pathView(g, pi, path, true))
 			}
 			d.Goals = append(d.Goals, row)
 		}
@@ -324,43 +331,97 @@ func reachSet(c *attacktrees.Catalog, id string) map[string]bool {
 	return set
 }
 
-// pathView builds path pi of goal g. reach is every node reachable from the goal; the lit nodes
-// are those of reach from which a step of the path is reachable (walked up from the steps).
-func (s *snapshot) pathView(g *analyzer.GoalResult, pi int, p analyzer.Path, reach map[string]bool) pathView {
+// pathView builds path pi of goal g. When lit, its Nodes are the nodes of the goal's tree that
+// the path uses (see pathNodes), for the highlight.
+func (s *snapshot) pathView(g *analyzer.GoalResult, pi int, p analyzer.Path, lit bool) pathView {
 	v := pathView{Anchor: pathAnchor(g.ID, pi+1), Goal: g.ID, GoalLabel: g.Label, N: pi + 1,
 		GoalHref: "/tree/" + g.Tree + "#" + goalAnchor(g.ID)}
 	v.Href = "/tree/" + g.Tree + "#" + v.Anchor
 	if v.GoalLabel == "" {
 		v.GoalLabel = s.label(g.ID)
 	}
-	if reach != nil {
-		lit := map[string]bool{}
-		var stack []*attacktrees.Node
-		for _, id := range p.Steps {
-			if n, ok := s.catalog.Node(id); ok {
-				stack = append(stack, n)
-			}
-		}
-		for len(stack) > 0 {
-			n := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if lit[n.ID] || !reach[n.ID] {
-				continue
-			}
-			lit[n.ID] = true
-			stack = append(stack, s.catalog.Parents(n)...)
-		}
-		ids := make([]string, 0, len(lit))
-		for id := range lit {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		v.Nodes = strings.Join(ids, " ")
+	if lit {
+		v.Nodes = strings.Join(s.pathNodes(g, p), " ")
 	}
 	for _, step := range p.Steps {
 		v.Steps = append(v.Steps, s.stepLink(step))
 	}
 	return v
+}
+
+// pathNodes is the nodes of the goal's tree that the path uses, sorted: a node is achieved by
+// the path when it is one of its elements (a leaf), or when its gate is satisfied by its
+// achieved children (AND: all, OR: one, at least k: k) and, for a mapped inner node, its own
+// action (node#action) is in the path too, as docs/semantics.md models it. The path uses the
+// goal and, from each node it uses, every achieved child: the nodes and edges an attacker
+// following the path goes through, and nothing the path does not need, so a closed node (which
+// an open path never achieves) is never among them. O(nodes + edges) of the goal's sub-graph.
+func (s *snapshot) pathNodes(g *analyzer.GoalResult, p analyzer.Path) []string {
+	elems := make(map[string]bool, len(p.Steps))
+	for _, e := range p.Steps {
+		elems[e] = true
+	}
+	memo := map[string]bool{}
+	var achieved func(n *attacktrees.Node) bool
+	achieved = func(n *attacktrees.Node) bool {
+		if v, ok := memo[n.ID]; ok {
+			return v
+		}
+		memo[n.ID] = false // the catalog is acyclic; this only guards a malformed one
+		children := s.catalog.Children(n)
+		var ok bool
+		if len(children) == 0 {
+			ok = elems[n.ID]
+		} else {
+			got := 0
+			for _, ch := range children {
+				if achieved(ch) {
+					got++
+				}
+			}
+			gate, k := n.Combine()
+			switch gate {
+			case attacktrees.GateAnd:
+				ok = got == len(children)
+			case attacktrees.GateAtLeast:
+				ok = got >= k
+			default:
+				ok = got > 0
+			}
+			if st, mapped := s.steps[n.ID]; mapped && st.Status != analyzer.StatusOutOfScope {
+				ok = ok && elems[n.ID+reports.ActionSuffix]
+			}
+		}
+		memo[n.ID] = ok
+		return ok
+	}
+	goal, ok := s.catalog.Node(g.ID)
+	if !ok || !achieved(goal) {
+		return nil
+	}
+	used := map[string]bool{}
+	stack := []*attacktrees.Node{goal}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if used[n.ID] {
+			continue
+		}
+		used[n.ID] = true
+		for _, ch := range s.catalog.Children(n) {
+			if memo[ch.ID] {
+				stack = append(stack, ch)
+			}
+		}
+	}
+	ids := make([]string, 0, len(used))
+	for id := range used {
+		if n, _ := s.catalog.Node(id); n.Tree == goal.Tree {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 func (s *snapshot) nodeView(n *attacktrees.Node) nodeView {
@@ -421,7 +482,7 @@ func (s *snapshot) pathsThrough(n *attacktrees.Node) ([]pathView, int) {
 			break
 		}
 		g := &s.result.Trees[ref.tree].Goals[ref.goal]
-		out = append(out, s.pathView(g, ref.path, g.OpenPaths[ref.path], nil))
+		out = append(out, s.pathView(g, ref.path, g.OpenPaths[ref.path], false))
 	}
 	return out, len(refs)
 }

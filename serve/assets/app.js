@@ -58,15 +58,35 @@
     panel.appendChild(copy);
     panel.hidden = false;
     panel.scrollTop = 0;
+    placePanel();
+    document.body.classList.add('panel-open');
     mark('tc-selected', [id]);
     if (center) { centerOn(id); }
     history.replaceState(null, '', '#d_' + id);
     return true;
   }
 
+  // placePanel keeps the panel, which is fixed to the window's right edge (so it opens where the
+  // reader is looking, whatever the scroll), below the sticky header, whose height varies.
+  function placePanel() {
+    var panel = byId('tc_panel'), top = document.querySelector('header.top');
+    if (panel && top && window.matchMedia('(min-width: 901px)').matches) {
+      panel.style.top = Math.ceil(top.getBoundingClientRect().bottom + 8) + 'px';
+    } else if (panel) {
+      panel.style.top = '';
+    }
+  }
+
+  // revealDrawing scrolls the drawing into view, under the header.
+  function revealDrawing() {
+    var c = byId('tc_canvas'), d = c ? c.closest('.drawing') : null;
+    if (d) { d.scrollIntoView({ block: 'start' }); }
+  }
+
   function deselect() {
     var panel = byId('tc_panel');
     state.selected = null;
+    document.body.classList.remove('panel-open');
     if (panel) { panel.hidden = true; panel.textContent = ''; }
     mark('tc-selected', []);
   }
@@ -224,6 +244,16 @@
     zoomAt(r.left + r.width / 2, r.top + r.height / 2, kind === 'in' ? 0.8 : 1.25);
   }
 
+  // focusOn zooms to the drawing's natural size (one unit a pixel, so labels read as they were
+  // laid out), or the whole tree when that is smaller, and centres the node.
+  function focusOn(id) {
+    var c = byId('tc_canvas'), f = state.full;
+    if (!c || !f || !state.view) { return; }
+    var r = c.getBoundingClientRect(), w = Math.min(f.w, r.width);
+    applyView({ x: state.view.x, y: state.view.y, w: w, h: w * r.height / r.width });
+    centerOn(id);
+  }
+
   function centerOn(id) {
     var el = svgNode(id);
     if (!el || !state.view) { return; }
@@ -323,8 +353,14 @@
     if (clear) { clear.addEventListener('click', clearPath); }
   }
 
+  // restore shows what the address names. A node link (#d_<id>) opens the node's panel, shows
+  // the drawing (not the node's section far below, where the browser would scroll) and centres
+  // the node in it.
   function restore(hash) {
-    if (hash.indexOf('#d_') === 0) { select(hash.slice(3), true); }
+    if (hash.indexOf('#d_') === 0 && select(hash.slice(3), false)) {
+      revealDrawing();
+      focusOn(hash.slice(3));
+    }
     if (hash.indexOf('#p_') === 0 && pathIndex(hash.slice(1)) >= 0) { showPath(pathIndex(hash.slice(1))); }
   }
 
@@ -388,6 +424,13 @@
     initPage();
     restore(location.hash);
     initLive();
+    // The browser scrolls to the fragment's element once the page has loaded; show the drawing
+    // again after that, unless the reader moved on.
+    var hash = location.hash;
+    window.addEventListener('load', function () {
+      if (hash.indexOf('#d_') === 0 && location.hash === hash && state.selected) { revealDrawing(); focusOn(state.selected); }
+    });
+    window.addEventListener('resize', placePanel);
   }
 
   if (document.readyState === 'loading') {
