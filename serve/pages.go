@@ -165,7 +165,29 @@ type goalRow struct {
 type treeRow struct {
 	ID, Title, Href string
 	Figures         figures
+	Counts          treeCounts
 	Goals           []goalRow
+}
+
+// treeCounts are a tree's sizes as `threatcov trees list` gives them (nodes, leaves, goals drawn
+// in the tree), and what the step figures count: the leaves reachable from the tree's goals,
+// through subtree references into other trees included, and how many of them are out of scope
+// (left out of step coverage).
+type treeCounts struct {
+	Nodes, Leaves, Goals, Steps, OutOfScope int
+}
+
+func newTreeCounts(c *attacktrees.Catalog, t *attacktrees.Tree, f analyzer.Figures) treeCounts {
+	tc := treeCounts{Nodes: len(t.Nodes), Goals: len(c.Goals(t.ID)), OutOfScope: f.StepCounts[analyzer.StatusOutOfScope]}
+	for _, n := range t.Nodes {
+		if c.IsLeaf(n) {
+			tc.Leaves++
+		}
+	}
+	for _, k := range f.StepCounts {
+		tc.Steps += k
+	}
+	return tc
 }
 
 type recommendation struct {
@@ -189,6 +211,9 @@ func (p *pages) index(snap *snapshot) ([]byte, error) {
 	d := indexData{layout: newLayout(snap, "Coverage", "index"), Summary: newFigures(r.Summary), Inputs: r.Inputs}
 	for _, t := range r.Trees {
 		row := treeRow{ID: t.ID, Title: t.Title, Href: "/tree/" + t.ID, Figures: newFigures(t.Figures)}
+		if ct, ok := snap.catalog.Tree(t.ID); ok {
+			row.Counts = newTreeCounts(snap.catalog, ct, t.Figures)
+		}
 		for _, g := range t.Goals {
 			row.Goals = append(row.Goals, newGoalRow(snap, &g))
 		}
@@ -262,6 +287,7 @@ type nodeView struct {
 	Parents, Children                              []stepLink
 	Paths                                          []pathView
 	PathsListed                                    int
+	PolicyRefs                                     string // every policy the step names, space-separated, for search
 }
 
 type mappedPolicy struct {
@@ -273,6 +299,7 @@ type treeData struct {
 	layout
 	ID, TreeTitle, Source string
 	Figures               figures
+	Counts                treeCounts
 	SVG                   template.HTML
 	SVGError              string
 	Goals                 []goalRow
@@ -299,6 +326,7 @@ func (p *pages) tree(snap *snapshot, id string, svg []byte, svgErr error) ([]byt
 	}
 	if tr != nil {
 		d.Figures = newFigures(tr.Figures)
+		d.Counts = newTreeCounts(c, t, tr.Figures)
 		for gi := range tr.Goals {
 			g := &tr.Goals[gi]
 			row := newGoalRow(snap, g)
@@ -432,6 +460,11 @@ func (s *snapshot) nodeView(n *attacktrees.Node) nodeView {
 	}
 	if st, ok := s.steps[n.ID]; ok {
 		v.Step = st
+		var refs []string
+		for _, pr := range stepPolicies(st) {
+			refs = append(refs, pr.Ref)
+		}
+		v.PolicyRefs = strings.Join(refs, " ")
 		if v.Status == "" {
 			v.Status, v.Evidence = string(st.Status), string(st.Evidence)
 		}
@@ -508,6 +541,7 @@ func kindText(n *attacktrees.Node) string {
 type searchHit struct {
 	stepLink
 	Ref, TreeTitle string
+	Matched        string // what matched when it is not the label, ref or id: a policy and its role
 }
 
 type searchData struct {
@@ -516,7 +550,8 @@ type searchData struct {
 	More int
 }
 
-// search finds nodes whose label, ref or id contains q, case-insensitively, in catalog order.
+// search finds nodes whose label, ref or id contains q, or that a policy whose reference contains
+// q blocks, monitors or is mapped to (should block), case-insensitively, in catalog order.
 func (p *pages) search(snap *snapshot, q string) ([]byte, error) {
 	d := searchData{layout: newLayout(snap, "Search", "search")}
 	d.Query = q
@@ -525,17 +560,67 @@ func (p *pages) search(snap *snapshot, q string) ([]byte, error) {
 			if n.Kind == attacktrees.KindNote {
 				continue
 			}
+			matched := ""
 			if !strings.Contains(strings.ToLower(n.Label), q) && !strings.Contains(strings.ToLower(n.Ref), q) &&
 				!strings.Contains(n.ID, q) {
-				continue
+				if matched = policyMatch(snap.steps[n.ID], q); matched == "" {
+					continue
+				}
 			}
 			if len(d.Hits) == maxSearchHits {
 				d.More++
 				continue
 			}
 			t, _ := snap.catalog.Tree(n.Tree)
-			d.Hits = append(d.Hits, searchHit{stepLink: snap.stepLink(n.ID), Ref: n.Ref, TreeTitle: t.Title})
+			d.Hits = append(d.Hits, searchHit{stepLink: snap.stepLink(n.ID), Ref: n.Ref, TreeTitle: t.Title, Matched: matched})
 		}
 	}
 	return execute(p.search_, d)
+}
+
+// stepPolicies is every policy reference a step names, each once, with its role: blocking
+// (deployed and denying every probe), monitoring, or mapped (should block; deployed or not).
+func stepPolicies(st *analyzer.StepResult) []policyRole {
+	if st == nil {
+		return nil
+	}
+	var out []policyRole
+	seen := map[string]bool{}
+	add := func(ref, role string) {
+		if !seen[ref] {
+			seen[ref] = true
+			out = append(out, policyRole{ref, role})
+		}
+	}
+	for _, ref := range st.Blocking {
+		add(ref, "blocks")
+	}
+	for _, ref := range st.Monitoring {
+		add(ref, "monitors")
+	}
+	missing := map[string]bool{}
+	for _, m := range st.Missing {
+		missing[m] = true
+	}
+	for _, ref := range st.Mapped {
+		if missing[ref] {
+			add(ref, "should block (not deployed)")
+		} else {
+			add(ref, "should block")
+		}
+	}
+	return out
+}
+
+type policyRole struct{ Ref, Role string }
+
+// policyMatch names the first policy of a step whose reference contains q (lower case), with
+// its role, or "".
+func policyMatch(st *analyzer.StepResult, q string) string {
+	for _, pr := range stepPolicies(st) {
+		if strings.Contains(strings.ToLower(pr.Ref), q) {
+			return pr.Ref + ": " + pr.Role
+		}
+	}
+	return ""
 }

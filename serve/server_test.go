@@ -252,6 +252,15 @@ func TestTreePage(t *testing.T) {
 	if strings.Contains(body, "<style") {
 		t.Errorf("the inline drawing kept its font style, which the CSP refuses")
 	}
+	if !strings.Contains(body, `51 nodes, 22 leaves, 1 goal(s) drawn in this tree`) {
+		t.Errorf("tree page does not give the counts of threatcov trees list")
+	}
+	byPolicy := get(t, s, http.MethodGet, "/search?q=k8spsphostnamespace").Body.String()
+	for _, want := range []string{`href="/tree/malicious-code-execution#d_mce-find-pod-with-hostpid"`, `<code>gatekeeper:K8sPSPHostNamespace/psp-host-namespace: blocks</code>`} {
+		if !strings.Contains(byPolicy, want) {
+			t.Errorf("search by policy id lacks %q", want)
+		}
+	}
 	search := get(t, s, http.MethodGet, "/search?q=hostPID").Body.String()
 	for _, want := range []string{`href="/tree/malicious-code-execution#d_mce-find-pod-with-hostpid"`, `href="/tree/denial-of-service#d_dos-find-pod-with-hostpid"`} {
 		if !strings.Contains(search, want) {

@@ -271,18 +271,27 @@
     var term = q.value.trim().toLowerCase();
     box.textContent = '';
     if (!term) { box.hidden = true; mark('tc-match', []); return; }
+    // A node matches by label, ref or id, or by a policy it names (blocking, monitoring or
+    // mapped), e.g. "K8sPSPHostNamespace" finds the steps that policy blocks or should block.
+    function policyHit(d) {
+      return (d.getAttribute('data-policies') || '').split(' ').filter(function (p) {
+        return p && p.toLowerCase().indexOf(term) >= 0;
+      })[0] || '';
+    }
     var hits = all('section.node[data-node]').filter(function (d) {
       return (d.getAttribute('data-label') || '').toLowerCase().indexOf(term) >= 0 ||
         (d.getAttribute('data-ref') || '').toLowerCase().indexOf(term) >= 0 ||
-        d.getAttribute('data-node').indexOf(term) >= 0;
+        d.getAttribute('data-node').indexOf(term) >= 0 || policyHit(d) !== '';
     });
     mark('tc-match', hits.map(function (d) { return d.getAttribute('data-node'); }));
     hits.slice(0, 30).forEach(function (d) {
       var a = document.createElement('a'), id = d.getAttribute('data-node'), ref = d.getAttribute('data-ref');
+      var label = d.getAttribute('data-label') || '', policy = policyHit(d);
       a.href = '#d_' + id;
       a.className = 'hit';
       a.setAttribute('data-node', id);
-      a.textContent = d.getAttribute('data-label') + (ref ? ' [' + ref + ']' : '');
+      a.textContent = label + (ref ? ' [' + ref + ']' : '') +
+        (policy && label.toLowerCase().indexOf(term) < 0 ? ' · policy ' + policy : '');
       box.appendChild(a);
     });
     if (!hits.length) {
