@@ -28,7 +28,7 @@ const (
 
 // pages holds one template set per page, each the layout plus the page's content.
 type pages struct {
-	index_, tree_, search_ *template.Template
+	index_, tree_, search_, policies_ *template.Template
 }
 
 func newPages() (*pages, error) {
@@ -48,6 +48,9 @@ func newPages() (*pages, error) {
 		return nil, err
 	}
 	if p.search_, err = parse("search.html"); err != nil {
+		return nil, err
+	}
+	if p.policies_, err = parse("policies.html"); err != nil {
 		return nil, err
 	}
 	return &p, nil

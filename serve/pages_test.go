@@ -75,3 +75,33 @@ func anyLit(nodes []*attacktrees.Node, lit map[string]bool) bool {
 	}
 	return false
 }
+
+// TestPolicyView: a policy's row lists the steps it blocks, each linked to its node, and the
+// filter keeps only matching rows.
+func TestPolicyView(t *testing.T) {
+	s := testServer(t)
+	var row *policyRow
+	rows := s.snap.Load().policyRows()
+	for i := range rows {
+		if rows[i].ID == "gatekeeper:K8sPSPHostNamespace/psp-host-namespace" {
+			row = &rows[i]
+		}
+	}
+	if row == nil {
+		t.Fatalf("no row for the deployed host-namespace policy among %d", len(rows))
+	}
+	found := false
+	for _, st := range row.Blocks {
+		found = found || st.Href == "/tree/malicious-code-execution#d_mce-find-pod-with-hostpid"
+	}
+	if !found {
+		t.Errorf("the policy's row does not list the hostPID step it blocks: %+v", row.Blocks)
+	}
+	body := get(t, s, "GET", "/policies?q=k8spsphostnamespace").Body.String()
+	if !strings.Contains(body, `href="/tree/malicious-code-execution#d_mce-find-pod-with-hostpid"`) {
+		t.Errorf("the filtered policy view lacks the hostPID step")
+	}
+	if n := strings.Count(body, `<tr class="policy"`); n == 0 || n == len(rows) {
+		t.Errorf("the filter kept %d of %d rows", n, len(rows))
+	}
+}

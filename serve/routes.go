@@ -40,6 +40,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", s.serveIndex)
 	mux.HandleFunc("GET /tree/{id}", s.serveTree)
 	mux.HandleFunc("GET /search", s.serveSearch)
+	mux.HandleFunc("GET /policies", s.servePolicies)
 	mux.HandleFunc("GET /reports/{name}", s.serveReport)
 	mux.HandleFunc("GET /assets/{name}", serveAsset)
 	mux.HandleFunc("GET /events", s.serveEvents)
@@ -226,6 +227,27 @@ func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request) {
 	body, err := s.pages.search(snap, q)
 	if err != nil {
 		s.internalError(w, "render search", err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// servePolicies is the policy view, filtered by ?q= (rendered per request, like search).
+func (s *Server) servePolicies(w http.ResponseWriter, r *http.Request) {
+	snap := s.snap.Load()
+	q := r.URL.Query().Get("q")
+	if len(q) > maxQuery {
+		q = strings.ToValidUTF8(q[:maxQuery], "")
+	}
+	body, err := s.pages.policies(snap, q)
+	if err != nil {
+		s.internalError(w, "render policies", err)
 		return
 	}
 	h := w.Header()

@@ -93,6 +93,7 @@ func TestRoutes(t *testing.T) {
 		{"index head", "HEAD", "/", 200, "text/html; charset=utf-8"},
 		{"tree", "GET", "/tree/malicious-code-execution", 200, "text/html; charset=utf-8"},
 		{"search", "GET", "/search?q=hostPID", 200, "text/html; charset=utf-8"},
+		{"policies", "GET", "/policies?q=host", 200, "text/html; charset=utf-8"},
 		{"css", "GET", "/assets/style.css", 200, "text/css; charset=utf-8"},
 		{"js", "GET", "/assets/app.js", 200, "text/javascript; charset=utf-8"},
 		{"drawing font", "GET", "/assets/tc-sans-regular.woff2", 200, "font/woff2"},

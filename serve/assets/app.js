@@ -428,8 +428,26 @@
     if (!document.hidden) { open(); }
   }
 
+  // initPolicyFilter filters the policy view's rows as the reader types (the form filters on
+  // the server without JavaScript).
+  function initPolicyFilter() {
+    var q = byId('tc_pq'), count = byId('tc_pcount');
+    if (!q) { return; }
+    var rows = all('tr.policy');
+    q.addEventListener('input', function () {
+      var term = q.value.trim().toLowerCase(), shown = 0;
+      rows.forEach(function (r) {
+        var hit = !term || (r.getAttribute('data-text') || '').indexOf(term) >= 0;
+        r.hidden = !hit;
+        if (hit) { shown++; }
+      });
+      if (count) { count.textContent = shown + ' of ' + rows.length + ' policies shown'; }
+    });
+  }
+
   function start() {
     initSearch();
+    initPolicyFilter();
     initPage();
     restore(location.hash);
     initLive();
