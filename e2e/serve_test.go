@@ -373,6 +373,16 @@ func TestServeInBrowser(t *testing.T) {
 			t.Errorf("tree page %s: no goal found in the drawing", tr.ID)
 		}
 	}
+	// A many-goal tree drawn one goal's sub-tree at a time: the chooser links every goal, and
+	// the drawing holds that goal alone on its top row.
+	step("draw one goal", chromedp.Navigate(base+"/tree/scenario-attacker-on-network?goal=san-exploit-stored-secrets"),
+		chromedp.WaitVisible(chromedp.CSS("#tc_canvas svg g.node")))
+	if n := eval(`document.querySelectorAll('nav.focus a').length`); n != 19 {
+		t.Errorf("the goal chooser links %d entries, want all goals and the 18 other goals", n)
+	}
+	if n := eval(`document.querySelectorAll('#tc_canvas svg g.node[id^="san-"]').length`); n < 5 || n > 25 {
+		t.Errorf("one goal's sub-tree draws %d nodes", n)
+	}
 
 	consoleMu.Lock()
 	defer consoleMu.Unlock()

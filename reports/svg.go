@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -149,7 +150,7 @@ func TreeDOT(c *attacktrees.Catalog, r *analyzer.Result, treeID string) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	return treeDOT(c, newView(r, c), t), nil
+	return treeDOT(c, newView(r, c), t, nil), nil
 }
 
 // drawable returns the tree treeID, or why it cannot be drawn.
@@ -164,24 +165,34 @@ func drawable(c *attacktrees.Catalog, treeID string) (*attacktrees.Tree, error) 
 	return t, nil
 }
 
-func treeDOT(c *attacktrees.Catalog, v *view, t *attacktrees.Tree) []byte {
+// treeDOT draws tree t; keep, when not nil, is the set of node ids to draw (see WithGoals).
+func treeDOT(c *attacktrees.Catalog, v *view, t *attacktrees.Tree, keep map[string]bool) []byte {
 	var b bytes.Buffer
+	drawn := func(id string) bool { return keep == nil || keep[id] }
+	title := v.titleLabel(t)
+	if keep != nil {
+		title = "<FONT POINT-SIZE=\"11\">one goal's sub-tree of</FONT><BR/>" + title
+	}
 	fmt.Fprintf(&b, "digraph %s {\n", dotID(t.ID))
 	fmt.Fprintf(&b, "  graph [id=%s, rankdir=TB, ordering=out, splines=ortho, nodesep=0.3, ranksep=0.45, labelloc=t, fontname=%q, fontsize=16, label=<%s>];\n",
-		dotID("tree:"+t.ID), drawFont, v.titleLabel(t))
+		dotID("tree:"+t.ID), drawFont, title)
 	fmt.Fprintf(&b, "  node [shape=box, fontname=%q, fontsize=11, margin=\"0.09,0.05\"];\n", drawFont)
 	fmt.Fprintf(&b, "  edge [color=%s, arrowsize=0.6];\n", dotID(colorEdge))
 	for _, n := range t.Nodes {
-		fmt.Fprintf(&b, "  %s [%s];\n", dotID(n.ID), v.nodeAttrs(n))
+		if drawn(n.ID) {
+			fmt.Fprintf(&b, "  %s [%s];\n", dotID(n.ID), v.nodeAttrs(n))
+		}
 	}
 	// Goals along the top row, as on the PDF pages. A note sits beside the node it annotates
 	// first (on the top row when that is a goal), as the PDF pages place notes.
 	top, isGoal := []string{}, map[string]bool{}
 	for _, g := range c.Goals(t.ID) {
-		top, isGoal[g.ID] = append(top, dotID(g.ID)), true
+		if drawn(g.ID) {
+			top, isGoal[g.ID] = append(top, dotID(g.ID)), true
+		}
 	}
 	for _, n := range t.Nodes {
-		if n.Kind != attacktrees.KindNote || len(n.Annotates) == 0 {
+		if n.Kind != attacktrees.KindNote || len(n.Annotates) == 0 || !drawn(n.ID) {
 			continue
 		}
 		if target, ok := c.Node(n.Annotates[0]); ok && target.Tree == t.ID {
@@ -196,9 +207,12 @@ func treeDOT(c *attacktrees.Catalog, v *view, t *attacktrees.Tree) []byte {
 		fmt.Fprintf(&b, "  { rank=min; %s }\n", strings.Join(top, "; "))
 	}
 	for _, n := range t.Nodes {
+		if !drawn(n.ID) {
+			continue
+		}
 		if n.Kind == attacktrees.KindNote {
 			for _, target := range n.Annotates {
-				if tn, ok := c.Node(target); !ok || tn.Tree != t.ID {
+				if tn, ok := c.Node(target); !ok || tn.Tree != t.ID || !drawn(target) {
 					continue
 				}
 				fmt.Fprintf(&b, "  %s -> %s [id=%s, style=dashed, arrowhead=none, color=%s];\n",
@@ -207,7 +221,7 @@ func treeDOT(c *attacktrees.Catalog, v *view, t *attacktrees.Tree) []byte {
 			continue
 		}
 		for _, ch := range c.Children(n) {
-			if ch.Tree != t.ID {
+			if ch.Tree != t.ID || !drawn(ch.ID) {
 				continue // a subtree's target in another tree: the label names it
 			}
 			attrs := "id=" + dotID(n.ID+"--"+ch.ID)
@@ -558,7 +572,41 @@ var (
 // SVGOption changes what TreeSVG writes.
 type SVGOption func(*svgOptions)
 
-type svgOptions struct{ pageFonts bool }
+type svgOptions struct {
+	pageFonts bool
+	goals     []string
+}
+
+// WithGoals draws only the sub-trees of these goals of the tree (the nodes reachable from them
+// in the tree, and the notes on those nodes): a tree with many goals, such as the network
+// scenario's 19, is then readable at the width of a screen. Ids that are not goals of the tree
+// are ignored; when none is left the whole tree is drawn.
+func WithGoals(ids ...string) SVGOption { return func(o *svgOptions) { o.goals = ids } }
+
+// keepSet is the node ids WithGoals draws, or nil for the whole tree.
+func keepSet(c *attacktrees.Catalog, t *attacktrees.Tree, goals []string) map[string]bool {
+	var from []*attacktrees.Node
+	for _, g := range c.Goals(t.ID) {
+		if slices.Contains(goals, g.ID) {
+			from = append(from, g)
+		}
+	}
+	if len(from) == 0 {
+		return nil
+	}
+	keep := map[string]bool{}
+	for _, n := range c.Reachable(from...) {
+		if n.Tree == t.ID {
+			keep[n.ID] = true
+		}
+	}
+	for _, n := range t.Nodes {
+		if n.Kind == attacktrees.KindNote && len(n.Annotates) > 0 && keep[n.Annotates[0]] {
+			keep[n.ID] = true
+		}
+	}
+	return keep
+}
 
 // WithPageFonts leaves out the <style> that embeds the drawing's fonts (about 25 KB): for a page
 // that shows the drawing inline and declares the fonts itself (FontFaceCSS with Fonts), such as
@@ -581,7 +629,7 @@ func TreeSVG(ctx context.Context, c *attacktrees.Catalog, r *analyzer.Result, tr
 		return nil, err
 	}
 	v := newView(r, c)
-	svg, err := renderSVG(ctx, treeDOT(c, v, t))
+	svg, err := renderSVG(ctx, treeDOT(c, v, t, keepSet(c, t, o.goals)))
 	if err != nil {
 		return nil, fmt.Errorf("render tree %s: %w", treeID, err)
 	}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"html/template"
 	"math/big"
+	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/threatcov/threatcov/analyzer"
@@ -305,16 +307,31 @@ type treeData struct {
 	Counts                treeCounts
 	SVG                   template.HTML
 	SVGError              string
+	Focus                 string // the goal whose sub-tree is drawn, "" for the whole tree
+	FocusLinks            []focusLink
 	Goals                 []goalRow
 	Nodes                 []nodeView
 }
 
-// tree renders one tree's page. svg is the drawing (already reports' escaped SVG output).
-func (p *pages) tree(snap *snapshot, id string, svg []byte, svgErr error) ([]byte, error) {
+// focusLink is one entry of a many-goal tree's drawing chooser.
+type focusLink struct {
+	Href, Text string
+	Current    bool
+}
+
+// tree renders one tree's page; with goal set, the drawing and the open paths are that goal's
+// only. svg is the drawing (already reports' escaped SVG output).
+func (p *pages) tree(snap *snapshot, id, goal string, svg []byte, svgErr error) ([]byte, error) {
 	c := snap.catalog
 	t, _ := c.Tree(id)
-	d := treeData{layout: newLayout(snap, t.Title, "tree"), ID: t.ID, TreeTitle: t.Title, Source: t.Source}
+	d := treeData{layout: newLayout(snap, t.Title, "tree"), ID: t.ID, TreeTitle: t.Title, Source: t.Source, Focus: goal}
 	d.TreeID = t.ID
+	if goals := c.Goals(id); len(goals) > 1 {
+		d.FocusLinks = append(d.FocusLinks, focusLink{Href: "/tree/" + id, Text: "all " + strconv.Itoa(len(goals)) + " goals", Current: goal == ""})
+		for _, g := range goals {
+			d.FocusLinks = append(d.FocusLinks, focusLink{Href: "/tree/" + id + "?goal=" + url.QueryEscape(g.ID), Text: g.Label, Current: g.ID == goal})
+		}
+	}
 	if svgErr != nil {
 		d.SVGError = svgErr.Error()
 	} else {
@@ -332,6 +349,9 @@ func (p *pages) tree(snap *snapshot, id string, svg []byte, svgErr error) ([]byt
 		d.Counts = newTreeCounts(c, t, tr.Figures)
 		for gi := range tr.Goals {
 			g := &tr.Goals[gi]
+			if goal != "" && g.ID != goal {
+				continue
+			}
 			row := newGoalRow(snap, g)
 			for pi, path := range g.OpenPaths {
 				if pi == maxPathsPerGoal {

@@ -92,6 +92,8 @@ func TestRoutes(t *testing.T) {
 		{"index", "GET", "/", 200, "text/html; charset=utf-8"},
 		{"index head", "HEAD", "/", 200, "text/html; charset=utf-8"},
 		{"tree", "GET", "/tree/malicious-code-execution", 200, "text/html; charset=utf-8"},
+		{"one goal's sub-tree", "GET", "/tree/scenario-attacker-on-network?goal=san-exploit-stored-secrets", 200, "text/html; charset=utf-8"},
+		{"not a goal of the tree", "GET", "/tree/scenario-attacker-on-network?goal=mce-goal", 404, ""},
 		{"search", "GET", "/search?q=hostPID", 200, "text/html; charset=utf-8"},
 		{"policies", "GET", "/policies?q=host", 200, "text/html; charset=utf-8"},
 		{"css", "GET", "/assets/style.css", 200, "text/css; charset=utf-8"},
