@@ -174,7 +174,7 @@ func treeDOT(c *attacktrees.Catalog, v *view, t *attacktrees.Tree, keep map[stri
 		title = "<FONT POINT-SIZE=\"11\">one goal's sub-tree of</FONT><BR/>" + title
 	}
 	fmt.Fprintf(&b, "digraph %s {\n", dotID(t.ID))
-	fmt.Fprintf(&b, "  graph [id=%s, rankdir=TB, ordering=out, splines=ortho, nodesep=0.3, ranksep=0.45, labelloc=t, fontname=%q, fontsize=16, label=<%s>];\n",
+	fmt.Fprintf(&b, "  graph [id=%s, rankdir=TB, splines=ortho, nodesep=0.3, ranksep=0.45, labelloc=t, fontname=%q, fontsize=16, label=<%s>];\n",
 		dotID("tree:"+t.ID), drawFont, title)
 	fmt.Fprintf(&b, "  node [shape=box, fontname=%q, fontsize=11, margin=\"0.09,0.05\"];\n", drawFont)
 	fmt.Fprintf(&b, "  edge [color=%s, arrowsize=0.6];\n", dotID(colorEdge))
@@ -205,6 +205,28 @@ func treeDOT(c *attacktrees.Catalog, v *view, t *attacktrees.Tree, keep map[stri
 	}
 	if len(top) > 0 {
 		fmt.Fprintf(&b, "  { rank=min; %s }\n", strings.Join(top, "; "))
+	}
+	// The goals' children on the row below them, as on the PDF pages (graphviz would otherwise
+	// push a child down to shorten its other edges): those whose parents in the tree are all
+	// goals, so the constraint can always be met.
+	var second []string
+	for _, n := range t.Nodes {
+		if !drawn(n.ID) || isGoal[n.ID] || n.Kind == attacktrees.KindNote {
+			continue
+		}
+		parents, onlyGoals := 0, true
+		for _, p := range c.Parents(n) {
+			if p.Tree == t.ID && drawn(p.ID) {
+				parents++
+				onlyGoals = onlyGoals && isGoal[p.ID]
+			}
+		}
+		if parents > 0 && onlyGoals {
+			second = append(second, dotID(n.ID))
+		}
+	}
+	if len(second) > 0 {
+		fmt.Fprintf(&b, "  { rank=same; %s }\n", strings.Join(second, "; "))
 	}
 	for _, n := range t.Nodes {
 		if !drawn(n.ID) {
