@@ -293,6 +293,7 @@ func (v *view) titleLabel(t *attacktrees.Tree) string {
 // Widths, in characters, labels and policy lists are wrapped at: about the PDF's box widths.
 const (
 	labelWrap  = 24
+	gateWrap   = 17
 	policyWrap = 34
 )
 
@@ -317,7 +318,11 @@ func (v *view) nodeAttrs(n *attacktrees.Node) string {
 		}
 		rows = append(rows, cell+`<FONT POINT-SIZE="8"><B>`+htmlText(gate)+`</B></FONT></TD>`)
 	}
-	label := wrapHTML(n.Label, labelWrap)
+	wrap := labelWrap
+	if shape == shapeDome || shape == shapeArch {
+		wrap = gateWrap // the PDF's gates are narrow, and a narrow arch reads as one
+	}
+	label := wrapHTML(n.Label, wrap)
 	if n.Ref != "" {
 		label += " [" + htmlText(n.Ref) + "]"
 	}
