@@ -212,3 +212,38 @@ func TestTreeSVGOptions(t *testing.T) {
 		t.Errorf("WithGoals with no goal of the tree does not draw the whole tree")
 	}
 }
+
+// TestLargeTreeSplines: right-angled connectors up to orthoMaxNodes drawn nodes; beyond, where
+// graphviz's orthogonal router would take minutes (a minute for 1,000 nodes), straight segments.
+func TestLargeTreeSplines(t *testing.T) {
+	for _, n := range []int{orthoMaxNodes, orthoMaxNodes + 1} {
+		nodes := make([]*attacktrees.Node, 0, n)
+		for i := 0; i < n; i++ {
+			node := &attacktrees.Node{ID: fmt.Sprintf("chain-%d", i), Kind: attacktrees.KindOr, Label: "link"}
+			if i == 0 {
+				node.Kind, node.Gate = attacktrees.KindGoal, attacktrees.GateOr
+			}
+			if i < n-1 {
+				node.Children = []string{fmt.Sprintf("chain-%d", i+1)}
+			} else {
+				node.Kind = attacktrees.KindStep
+			}
+			nodes = append(nodes, node)
+		}
+		c, err := attacktrees.Build([]*attacktrees.Tree{{ID: "chain", Title: "Chain", Nodes: nodes}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dot, err := TreeDOT(c, nil, "chain")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "splines=ortho"
+		if n > orthoMaxNodes {
+			want = "splines=polyline"
+		}
+		if !strings.Contains(string(dot), want) {
+			t.Errorf("%d nodes: the DOT lacks %s", n, want)
+		}
+	}
+}
