@@ -365,6 +365,9 @@ func TestServeInBrowser(t *testing.T) {
 	}
 	for _, tr := range cat.Trees() {
 		step("open tree "+tr.ID, chromedp.Navigate(base+"/tree/"+tr.ID), chromedp.WaitVisible(chromedp.CSS("#tc_canvas svg g.node")))
+		if w := eval(`document.documentElement.scrollWidth - document.documentElement.clientWidth`); w > 0 {
+			t.Errorf("tree page %s scrolls sideways by %dpx", tr.ID, w)
+		}
 		got := checkDrawing(t, bctx, cat, tr.ID, "#tc_canvas svg")
 		for _, p := range got.Problems {
 			t.Errorf("tree page %s: %s", tr.ID, p)
