@@ -441,12 +441,11 @@ func (v *view) tooltip(n *attacktrees.Node) string {
 	return text
 }
 
-// legendLabel is the legend: the CNCF key's shapes and fills, then each status as it is drawn
-// (badge, and outline colour and line style), then the open-path edge.
+// legendLabel is the legend, in two column pairs so it stays low under a wide tree: the CNCF
+// key's shapes and fills with the open-path edge and the policy line on the left, each status
+// as it is drawn (badge, outline colour and line style) on the right.
 func legendLabel() string {
-	var b strings.Builder
-	b.WriteString(`<TABLE BORDER="1" COLOR="#999999" CELLBORDER="0" CELLSPACING="3" CELLPADDING="3">`)
-	b.WriteString(`<TR><TD COLSPAN="2"><B>Legend</B></TD></TR>`)
+	var left, right []string
 	kinds := []struct{ fill, name, detail string }{
 		{fillGoal, "GOAL", "dome = AND, pointed arch = OR, box = plain"},
 		{fillAnd, "AND", "dome: every child needed"},
@@ -456,9 +455,12 @@ func legendLabel() string {
 		{fillSubtree, "SUBTREE", "stands for another (sub)tree"},
 	}
 	for _, k := range kinds {
-		fmt.Fprintf(&b, `<TR><TD BORDER="1" COLOR="#555555" BGCOLOR="%s" STYLE="rounded">%s</TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">%s</FONT></TD></TR>`,
-			k.fill, htmlText(k.name), htmlText(k.detail))
+		left = append(left, fmt.Sprintf(`<TD BORDER="1" COLOR="#555555" BGCOLOR="%s" STYLE="rounded">%s</TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">%s</FONT></TD>`,
+			k.fill, htmlText(k.name), htmlText(k.detail)))
 	}
+	left = append(left,
+		fmt.Sprintf(`<TD BORDER="2" COLOR="%s" STYLE="dashed"><FONT COLOR="%s"><B>thick dashed</B></FONT></TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">edge on an open path</FONT></TD>`, colorHot, darker(colorHot)),
+		`<TD><FONT POINT-SIZE="9">policy: p</FONT></TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">enforcing policies mapped to the step</FONT></TD>`)
 	for _, st := range []statusStyle{styleVerified, styleDeclared, styleMonitored, styleBypassed, styleAttested, styleOpen, styleOutScope} {
 		cellStyle := ""
 		if st.style != "solid" {
@@ -468,11 +470,23 @@ func legendLabel() string {
 		if st.peripheries > 1 {
 			border = "4" // drawn double around the node
 		}
-		fmt.Fprintf(&b, `<TR><TD BORDER="%s" COLOR="%s"%s CELLPADDING="2"><TABLE BORDER="0" CELLSPACING="0"><TR>%s</TR></TABLE></TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">outline and badge: %s</FONT></TD></TR>`,
-			border, st.color, cellStyle, badge(st), htmlText(st.legendDetail))
+		right = append(right, fmt.Sprintf(`<TD BORDER="%s" COLOR="%s"%s CELLPADDING="2"><TABLE BORDER="0" CELLSPACING="0"><TR>%s</TR></TABLE></TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">%s</FONT></TD>`,
+			border, st.color, cellStyle, badge(st), htmlText(st.legendDetail)))
 	}
-	fmt.Fprintf(&b, `<TR><TD BORDER="2" COLOR="%s" STYLE="dashed"><FONT COLOR="%s"><B>thick dashed</B></FONT></TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">edge on an open path</FONT></TD></TR>`, colorHot, darker(colorHot))
-	b.WriteString(`<TR><TD><FONT POINT-SIZE="9">policy: p</FONT></TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">enforcing policies mapped to the step</FONT></TD></TR>`)
+	var b strings.Builder
+	b.WriteString(`<TABLE BORDER="1" COLOR="#999999" CELLBORDER="0" CELLSPACING="3" CELLPADDING="3">`)
+	b.WriteString(`<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="9">status: outline and badge</FONT></TD></TR>`)
+	for i := 0; i < max(len(left), len(right)); i++ {
+		b.WriteString("<TR>")
+		for _, col := range [][]string{left, right} {
+			if i < len(col) {
+				b.WriteString(col[i])
+			} else {
+				b.WriteString(`<TD COLSPAN="2"></TD>`)
+			}
+		}
+		b.WriteString("</TR>")
+	}
 	b.WriteString(`</TABLE>`)
 	return b.String()
 }
