@@ -286,7 +286,7 @@ type nodeView struct {
 	ID, Anchor, Label, Ref, Kind, Status, Evidence string
 	Leaf                                           bool
 	OpenPaths                                      string
-	Target                                         *stepLink
+	Targets                                        []stepLink // what a subtree box stands for
 	Step                                           *analyzer.StepResult
 	Mapped                                         []mappedPolicy
 	Parents, Children                              []stepLink
@@ -499,13 +499,22 @@ func (s *snapshot) nodeView(n *attacktrees.Node) nodeView {
 			v.Mapped = append(v.Mapped, mappedPolicy{Ref: m, Deployed: !missing[m]})
 		}
 	}
+	// A subtree box stands for its target (a node, or every goal of a tree) and may have
+	// children of its own: the panel lists both, apart.
+	targets := map[string]bool{}
 	if n.Kind == attacktrees.KindSubtree {
-		for _, ch := range s.catalog.Children(n) {
-			l := s.stepLink(ch.ID)
-			v.Target = &l
+		if tn, ok := s.catalog.Node(n.Target); ok {
+			targets[tn.ID] = true
+		} else {
+			for _, g := range s.catalog.Goals(n.Target) {
+				targets[g.ID] = true
+			}
 		}
-	} else {
-		for _, ch := range s.catalog.Children(n) {
+	}
+	for _, ch := range s.catalog.Children(n) {
+		if targets[ch.ID] {
+			v.Targets = append(v.Targets, s.stepLink(ch.ID))
+		} else {
 			v.Children = append(v.Children, s.stepLink(ch.ID))
 		}
 	}
