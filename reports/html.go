@@ -107,7 +107,7 @@ const htmlTemplate = `<!DOCTYPE html>
 <style>
 {{.Fonts}}body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2rem; color: #222; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 th { background: #f3f3f3; }
 .open { color: #A33F00; font-weight: bold; }
 .blocked { color: #00684B; font-weight: bold; }
