@@ -286,7 +286,7 @@ type nodeView struct {
 	ID, Anchor, Label, Ref, Kind, Status, Evidence string
 	Leaf                                           bool
 	OpenPaths                                      string
-	Targets                                        []stepLink // what a subtree box stands for
+	Target                                         *stepLink
 	Step                                           *analyzer.StepResult
 	Mapped                                         []mappedPolicy
 	Parents, Children                              []stepLink
@@ -499,22 +499,13 @@ func (s *snapshot) nodeView(n *attacktrees.Node) nodeView {
 			v.Mapped = append(v.Mapped, mappedPolicy{Ref: m, Deployed: !missing[m]})
 		}
 	}
-	// A subtree box stands for its target (a node, or every goal of a tree) and may have
-	// children of its own: the panel lists both, apart.
-	targets := map[string]bool{}
 	if n.Kind == attacktrees.KindSubtree {
-		if tn, ok := s.catalog.Node(n.Target); ok {
-			targets[tn.ID] = true
-		} else {
-			for _, g := range s.catalog.Goals(n.Target) {
-				targets[g.ID] = true
-			}
+		for _, ch := range s.catalog.Children(n) {
+			l := s.stepLink(ch.ID)
+			v.Target = &l
 		}
-	}
-	for _, ch := range s.catalog.Children(n) {
-		if targets[ch.ID] {
-			v.Targets = append(v.Targets, s.stepLink(ch.ID))
-		} else {
+	} else {
+		for _, ch := range s.catalog.Children(n) {
 			v.Children = append(v.Children, s.stepLink(ch.ID))
 		}
 	}
