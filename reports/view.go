@@ -129,8 +129,8 @@ func intStr(n *big.Int) string {
 	return n.String()
 }
 
-// defined reports whether a ratio has a denominator: an empty denominator is reported as such,
-// never as a number (docs/semantics.md, Figures).
+// defined reports whether a ratio has a denominator: DESIGN.md says an empty denominator is
+// reported as such, never as a number.
 func defined(r *analyzer.Ratio) bool {
 	return r != nil && r.Den != nil && r.Den.Sign() > 0
 }
