@@ -124,7 +124,11 @@ func nodeShape(n *attacktrees.Node) (shape shapeKind, fill, gate string) {
 	case attacktrees.KindNote:
 		return shapeRect, fillNote, ""
 	case attacktrees.KindSubtree:
-		return shapeRounded, fillSubtree, "SUBTREE"
+		gate = "SUBTREE"
+		if len(n.Children) > 0 {
+			gate = "SUBTREE AND ONE CHILD" // AND(target, OR(children)), docs/semantics.md
+		}
+		return shapeRounded, fillSubtree, gate
 	}
 	return shapeRounded, fillStep, ""
 }

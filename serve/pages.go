@@ -401,12 +401,14 @@ func (s *snapshot) pathView(g *analyzer.GoalResult, pi int, p analyzer.Path, lit
 }
 
 // pathNodes is the nodes of the goal's tree that the path uses, sorted: a node is achieved by
-// the path when it is one of its elements (a leaf), or when its gate is satisfied by its
-// achieved children (AND: all, OR: one, at least k: k) and, for a mapped inner node, its own
-// action (node#action) is in the path too, as docs/semantics.md models it. The path uses the
-// goal and, from each node it uses, every achieved child: the nodes and edges an attacker
-// following the path goes through, and nothing the path does not need, so a closed node (which
-// an open path never achieves) is never among them. O(nodes + edges) of the goal's sub-graph.
+// the path when it is one of its elements (a leaf); when its gate is satisfied by its achieved
+// children (AND: all, OR: one, at least k: k) and, for a mapped inner node, its own action
+// (node#action) is in the path too; or, for a subtree box, when what it stands for is achieved
+// (and one of its own children, when it draws any), as docs/semantics.md models them. The path
+// uses the goal and, from each node it uses, every achieved input: the nodes and edges an
+// attacker following the path goes through, and nothing the path does not need, so a closed
+// node (which an open path never achieves) is never among them. A node is not achieved through
+// itself, so a reference cycle adds nothing. O(nodes + edges) of the goal's sub-graph.
 func (s *snapshot) pathNodes(g *analyzer.GoalResult, p analyzer.Path) []string {
 	elems := make(map[string]bool, len(p.Steps))
 	for _, e := range p.Steps {
@@ -414,24 +416,34 @@ func (s *snapshot) pathNodes(g *analyzer.GoalResult, p analyzer.Path) []string {
 	}
 	memo := map[string]bool{}
 	var achieved func(n *attacktrees.Node) bool
+	// count evaluates every node (no short cut, so the walk below finds each one's answer).
+	count := func(nodes []*attacktrees.Node) int {
+		got := 0
+		for _, n := range nodes {
+			if achieved(n) {
+				got++
+			}
+		}
+		return got
+	}
 	achieved = func(n *attacktrees.Node) bool {
 		if v, ok := memo[n.ID]; ok {
 			return v
 		}
-		memo[n.ID] = false // the catalog is acyclic; this only guards a malformed one
-		children := s.catalog.Children(n)
+		memo[n.ID] = false // while n is being decided, a way back to it achieves nothing
+		targets, children := s.inputs(n)
 		var ok bool
-		if len(children) == 0 {
-			ok = elems[n.ID]
-		} else {
-			got := 0
-			for _, ch := range children {
-				if achieved(ch) {
-					got++
-				}
+		switch {
+		case n.Kind == attacktrees.KindSubtree:
+			ok = count(targets) > 0
+			if len(children) > 0 {
+				ok = count(children) > 0 && ok
 			}
-			gate, k := n.Combine()
-			switch gate {
+		case len(children) == 0:
+			ok = elems[n.ID]
+		default:
+			got := count(children)
+			switch gate, k := n.Combine(); gate {
 			case attacktrees.GateAnd:
 				ok = got == len(children)
 			case attacktrees.GateAtLeast:
@@ -459,9 +471,10 @@ func (s *snapshot) pathNodes(g *analyzer.GoalResult, p analyzer.Path) []string {
 			continue
 		}
 		used[n.ID] = true
-		for _, ch := range s.catalog.Children(n) {
-			if memo[ch.ID] {
-				stack = append(stack, ch)
+		targets, children := s.inputs(n)
+		for _, in := range append(targets, children...) {
+			if memo[in.ID] {
+				stack = append(stack, in)
 			}
 		}
 	}
@@ -473,6 +486,16 @@ func (s *snapshot) pathNodes(g *analyzer.GoalResult, p analyzer.Path) []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// inputs is what a node is achieved from: for a subtree box, the nodes it stands for and its
+// own children (this catalog resolves a box's target as its only children, so a box has no
+// children of its own here); for any other node, its children.
+func (s *snapshot) inputs(n *attacktrees.Node) (targets, children []*attacktrees.Node) {
+	if n.Kind == attacktrees.KindSubtree {
+		return s.catalog.Children(n), nil
+	}
+	return nil, s.catalog.Children(n)
 }
 
 func (s *snapshot) nodeView(n *attacktrees.Node) nodeView {
