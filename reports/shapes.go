@@ -77,8 +77,8 @@ func drawShapes(svg []byte, t *attacktrees.Tree, v *view) []byte {
 			out = append(out, `d="`...)
 			out = append(out, shapePath(d.shape, bx)...)
 			out = append(out, "\"/>\n"...)
-			if (d.shape == shapeDome || d.shape == shapeArch) && i == d.count-1 {
-				shapes[id] = bx
+			if (d.shape == shapeDome || d.shape == shapeArch) && i == 0 {
+				shapes[id] = bx // the outer periphery, where edges end
 			}
 			pos += pm[1]
 		}
