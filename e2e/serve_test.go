@@ -300,13 +300,18 @@ func TestServeInBrowser(t *testing.T) {
 		t.Errorf("deep link: %s", deep)
 	}
 
-	// 5e. No page scrolls sideways.
-	for _, page := range []string{"/", "/search?q=host", "/policies", "/tree/malicious-code-execution", "/tree/scenario-attacker-on-network"} {
-		step("open "+page, chromedp.Navigate(base+page), chromedp.WaitVisible(chromedp.CSS("main")))
-		if w := eval(`document.documentElement.scrollWidth - document.documentElement.clientWidth`); w > 0 {
-			t.Errorf("%s scrolls sideways by %dpx", page, w)
+	// 5e. No page scrolls sideways, in a wide window or a narrow one (where the panel becomes
+	// a sheet at the bottom).
+	for _, width := range []int64{1400, 760} {
+		step(fmt.Sprintf("a %dpx window", width), chromedp.EmulateViewport(width, 900))
+		for _, page := range []string{"/", "/search?q=K8sPSPHostNamespace", "/policies", "/tree/malicious-code-execution#d_mce-find-pod-with-hostpid", "/tree/scenario-attacker-on-network"} {
+			step("open "+page, chromedp.Navigate(base+"/"), chromedp.Navigate(base+page), chromedp.WaitVisible(chromedp.CSS("main")))
+			if w := eval(`document.documentElement.scrollWidth - document.documentElement.clientWidth`); w > 0 {
+				t.Errorf("%s scrolls sideways by %dpx in a %dpx window", page, w, width)
+			}
 		}
 	}
+	step("the test's window again", chromedp.EmulateReset())
 	// 5f. The policy view filters as the reader types and links each step to its node.
 	step("filter the policy view", chromedp.Navigate(base+"/policies"), chromedp.WaitVisible(chromedp.CSS("#tc_pq")),
 		chromedp.SendKeys(chromedp.CSS("#tc_pq"), "K8sPSPHostNamespace"))
