@@ -10,7 +10,6 @@ import (
 	"math"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,29 +20,11 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/serve"
 )
 
 var writeScreenshots = flag.Bool("screenshots", false, "write the screenshots to docs/images/serve-index.png and docs/images/serve-tree.png")
-
-// chromium finds the browser, or skips (fails under CI) with what to do.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("THREATCOV_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "headless Chromium not found: run scripts/e2e-deps.sh (Debian packages chromium, chromium-driver) or set THREATCOV_CHROMIUM to the browser"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // lockedBuffer collects the server's log for failure messages.
 type lockedBuffer struct {
@@ -113,27 +94,7 @@ func TestServeInBrowser(t *testing.T) {
 	base, serverLog := startServe(t, policies)
 	t.Logf("serving %s after %s", base, time.Since(start).Round(time.Millisecond))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(browser),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1000),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
+	bctx := newBrowser(t, browser, 120*time.Second)
 
 	// Every console message, so a CSP violation or a script error fails the test.
 	var consoleMu sync.Mutex
@@ -271,6 +232,97 @@ func TestServeInBrowser(t *testing.T) {
 	}
 	mustContain("panel of the path's step", text("#tc_panel"), label)
 
+	// 5b. Every open path of the tree lights exactly its own nodes: the drawing's lit nodes are
+	// the path's nodes (data-nodes, the nodes the path achieves from the goal down), none of
+	// them closed, and the path bar names the path by labels, never by element ids.
+	paths := eval(`document.querySelectorAll('li.path').length`)
+	if paths < 8 {
+		t.Fatalf("the tree page lists %d open paths, want at least 8", paths)
+	}
+	for i := 1; i <= paths; i++ {
+		step(fmt.Sprintf("show path %d", i), chromedp.Click(chromedp.CSS(fmt.Sprintf("li.path:nth-of-type(%d) a.path-link", i))))
+		got, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(() => {
+			const li = document.querySelector('li.path.current');
+			const want = li.dataset.nodes.split(' ').filter(id => document.querySelector('#tc_canvas svg g.node[id="' + id + '"]')).sort();
+			const lit = [...document.querySelectorAll('#tc_canvas svg g.node.tc-lit')].map(g => g.id).sort();
+			const closed = lit.filter(id => ['blocked', 'attested'].includes(document.getElementById('d_' + id).dataset.status));
+			const label = document.getElementById('tc_path_label').textContent;
+			const problems = [];
+			if (want.length < 2) problems.push('the path has ' + want.length + ' drawn nodes');
+			if (want.join(' ') !== lit.join(' ')) problems.push('lit ' + lit.join(' ') + ', want ' + want.join(' '));
+			if (closed.length) problems.push('lights closed nodes ' + closed.join(' '));
+			if (/#|\bmce-/.test(label)) problems.push('path bar names ids: ' + label);
+			return problems.join('; ');
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != "" {
+			t.Errorf("path %d: %s", i, got)
+		}
+	}
+	step("leave path mode", chromedp.Click(chromedp.CSS("#tc_path_clear")))
+
+	// 5c. Search by policy id: the in-page search finds the steps the policy blocks.
+	step("search a policy id",
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('tc_q').value = ''`),
+		chromedp.Click(chromedp.CSS("#tc_q")),
+		chromedp.SendKeys(chromedp.CSS("#tc_q"), "K8sPSPHostNamespace"),
+		chromedp.WaitVisible(chromedp.CSS("#tc_results a.hit")))
+	mustContain("search by policy id", text("#tc_results"), "Find Pod/Container with HostPID", "K8sPSPHostNamespace")
+	step("close the results", chromedp.KeyEvent("\x1b"))
+
+	// 5d. A node deep link, opened fresh: the node's panel is in the viewport beside the drawing,
+	// the node is centred in the drawing, and the panel shows the full policy id, wrapped.
+	step("open a deep link",
+		chromedp.Navigate(base+"/"),
+		chromedp.Navigate(base+"/tree/malicious-code-execution#d_mce-find-pod-with-hostpid"),
+		chromedp.WaitVisible(chromedp.CSS("#tc_panel .node")),
+		chromedp.Sleep(300*time.Millisecond))
+	deep, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(() => {
+		const problems = [], vw = innerWidth, vh = innerHeight;
+		const p = document.getElementById('tc_panel').getBoundingClientRect();
+		if (p.top < 0 || p.left < 0 || p.bottom > vh || p.right > vw || p.height < 100) problems.push('panel outside the viewport: ' + JSON.stringify(p));
+		const c = document.getElementById('tc_canvas').getBoundingClientRect();
+		if (c.top < 0 || c.top > vh / 2) problems.push('drawing not in view: top ' + c.top);
+		const n = document.querySelector('#tc_canvas svg g[id="mce-find-pod-with-hostpid"]').getBoundingClientRect();
+		const dx = (n.left + n.right) / 2 - (c.left + c.right) / 2, dy = (n.top + n.bottom) / 2 - (c.top + c.bottom) / 2;
+		if (Math.abs(dx) > 5 || Math.abs(dy) > 5) problems.push('node off centre by ' + dx.toFixed(0) + ', ' + dy.toFixed(0));
+		const panel = document.getElementById('tc_panel');
+		if (!panel.textContent.includes('gatekeeper:K8sPSPHostNamespace/psp-host-namespace')) problems.push('panel lacks the full policy id');
+		if (panel.scrollWidth > panel.clientWidth + 1) problems.push('panel scrolls sideways');
+		return problems.join('; ');
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deep != "" {
+		t.Errorf("deep link: %s", deep)
+	}
+
+	// 5e. No page scrolls sideways, in a wide window or a narrow one (where the panel becomes
+	// a sheet at the bottom).
+	for _, width := range []int64{1400, 760} {
+		step(fmt.Sprintf("a %dpx window", width), chromedp.EmulateViewport(width, 900))
+		for _, page := range []string{"/", "/search?q=K8sPSPHostNamespace", "/policies", "/tree/malicious-code-execution#d_mce-find-pod-with-hostpid", "/tree/scenario-attacker-on-network"} {
+			step("open "+page, chromedp.Navigate(base+"/"), chromedp.Navigate(base+page), chromedp.WaitVisible(chromedp.CSS("main")))
+			if w := eval(`document.documentElement.scrollWidth - document.documentElement.clientWidth`); w > 0 {
+				t.Errorf("%s scrolls sideways by %dpx in a %dpx window", page, w, width)
+			}
+		}
+	}
+	step("the test's window again", chromedp.EmulateReset())
+	// 5f. The policy view filters as the reader types and links each step to its node.
+	step("filter the policy view", chromedp.Navigate(base+"/policies"), chromedp.WaitVisible(chromedp.CSS("#tc_pq")),
+		chromedp.SendKeys(chromedp.CSS("#tc_pq"), "K8sPSPHostNamespace"))
+	if n := eval(`document.querySelectorAll('tr.policy:not([hidden])').length`); n < 1 || n == eval(`document.querySelectorAll('tr.policy').length`) {
+		t.Errorf("the policy filter shows %d rows", n)
+	}
+	if eval(`document.querySelectorAll('tr.policy:not([hidden]) a[href="/tree/malicious-code-execution#d_mce-find-pod-with-hostpid"]').length`) < 1 {
+		t.Errorf("the policy view does not link the policy to the hostPID step it blocks")
+	}
+	step("back to the tree", chromedp.Navigate(base+"/tree/malicious-code-execution"), chromedp.WaitVisible(chromedp.CSS("#tc_canvas svg g.node")))
+
 	// 6. Live update: switch the policy to dryrun; the page re-renders in place (no reload:
 	// the marker set on window survives) and the leaf is now monitored.
 	script("window.tcMarker = 42")
@@ -309,6 +361,36 @@ func TestServeInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustContain("no-JS node list", nojs, "Find Pod/Container with HostPID", "gatekeeper:K8sPSPHostNamespace/psp-host-namespace")
+
+	// 8. Every tree page: the inline drawing, drawn with the fonts style.css declares, keeps
+	// every label inside its shape and the goals on the top row.
+	cat, err := attacktrees.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range cat.Trees() {
+		step("open tree "+tr.ID, chromedp.Navigate(base+"/tree/"+tr.ID), chromedp.WaitVisible(chromedp.CSS("#tc_canvas svg g.node")))
+		if w := eval(`document.documentElement.scrollWidth - document.documentElement.clientWidth`); w > 0 {
+			t.Errorf("tree page %s scrolls sideways by %dpx", tr.ID, w)
+		}
+		got := checkDrawing(t, bctx, cat, tr.ID, "#tc_canvas svg")
+		for _, p := range got.Problems {
+			t.Errorf("tree page %s: %s", tr.ID, p)
+		}
+		if got.Goals == 0 {
+			t.Errorf("tree page %s: no goal found in the drawing", tr.ID)
+		}
+	}
+	// A many-goal tree drawn one goal's sub-tree at a time: the chooser links every goal, and
+	// the drawing holds that goal alone on its top row.
+	step("draw one goal", chromedp.Navigate(base+"/tree/scenario-attacker-on-network?goal=san-exploit-stored-secrets"),
+		chromedp.WaitVisible(chromedp.CSS("#tc_canvas svg g.node")))
+	if n := eval(`document.querySelectorAll('nav.focus a').length`); n != 19 {
+		t.Errorf("the goal chooser links %d entries, want all goals and the 18 other goals", n)
+	}
+	if n := eval(`document.querySelectorAll('#tc_canvas svg g.node[id^="san-"]').length`); n < 5 || n > 25 {
+		t.Errorf("one goal's sub-tree draws %d nodes", n)
+	}
 
 	consoleMu.Lock()
 	defer consoleMu.Unlock()

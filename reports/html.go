@@ -28,7 +28,8 @@ func writeHTML(w io.Writer, v *view) error {
 		if v.c != nil {
 			if _, ok := v.c.Tree(t.ID); ok {
 				// Background: a page is rendered in full or not at all (see TreeSVG).
-				svg, err := TreeSVG(context.Background(), v.c, v.r, t.ID)
+				// The page declares the drawing fonts once for every tree.
+				svg, err := TreeSVG(context.Background(), v.c, v.r, t.ID, WithPageFonts())
 				switch {
 				case errors.Is(err, ErrTooLarge):
 					sec.Note = err.Error()
@@ -43,6 +44,7 @@ func writeHTML(w io.Writer, v *view) error {
 	}
 	data := map[string]any{
 		"R":           v.r,
+		"Fonts":       template.CSS(FontFaceCSS(fontDataURL)),
 		"Generated":   generated(v.r.GeneratedAt),
 		"Trees":       trees,
 		"OpenPaths":   v.openPaths(),
@@ -99,13 +101,13 @@ const htmlTemplate = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>threatcov: attack-path coverage report</title>
 <style>
-body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2rem; color: #222; }
+{{.Fonts}}body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2rem; color: #222; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 th { background: #f3f3f3; }
 .open { color: #A33F00; font-weight: bold; }
 .blocked { color: #00684B; font-weight: bold; }

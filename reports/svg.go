@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -16,12 +17,13 @@ import (
 	"github.com/threatcov/threatcov/attacktrees"
 )
 
-// statusStyle is how one status is drawn. Colour is never the only cue: each status has a glyph
-// and a word in the label and its own line style, so the drawing reads in greyscale and for
-// colour-blind readers. Colours are the Okabe-Ito palette.
+// statusStyle is how one status is drawn. The gate keeps the shape and fill of the CNCF legend;
+// the status is drawn around and under it, never over it: the outline's colour, width and line
+// style, and a badge (glyph and word) under the label. Colour is never the only cue, so the
+// drawing reads in greyscale and for colour-blind readers. Colours are the Okabe-Ito palette.
 type statusStyle struct {
 	glyph, word  string
-	color        string // outline and status text
+	color        string // outline; the badge uses darker(color)
 	style        string // graphviz line style: solid, dashed, dotted
 	penwidth     string
 	peripheries  int
@@ -35,7 +37,7 @@ var (
 	styleMonitored = statusStyle{"◉", "MONITORED", "#E69F00", "dotted", "3", 1, "flagged by dry-run/warn/audit only"}
 	styleBypassed  = statusStyle{"✖", "BYPASSED", "#CC79A7", "solid", "2.5", 2, "enforcing policy admits a variant"}
 	styleAttested  = statusStyle{"✎", "ATTESTED", "#0072B2", "dashed", "1.5", 1, "non-admission control attested"}
-	styleOpen      = statusStyle{"⚠", "OPEN", "#D55E00", "solid", "4", 1, "nothing blocks it"}
+	styleOpen      = statusStyle{"⚠", "OPEN", "#D55E00", "solid", "3.5", 1, "nothing blocks it"}
 	styleOutScope  = statusStyle{"∅", "OUT OF SCOPE", "#7F7F7F", "dotted", "1.5", 1, "beyond admission; open for paths"}
 	styleNone      = statusStyle{"", "", "#000000", "solid", "1", 1, ""}
 )
@@ -64,15 +66,72 @@ func styleOf(s analyzer.Status, e analyzer.Evidence) statusStyle {
 	return styleNone
 }
 
-// Fills per node kind, after the CNCF legend.
+// Fills of the CNCF legend (the KEY box of every PDF page, sampled from its render): light-blue
+// dome AND, light-green pointed-arch OR, white rounded NODE, yellow label/note, salmon subtree,
+// strong-blue GOAL (dome = AND, pointed arch = OR, rounded box = plain).
 const (
-	fillGoal    = "#BDD7EE"
+	fillAnd     = "#B7DDE8"
+	fillOr      = "#D7E3BF"
+	fillGoal    = "#66B2FF"
 	fillStep    = "#FFFFFF"
-	fillNote    = "#FFF2A8"
-	fillSubtree = "#F4B183"
-	colorEdge   = "#555555"
+	fillNote    = "#FFE599"
+	fillSubtree = "#D9958F"
+	colorEdge   = "#333333"
 	colorHot    = "#D55E00"
 )
+
+// shapeKind is the outline drawn for a node (see shapes.go): graphviz lays every node out as a
+// box, and the box is then redrawn as the legend's shape around the same label.
+type shapeKind int
+
+const (
+	shapeRounded shapeKind = iota // NODE, subtree, plain goal
+	shapeRect                     // note
+	shapeDome                     // AND
+	shapeArch                     // OR
+)
+
+// Heights (points) of the curved top of a dome and an arch. The label reserves this band (the
+// gate word sits at its bottom, where the shape is wide), so no text meets the curve.
+const (
+	domeBand = 14
+	archBand = 26
+)
+
+// nodeShape is a node's legend shape, fill and gate word.
+func nodeShape(n *attacktrees.Node) (shape shapeKind, fill, gate string) {
+	gateShape := func(g attacktrees.Gate, k, children int) (shapeKind, string) {
+		switch g {
+		case attacktrees.GateAnd:
+			return shapeDome, "AND"
+		case attacktrees.GateOr:
+			return shapeArch, "OR"
+		case attacktrees.GateAtLeast:
+			return shapeDome, fmt.Sprintf("%d OF %d", k, children)
+		}
+		return shapeRounded, ""
+	}
+	switch n.Kind {
+	case attacktrees.KindGoal:
+		shape, gate = gateShape(n.Gate, n.K, len(n.Children))
+		return shape, fillGoal, strings.TrimSpace("GOAL " + gate)
+	case attacktrees.KindAnd:
+		return shapeDome, fillAnd, "AND"
+	case attacktrees.KindOr:
+		return shapeArch, fillOr, "OR"
+	case attacktrees.KindAtLeast:
+		return shapeDome, fillAnd, fmt.Sprintf("%d OF %d", n.K, len(n.Children))
+	case attacktrees.KindNote:
+		return shapeRect, fillNote, ""
+	case attacktrees.KindSubtree:
+		gate = "SUBTREE"
+		if len(n.Children) > 0 {
+			gate = "SUBTREE AND ONE CHILD" // AND(target, OR(children)), docs/semantics.md
+		}
+		return shapeRounded, fillSubtree, gate
+	}
+	return shapeRounded, fillStep, ""
+}
 
 // MaxDrawNodes is the largest tree TreeDOT and TreeSVG draw. Graphviz's layout grows faster
 // than linearly (about 5 s for 2,000 densely linked nodes here); the CNCF trees have at most a
@@ -80,20 +139,28 @@ const (
 // minutes, which a hostile tree file could otherwise cause.
 const MaxDrawNodes = 2000
 
+// orthoMaxNodes is the largest drawing with right-angled connectors, as the PDFs have. Graphviz's
+// orthogonal router grows much faster than its layout (about 0.5 s for the 98 nodes of the
+// largest CNCF tree, 12 s for 500, a minute for 1,000), so a larger drawing gets straight-segment
+// connectors instead, which keep the whole render within a few seconds up to MaxDrawNodes.
+const orthoMaxNodes = 250
+
 // ErrTooLarge is returned for a tree of more than MaxDrawNodes nodes.
 var ErrTooLarge = errors.New("tree too large to draw")
 
-// TreeDOT returns the DOT text of one tree annotated with the statuses of r: gate shapes after
-// the CNCF legend, a status glyph, word and line style per node, the blocking policies of each
-// leaf, the edges of open paths drawn thick and dashed, a legend and a title with the tree's
-// figures. r may be nil (no analysis): the tree is drawn without statuses. Every label is
-// escaped. Deterministic: node and edge order follow the tree file.
+// TreeDOT returns the DOT text of one tree annotated with the statuses of r, laid out as the
+// CNCF PDFs are: goals along the top row, right-angled connectors, the legend's gate shapes and
+// fills (the shapes are drawn by TreeSVG; in DOT every node is a box), the status as outline
+// and badge, the blocking policies of each leaf wrapped in full, the edges of open paths drawn
+// thick and dashed, a legend and a title with the tree's figures. r may be nil (no analysis):
+// the tree is drawn without statuses. Every label is escaped. Deterministic: node and edge
+// order follow the tree file.
 func TreeDOT(c *attacktrees.Catalog, r *analyzer.Result, treeID string) ([]byte, error) {
 	t, err := drawable(c, treeID)
 	if err != nil {
 		return nil, err
 	}
-	return treeDOT(c, newView(r, c), t), nil
+	return treeDOT(c, newView(r, c), t, nil), nil
 }
 
 // drawable returns the tree treeID, or why it cannot be drawn.
@@ -108,26 +175,93 @@ func drawable(c *attacktrees.Catalog, treeID string) (*attacktrees.Tree, error) 
 	return t, nil
 }
 
-func treeDOT(c *attacktrees.Catalog, v *view, t *attacktrees.Tree) []byte {
+// treeDOT draws tree t; keep, when not nil, is the set of node ids to draw (see WithGoals).
+func treeDOT(c *attacktrees.Catalog, v *view, t *attacktrees.Tree, keep map[string]bool) []byte {
 	var b bytes.Buffer
+	drawn := func(id string) bool { return keep == nil || keep[id] }
+	title := v.titleLabel(t)
+	if keep != nil {
+		title = "<FONT POINT-SIZE=\"11\">one goal's sub-tree of</FONT><BR/>" + title
+	}
+	drawnNodes := len(t.Nodes)
+	if keep != nil {
+		drawnNodes = len(keep)
+	}
+	splines := "ortho"
+	if drawnNodes > orthoMaxNodes {
+		splines = "polyline"
+	}
 	fmt.Fprintf(&b, "digraph %s {\n", dotID(t.ID))
-	fmt.Fprintf(&b, "  graph [id=%s, rankdir=TB, ordering=out, nodesep=0.25, ranksep=0.5, labelloc=t, fontname=\"Helvetica\", fontsize=16, label=<%s>];\n",
-		dotID("tree:"+t.ID), v.titleLabel(t))
-	b.WriteString("  node [fontname=\"Helvetica\", fontsize=11, margin=\"0.12,0.06\"];\n")
-	fmt.Fprintf(&b, "  edge [color=%s, arrowsize=0.7];\n", dotID(colorEdge))
+	fmt.Fprintf(&b, "  graph [id=%s, rankdir=TB, splines=%s, nodesep=0.3, ranksep=0.45, labelloc=t, fontname=%q, fontsize=16, label=<%s>];\n",
+		dotID("tree:"+t.ID), splines, drawFont, title)
+	fmt.Fprintf(&b, "  node [shape=box, fontname=%q, fontsize=11, margin=\"0.09,0.05\"];\n", drawFont)
+	fmt.Fprintf(&b, "  edge [color=%s, arrowsize=0.6];\n", dotID(colorEdge))
 	for _, n := range t.Nodes {
-		fmt.Fprintf(&b, "  %s [%s];\n", dotID(n.ID), v.nodeAttrs(n))
+		if drawn(n.ID) {
+			fmt.Fprintf(&b, "  %s [%s];\n", dotID(n.ID), v.nodeAttrs(n))
+		}
+	}
+	// Goals along the top row, as on the PDF pages. A note sits beside the node it annotates
+	// first (on the top row when that is a goal), as the PDF pages place notes.
+	top, isGoal := []string{}, map[string]bool{}
+	for _, g := range c.Goals(t.ID) {
+		if drawn(g.ID) {
+			top, isGoal[g.ID] = append(top, dotID(g.ID)), true
+		}
 	}
 	for _, n := range t.Nodes {
+		if n.Kind != attacktrees.KindNote || len(n.Annotates) == 0 || !drawn(n.ID) {
+			continue
+		}
+		if target, ok := c.Node(n.Annotates[0]); ok && target.Tree == t.ID {
+			if isGoal[target.ID] {
+				top = append(top, dotID(n.ID))
+			} else {
+				fmt.Fprintf(&b, "  { rank=same; %s; %s }\n", dotID(target.ID), dotID(n.ID))
+			}
+		}
+	}
+	if len(top) > 0 {
+		fmt.Fprintf(&b, "  { rank=min; %s }\n", strings.Join(top, "; "))
+	}
+	// The goals' children on the row below them, as on the PDF pages (graphviz would otherwise
+	// push a child down to shorten its other edges): those whose parents in the tree are all
+	// goals, so the constraint can always be met.
+	var second []string
+	for _, n := range t.Nodes {
+		if !drawn(n.ID) || isGoal[n.ID] || n.Kind == attacktrees.KindNote {
+			continue
+		}
+		parents, onlyGoals := 0, true
+		for _, p := range c.Parents(n) {
+			if p.Tree == t.ID && drawn(p.ID) {
+				parents++
+				onlyGoals = onlyGoals && isGoal[p.ID]
+			}
+		}
+		if parents > 0 && onlyGoals {
+			second = append(second, dotID(n.ID))
+		}
+	}
+	if len(second) > 0 {
+		fmt.Fprintf(&b, "  { rank=same; %s }\n", strings.Join(second, "; "))
+	}
+	for _, n := range t.Nodes {
+		if !drawn(n.ID) {
+			continue
+		}
 		if n.Kind == attacktrees.KindNote {
 			for _, target := range n.Annotates {
+				if tn, ok := c.Node(target); !ok || tn.Tree != t.ID || !drawn(target) {
+					continue
+				}
 				fmt.Fprintf(&b, "  %s -> %s [id=%s, style=dashed, arrowhead=none, color=%s];\n",
-					dotID(n.ID), dotID(target), dotID("note:"+n.ID+"--"+target), dotID("#B8A200"))
+					dotID(target), dotID(n.ID), dotID("note:"+n.ID+"--"+target), dotID("#B8A200"))
 			}
 			continue
 		}
 		for _, ch := range c.Children(n) {
-			if ch.Tree != t.ID {
+			if ch.Tree != t.ID || !drawn(ch.ID) {
 				continue // a subtree's target in another tree: the label names it
 			}
 			attrs := "id=" + dotID(n.ID+"--"+ch.ID)
@@ -137,8 +271,8 @@ func treeDOT(c *attacktrees.Catalog, v *view, t *attacktrees.Tree) []byte {
 			fmt.Fprintf(&b, "  %s -> %s [%s];\n", dotID(n.ID), dotID(ch.ID), attrs)
 		}
 		for _, tg := range c.Targets(n) {
-			if tg.Tree != t.ID {
-				continue // another tree's goal or node: the label names it
+			if tg.Tree != t.ID || !drawn(tg.ID) {
+				continue // another tree's goal or node, or off the one-goal view: the label names it
 			}
 			// A box's sub-tree page in the same tree: drawn as a reference, not a connector.
 			fmt.Fprintf(&b, "  %s -> %s [id=%s, style=dotted, arrowhead=empty];\n", dotID(n.ID), dotID(tg.ID), dotID(n.ID+"--target--"+tg.ID))
@@ -181,42 +315,15 @@ func (v *view) titleLabel(t *attacktrees.Tree) string {
 	return title + "<BR/><FONT POINT-SIZE=\"11\">not analysed</FONT>"
 }
 
+// Widths, in characters, labels and policy lists are wrapped at: about the PDF's box widths.
+const (
+	labelWrap  = 24
+	gateWrap   = 17
+	policyWrap = 34
+)
+
 func (v *view) nodeAttrs(n *attacktrees.Node) string {
-	var shape, fill, gate string
-	style := []string{"filled"}
-	switch n.Kind {
-	case attacktrees.KindGoal:
-		fill = fillGoal
-		switch n.Gate {
-		case attacktrees.GateAnd:
-			shape, gate = "house", "AND"
-			style = append(style, "rounded")
-		case attacktrees.GateOr:
-			shape, gate = "house", "OR"
-		case attacktrees.GateAtLeast:
-			shape, gate = "house", fmt.Sprintf("%d OF %d", n.K, len(n.Children))
-		default:
-			shape, gate = "box", ""
-		}
-		gate = strings.TrimSpace("GOAL " + gate)
-	case attacktrees.KindAnd:
-		shape, fill, gate = "house", fillStep, "AND"
-		style = append(style, "rounded")
-	case attacktrees.KindOr:
-		shape, fill, gate = "house", fillStep, "OR"
-	case attacktrees.KindAtLeast:
-		shape, fill, gate = "house", fillStep, fmt.Sprintf("%d OF %d", n.K, len(n.Children))
-	case attacktrees.KindNote:
-		shape, fill = "note", fillNote
-	case attacktrees.KindSubtree:
-		shape, fill, gate = "box", fillSubtree, "SUBTREE"
-		if len(n.Children) > 0 {
-			gate = "SUBTREE AND ONE CHILD" // AND(target, OR(children)), docs/semantics.md
-		}
-	default:
-		shape, fill = "box", fillStep
-		style = append(style, "rounded")
-	}
+	shape, fill, gate := nodeShape(n)
 	st := styleNone
 	nr, analysed := v.nodes[n.ID]
 	if analysed && n.Kind != attacktrees.KindNote {
@@ -225,47 +332,68 @@ func (v *view) nodeAttrs(n *attacktrees.Node) string {
 			st.word = "BLOCKED" // an inner node: blocked through its children
 		}
 	}
-	if st.style != "solid" {
-		style = append(style, st.style)
-	}
-	var label strings.Builder
+	var rows []string
 	if gate != "" {
-		label.WriteString("<FONT POINT-SIZE=\"9\"><B>" + htmlText(gate) + "</B></FONT><BR/>")
+		cell := `<TD>`
+		switch shape {
+		case shapeDome:
+			cell = fmt.Sprintf(`<TD HEIGHT="%d" VALIGN="BOTTOM">`, domeBand)
+		case shapeArch:
+			cell = fmt.Sprintf(`<TD HEIGHT="%d" VALIGN="BOTTOM">`, archBand)
+		}
+		rows = append(rows, cell+`<FONT POINT-SIZE="8"><B>`+htmlText(gate)+`</B></FONT></TD>`)
 	}
-	label.WriteString(wrapHTML(n.Label, 26))
+	wrap := labelWrap
+	if shape == shapeDome || shape == shapeArch {
+		wrap = gateWrap // the PDF's gates are narrow, and a narrow arch reads as one
+	}
+	label := wrapHTML(n.Label, wrap)
 	if n.Ref != "" {
-		label.WriteString(" [" + htmlText(n.Ref) + "]")
+		label += " [" + htmlText(n.Ref) + "]"
 	}
 	if n.TBC {
-		label.WriteString(" (TBC)")
+		label += " (TBC)"
 	}
+	rows = append(rows, "<TD>"+label+"</TD>")
 	if n.Kind == attacktrees.KindSubtree {
-		label.WriteString("<BR/><FONT POINT-SIZE=\"9\">→ " + htmlText(v.subtreeTarget(n)) + "</FONT>")
+		rows = append(rows, `<TD><FONT POINT-SIZE="9">`+wrapHTML("→ "+v.subtreeTarget(n), policyWrap)+`</FONT></TD>`)
 	}
 	if st.word != "" {
-		label.WriteString(fmt.Sprintf("<BR/><FONT COLOR=\"%s\"><B>%s %s</B></FONT>", darker(st.color), st.glyph, htmlText(st.word)))
+		rows = append(rows, badge(st))
 	}
 	if analysed {
+		small := func(text string) string {
+			return `<TD><FONT POINT-SIZE="9">` + wrapIDs(text, policyWrap) + `</FONT></TD>`
+		}
 		if len(nr.Policies) > 0 {
-			label.WriteString("<BR/><FONT POINT-SIZE=\"9\">" + wrapHTML(listCapped("policy: ", "policies: ", nr.Policies), 34) + "</FONT>")
+			rows = append(rows, small(listCapped("policy: ", "policies: ", nr.Policies)))
 		}
 		if s, ok := v.steps[n.ID]; ok {
 			if nr.Status == analyzer.StatusMonitored && len(s.Monitoring) > 0 {
-				label.WriteString("<BR/><FONT POINT-SIZE=\"9\">" + wrapHTML(listCapped("monitored by: ", "monitored by: ", s.Monitoring), 34) + "</FONT>")
+				rows = append(rows, small(listCapped("monitored by: ", "monitored by: ", s.Monitoring)))
 			}
 			if nr.Status == analyzer.StatusBypassed && len(s.Admitted) > 0 {
-				label.WriteString("<BR/><FONT POINT-SIZE=\"9\">" + wrapHTML(listCapped("admits: ", "admits: ", s.Admitted), 34) + "</FONT>")
+				rows = append(rows, small(listCapped("admits: ", "admits: ", s.Admitted)))
 			}
 		}
 	}
+	var label2 strings.Builder
+	label2.WriteString(`<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="0">`)
+	for _, r := range rows {
+		label2.WriteString("<TR>" + r + "</TR>")
+	}
+	label2.WriteString("</TABLE>")
+	style := []string{"filled"}
+	if st.style != "solid" {
+		style = append(style, st.style)
+	}
 	attrs := []string{
 		"id=" + dotID(n.ID),
-		"shape=" + shape,
 		"style=" + dotID(strings.Join(style, ",")),
 		"fillcolor=" + dotID(fill),
 		"color=" + dotID(st.color),
 		"penwidth=" + st.penwidth,
-		"label=<" + label.String() + ">",
+		"label=<" + label2.String() + ">",
 	}
 	if st.peripheries > 1 {
 		attrs = append(attrs, fmt.Sprintf("peripheries=%d", st.peripheries))
@@ -273,11 +401,22 @@ func (v *view) nodeAttrs(n *attacktrees.Node) string {
 	return strings.Join(attrs, ", ")
 }
 
+// badge is a status's glyph and word, white on the status colour, as one table cell.
+func badge(st statusStyle) string {
+	return fmt.Sprintf(`<TD BGCOLOR="%s" STYLE="rounded" CELLPADDING="1"><FONT COLOR="#FFFFFF" POINT-SIZE="9"><B>%s %s</B></FONT></TD>`,
+		darker(st.color), st.glyph, htmlText(st.word))
+}
+
+// subtreeTarget names what a subtree box stands for: its target node's label, and the tree when
+// that is another one; or the whole tree it names.
 func (v *view) subtreeTarget(n *attacktrees.Node) string {
-	if tn, ok := v.c.Node(n.Target); ok && tn.Tree != n.Tree {
-		if t, ok := v.c.Tree(tn.Tree); ok {
-			return "tree " + t.Title
+	if tn, ok := v.c.Node(n.Target); ok {
+		if tn.Tree != n.Tree {
+			if t, ok := v.c.Tree(tn.Tree); ok {
+				return tn.Label + " (tree " + t.Title + ")"
+			}
 		}
+		return tn.Label
 	}
 	if t, ok := v.c.Tree(n.Target); ok {
 		return "tree " + t.Title
@@ -313,31 +452,52 @@ func (v *view) tooltip(n *attacktrees.Node) string {
 	return text
 }
 
+// legendLabel is the legend, in two column pairs so it stays low under a wide tree: the CNCF
+// key's shapes and fills with the open-path edge and the policy line on the left, each status
+// as it is drawn (badge, outline colour and line style) on the right.
 func legendLabel() string {
-	var b strings.Builder
-	b.WriteString(`<TABLE BORDER="1" COLOR="#999999" CELLBORDER="0" CELLSPACING="4" CELLPADDING="3">`)
-	b.WriteString(`<TR><TD COLSPAN="2"><B>Legend</B></TD></TR>`)
+	var left, right []string
+	kinds := []struct{ fill, name, detail string }{
+		{fillGoal, "GOAL", "dome = AND, pointed arch = OR, box = plain"},
+		{fillAnd, "AND", "dome: every child needed"},
+		{fillOr, "OR", "pointed arch: any one child"},
+		{fillStep, "step", "rounded box: an attack step"},
+		{fillNote, "note", "a note on the node beside it"},
+		{fillSubtree, "SUBTREE", "stands for another (sub)tree"},
+	}
+	for _, k := range kinds {
+		left = append(left, fmt.Sprintf(`<TD BORDER="1" COLOR="#555555" BGCOLOR="%s" STYLE="rounded">%s</TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">%s</FONT></TD>`,
+			k.fill, htmlText(k.name), htmlText(k.detail)))
+	}
+	left = append(left,
+		fmt.Sprintf(`<TD BORDER="2" COLOR="%s" STYLE="dashed"><FONT COLOR="%s"><B>thick dashed</B></FONT></TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">edge on an open path</FONT></TD>`, colorHot, darker(colorHot)),
+		`<TD><FONT POINT-SIZE="9">policy: p</FONT></TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">enforcing policies mapped to the step</FONT></TD>`)
 	for _, st := range []statusStyle{styleVerified, styleDeclared, styleMonitored, styleBypassed, styleAttested, styleOpen, styleOutScope} {
 		cellStyle := ""
 		if st.style != "solid" {
 			cellStyle = ` STYLE="` + st.style + `"`
 		}
-		fmt.Fprintf(&b, `<TR><TD BORDER="2" COLOR="%s"%s><FONT COLOR="%s"><B>%s %s</B></FONT></TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">%s</FONT></TD></TR>`,
-			st.color, cellStyle, darker(st.color), st.glyph, htmlText(st.word), htmlText(st.legendDetail))
+		border := "2"
+		if st.peripheries > 1 {
+			border = "4" // drawn double around the node
+		}
+		right = append(right, fmt.Sprintf(`<TD BORDER="%s" COLOR="%s"%s CELLPADDING="2"><TABLE BORDER="0" CELLSPACING="0"><TR>%s</TR></TABLE></TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">%s</FONT></TD>`,
+			border, st.color, cellStyle, badge(st), htmlText(st.legendDetail)))
 	}
-	kinds := []struct{ fill, name, detail string }{
-		{fillGoal, "GOAL", "blue; dome = AND, arch = OR"},
-		{fillStep, "AND / OR gate", "dome (rounded) = AND, pointed arch = OR"},
-		{fillStep, "step", "white rounded box"},
-		{fillNote, "note", "yellow"},
-		{fillSubtree, "SUBTREE", "salmon: another tree"},
+	var b strings.Builder
+	b.WriteString(`<TABLE BORDER="1" COLOR="#999999" CELLBORDER="0" CELLSPACING="3" CELLPADDING="3">`)
+	b.WriteString(`<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="9">status: outline and badge</FONT></TD></TR>`)
+	for i := 0; i < max(len(left), len(right)); i++ {
+		b.WriteString("<TR>")
+		for _, col := range [][]string{left, right} {
+			if i < len(col) {
+				b.WriteString(col[i])
+			} else {
+				b.WriteString(`<TD COLSPAN="2"></TD>`)
+			}
+		}
+		b.WriteString("</TR>")
 	}
-	for _, k := range kinds {
-		fmt.Fprintf(&b, `<TR><TD BORDER="1" COLOR="#555555" BGCOLOR="%s">%s</TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">%s</FONT></TD></TR>`,
-			k.fill, htmlText(k.name), htmlText(k.detail))
-	}
-	fmt.Fprintf(&b, `<TR><TD BORDER="2" COLOR="%s" STYLE="dashed"><FONT COLOR="%s"><B>- - → thick dashed</B></FONT></TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">edge on an open path</FONT></TD></TR>`, colorHot, darker(colorHot))
-	fmt.Fprintf(&b, `<TR><TD>policy: p</TD><TD ALIGN="LEFT"><FONT POINT-SIZE="9">enforcing policies mapped to the step</FONT></TD></TR>`)
 	b.WriteString(`</TABLE>`)
 	return b.String()
 }
@@ -395,19 +555,45 @@ func htmlText(s string) string {
 
 // wrapHTML breaks text into lines of about width characters at spaces, each line escaped.
 func wrapHTML(s string, width int) string {
-	words := strings.Fields(oneLine(s))
-	var lines []string
-	line := ""
-	for _, w := range words {
-		if line != "" && len([]rune(line))+1+len([]rune(w)) > width {
-			lines = append(lines, line)
-			line = w
+	return wrapLines(s, width, false)
+}
+
+// wrapIDs wraps like wrapHTML, and also breaks a word longer than width (a policy id such as
+// gatekeeper:K8sPSPHostNamespace/psp-host-namespace) after one of : / - . _ so that it is shown
+// in full over several lines instead of widening the box; a word with no such place is cut at
+// width.
+func wrapIDs(s string, width int) string {
+	return wrapLines(s, width, true)
+}
+
+func wrapLines(s string, width int, splitLong bool) string {
+	type piece struct {
+		text  string
+		space bool // a space separates it from the piece before
+	}
+	var pieces []piece
+	for _, w := range strings.Fields(oneLine(s)) {
+		if !splitLong || len([]rune(w)) <= width {
+			pieces = append(pieces, piece{w, true})
 			continue
 		}
-		if line != "" {
-			line += " "
+		for i, p := range splitWord(w, width) {
+			pieces = append(pieces, piece{p, i == 0})
 		}
-		line += w
+	}
+	var lines []string
+	line := ""
+	for _, p := range pieces {
+		sep := ""
+		if p.space && line != "" {
+			sep = " "
+		}
+		if line != "" && len([]rune(line))+len(sep)+len([]rune(p.text)) > width {
+			lines = append(lines, line)
+			line = p.text
+			continue
+		}
+		line += sep + p.text
 	}
 	if line != "" || len(lines) == 0 {
 		lines = append(lines, line)
@@ -416,6 +602,28 @@ func wrapHTML(s string, width int) string {
 		lines[i] = htmlText(l)
 	}
 	return strings.Join(lines, "<BR/>")
+}
+
+// splitWord cuts a long word into pieces of at most width characters, each ending after a
+// separator where there is one.
+func splitWord(w string, width int) []string {
+	var out []string
+	r := []rune(w)
+	for len(r) > width {
+		cut := -1
+		for i := width - 1; i > 0; i-- {
+			if strings.ContainsRune(":/-._", r[i]) {
+				cut = i + 1
+				break
+			}
+		}
+		if cut <= 0 {
+			cut = width
+		}
+		out = append(out, string(r[:cut]))
+		r = r[cut:]
+	}
+	return append(out, string(r))
 }
 
 // The graphviz instance: go-graphviz compiles its WASM module once, and neither the module nor
@@ -427,21 +635,93 @@ var (
 	gv   *graphviz.Graphviz
 )
 
-// TreeSVG renders one tree as SVG (see TreeDOT for what is drawn). Node ids are the SVG element
-// ids of the nodes, and each node's <title> (its tooltip) gives its status, policies and open
-// paths. The output is deterministic. ctx is checked before the render starts; a render that
-// has started runs to completion.
-func TreeSVG(ctx context.Context, c *attacktrees.Catalog, r *analyzer.Result, treeID string) ([]byte, error) {
+// SVGOption changes what TreeSVG writes.
+type SVGOption func(*svgOptions)
+
+type svgOptions struct {
+	pageFonts bool
+	goals     []string
+}
+
+// WithGoals draws only the sub-trees of these goals of the tree (the nodes reachable from them
+// in the tree, and the notes on those nodes): a tree with many goals, such as the network
+// scenario's 19, is then readable at the width of a screen. Ids that are not goals of the tree
+// are ignored; when none is left the whole tree is drawn.
+func WithGoals(ids ...string) SVGOption { return func(o *svgOptions) { o.goals = ids } }
+
+// keepSet is the node ids WithGoals draws, or nil for the whole tree.
+func keepSet(c *attacktrees.Catalog, t *attacktrees.Tree, goals []string) map[string]bool {
+	var from []*attacktrees.Node
+	for _, g := range c.Goals(t.ID) {
+		if slices.Contains(goals, g.ID) {
+			from = append(from, g)
+		}
+	}
+	if len(from) == 0 {
+		return nil
+	}
+	keep := map[string]bool{}
+	for _, n := range c.Reachable(from...) {
+		if n.Tree == t.ID {
+			keep[n.ID] = true
+		}
+	}
+	for _, n := range t.Nodes {
+		if n.Kind == attacktrees.KindNote && len(n.Annotates) > 0 && keep[n.Annotates[0]] {
+			keep[n.ID] = true
+		}
+	}
+	return keep
+}
+
+// WithPageFonts leaves out the <style> that embeds the drawing's fonts (about 25 KB): for a page
+// that shows the drawing inline and declares the fonts itself (FontFaceCSS with Fonts), such as
+// one whose Content-Security-Policy forbids inline styles or data: fonts.
+func WithPageFonts() SVGOption { return func(o *svgOptions) { o.pageFonts = true } }
+
+// TreeSVG renders one tree as SVG (see TreeDOT for what is drawn): each node's box redrawn as
+// the CNCF legend's shape (an element of class "shape"), and the fonts the layout measured
+// embedded, so labels fit their shapes in any browser. Node ids are the SVG element ids of the
+// nodes, and each node's <title> (its tooltip) gives its status, policies and open paths. The
+// output is deterministic. ctx is checked before the render starts; a render that has started
+// runs to completion.
+func TreeSVG(ctx context.Context, c *attacktrees.Catalog, r *analyzer.Result, treeID string, opts ...SVGOption) ([]byte, error) {
+	var o svgOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	t, err := drawable(c, treeID)
 	if err != nil {
 		return nil, err
 	}
 	v := newView(r, c)
-	svg, err := renderSVG(ctx, treeDOT(c, v, t))
+	svg, err := renderSVG(ctx, treeDOT(c, v, t, keepSet(c, t, o.goals)))
 	if err != nil {
 		return nil, fmt.Errorf("render tree %s: %w", treeID, err)
 	}
-	return setTooltips(svg, v, t), nil
+	svg = drawShapes(setTooltips(svg, v, t), t, v)
+	if !o.pageFonts {
+		svg = embedFonts(svg)
+	}
+	return svg, nil
+}
+
+// embedFonts puts the font style first inside the <svg> element.
+func embedFonts(svg []byte) []byte {
+	i := bytes.Index(svg, []byte("<svg"))
+	if i < 0 {
+		return svg
+	}
+	j := bytes.IndexByte(svg[i:], '>')
+	if j < 0 {
+		return svg
+	}
+	at := i + j + 1
+	out := make([]byte, 0, len(svg)+len(embeddedFontStyle)+1)
+	out = append(out, svg[:at]...)
+	out = append(out, '\n')
+	out = append(out, strings.TrimSuffix(embeddedFontStyle, "\n")...)
+	return append(out, svg[at:]...)
 }
 
 // renderSVG lays out and renders DOT text under gvMu. ctx is checked once the lock is held,

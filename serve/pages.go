@@ -5,7 +5,9 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/threatcov/threatcov/analyzer"
@@ -26,7 +28,7 @@ const (
 
 // pages holds one template set per page, each the layout plus the page's content.
 type pages struct {
-	index_, tree_, search_ *template.Template
+	index_, tree_, search_, policies_ *template.Template
 }
 
 func newPages() (*pages, error) {
@@ -46,6 +48,9 @@ func newPages() (*pages, error) {
 		return nil, err
 	}
 	if p.search_, err = parse("search.html"); err != nil {
+		return nil, err
+	}
+	if p.policies_, err = parse("policies.html"); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -148,7 +153,29 @@ type goalRow struct {
 type treeRow struct {
 	ID, Title, Href string
 	Figures         figures
+	Counts          treeCounts
 	Goals           []goalRow
+}
+
+// treeCounts are a tree's sizes as `threatcov trees list` gives them (nodes, leaves, goals drawn
+// in the tree), and what the step figures count: the leaves reachable from the tree's goals,
+// through subtree references into other trees included, and how many of them are out of scope
+// (left out of step coverage).
+type treeCounts struct {
+	Nodes, Leaves, Goals, Steps, OutOfScope int
+}
+
+func newTreeCounts(c *attacktrees.Catalog, t *attacktrees.Tree, f analyzer.Figures) treeCounts {
+	tc := treeCounts{Nodes: len(t.Nodes), Goals: len(c.Goals(t.ID)), OutOfScope: f.StepCounts[analyzer.StatusOutOfScope]}
+	for _, n := range t.Nodes {
+		if c.IsLeaf(n) {
+			tc.Leaves++
+		}
+	}
+	for _, k := range f.StepCounts {
+		tc.Steps += k
+	}
+	return tc
 }
 
 type recommendation struct {
@@ -172,6 +199,9 @@ func (p *pages) index(snap *snapshot) ([]byte, error) {
 	d := indexData{layout: newLayout(snap, "Coverage", "index"), Summary: newFigures(r.Summary), Inputs: r.Inputs}
 	for _, t := range r.Trees {
 		row := treeRow{ID: t.ID, Title: t.Title, Href: "/tree/" + t.ID, Figures: newFigures(t.Figures)}
+		if ct, ok := snap.catalog.Tree(t.ID); ok {
+			row.Counts = newTreeCounts(snap.catalog, ct, t.Figures)
+		}
 		for _, g := range t.Goals {
 			row.Goals = append(row.Goals, newGoalRow(snap, &g))
 		}
@@ -214,6 +244,13 @@ type stepLink struct {
 }
 
 func (s *snapshot) stepLink(id string) stepLink {
+	// A path element "node#action" is the node's own action: it links to the node and is
+	// named by its label, never by the raw element id.
+	if base, ok := analyzer.ElementNode(id); ok {
+		l := s.stepLink(base)
+		l.Label = analyzer.ElementLabel(l.Label, true)
+		return l
+	}
 	tree := s.treeOf(id)
 	return stepLink{ID: id, Label: s.label(id), Status: string(s.status(id)), Tree: tree,
 		Href: "/tree/" + tree + "#" + nodeAnchor(id)}
@@ -238,6 +275,7 @@ type nodeView struct {
 	Parents, Children                              []stepLink
 	Paths                                          []pathView
 	PathsListed                                    int
+	PolicyRefs                                     string // every policy the step names, space-separated, for search
 }
 
 type mappedPolicy struct {
@@ -249,18 +287,34 @@ type treeData struct {
 	layout
 	ID, TreeTitle, Source string
 	Figures               figures
+	Counts                treeCounts
 	SVG                   template.HTML
 	SVGError              string
+	Focus                 string // the goal whose sub-tree is drawn, "" for the whole tree
+	FocusLinks            []focusLink
 	Goals                 []goalRow
 	Nodes                 []nodeView
 }
 
-// tree renders one tree's page. svg is the drawing (already reports' escaped SVG output).
-func (p *pages) tree(snap *snapshot, id string, svg []byte, svgErr error) ([]byte, error) {
+// focusLink is one entry of a many-goal tree's drawing chooser.
+type focusLink struct {
+	Href, Text string
+	Current    bool
+}
+
+// tree renders one tree's page; with goal set, the drawing and the open paths are that goal's
+// only. svg is the drawing (already reports' escaped SVG output).
+func (p *pages) tree(snap *snapshot, id, goal string, svg []byte, svgErr error) ([]byte, error) {
 	c := snap.catalog
 	t, _ := c.Tree(id)
-	d := treeData{layout: newLayout(snap, t.Title, "tree"), ID: t.ID, TreeTitle: t.Title, Source: t.Source}
+	d := treeData{layout: newLayout(snap, t.Title, "tree"), ID: t.ID, TreeTitle: t.Title, Source: t.Source, Focus: goal}
 	d.TreeID = t.ID
+	if goals := c.Goals(id); len(goals) > 1 {
+		d.FocusLinks = append(d.FocusLinks, focusLink{Href: "/tree/" + id, Text: "all " + strconv.Itoa(len(goals)) + " goals", Current: goal == ""})
+		for _, g := range goals {
+			d.FocusLinks = append(d.FocusLinks, focusLink{Href: "/tree/" + id + "?goal=" + url.QueryEscape(g.ID), Text: g.Label, Current: g.ID == goal})
+		}
+	}
 	if svgErr != nil {
 		d.SVGError = svgErr.Error()
 	} else {
@@ -275,16 +329,19 @@ func (p *pages) tree(snap *snapshot, id string, svg []byte, svgErr error) ([]byt
 	}
 	if tr != nil {
 		d.Figures = newFigures(tr.Figures)
+		d.Counts = newTreeCounts(c, t, tr.Figures)
 		for gi := range tr.Goals {
 			g := &tr.Goals[gi]
+			if goal != "" && g.ID != goal {
+				continue
+			}
 			row := newGoalRow(snap, g)
-			reach := reachSet(c, g.ID)
 			for pi, path := range g.OpenPaths {
 				if pi == maxPathsPerGoal {
 					row.More = len(g.OpenPaths) - pi
 					break
 				}
-				row.Paths = append(row.Paths, snap.pathView(g, pi, path, reach))
+				row.Paths = append(row.Paths, snap.pathView(g, pi, path, true))
 			}
 			d.Goals = append(d.Goals, row)
 		}
@@ -308,43 +365,120 @@ func reachSet(c *attacktrees.Catalog, id string) map[string]bool {
 	return set
 }
 
-// pathView builds path pi of goal g. reach is every node reachable from the goal; the lit nodes
-// are those of reach from which a step of the path is reachable (walked up from the steps).
-func (s *snapshot) pathView(g *analyzer.GoalResult, pi int, p analyzer.Path, reach map[string]bool) pathView {
+// pathView builds path pi of goal g. When lit, its Nodes are the nodes of the goal's tree that
+// the path uses (see pathNodes), for the highlight.
+func (s *snapshot) pathView(g *analyzer.GoalResult, pi int, p analyzer.Path, lit bool) pathView {
 	v := pathView{Anchor: pathAnchor(g.ID, pi+1), Goal: g.ID, GoalLabel: g.Label, N: pi + 1,
 		GoalHref: "/tree/" + g.Tree + "#" + goalAnchor(g.ID)}
 	v.Href = "/tree/" + g.Tree + "#" + v.Anchor
 	if v.GoalLabel == "" {
 		v.GoalLabel = s.label(g.ID)
 	}
-	if reach != nil {
-		lit := map[string]bool{}
-		var stack []*attacktrees.Node
-		for _, id := range p.Steps {
-			if n, ok := s.catalog.Node(id); ok {
-				stack = append(stack, n)
-			}
-		}
-		for len(stack) > 0 {
-			n := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if lit[n.ID] || !reach[n.ID] {
-				continue
-			}
-			lit[n.ID] = true
-			stack = append(stack, s.catalog.Parents(n)...)
-		}
-		ids := make([]string, 0, len(lit))
-		for id := range lit {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		v.Nodes = strings.Join(ids, " ")
+	if lit {
+		v.Nodes = strings.Join(s.pathNodes(g, p), " ")
 	}
 	for _, step := range p.Steps {
 		v.Steps = append(v.Steps, s.stepLink(step))
 	}
 	return v
+}
+
+// pathNodes is the nodes of the goal's tree that the path uses, sorted: a node is achieved by
+// the path when it is one of its elements (a leaf); when its gate is satisfied by its achieved
+// children (AND: all, OR: one, at least k: k) and, for a mapped inner node, its own action
+// (node#action) is in the path too; or, for a subtree box, when what it stands for is achieved
+// (and one of its own children, when it draws any), as docs/semantics.md models them. The path
+// uses the goal and, from each node it uses, every achieved input: the nodes and edges an
+// attacker following the path goes through, and nothing the path does not need, so a closed
+// node (which an open path never achieves) is never among them. A node is not achieved through
+// itself, so a reference cycle adds nothing. O(nodes + edges) of the goal's sub-graph.
+func (s *snapshot) pathNodes(g *analyzer.GoalResult, p analyzer.Path) []string {
+	elems := make(map[string]bool, len(p.Steps))
+	for _, e := range p.Steps {
+		elems[e] = true
+	}
+	memo := map[string]bool{}
+	var achieved func(n *attacktrees.Node) bool
+	// count evaluates every node (no short cut, so the walk below finds each one's answer).
+	count := func(nodes []*attacktrees.Node) int {
+		got := 0
+		for _, n := range nodes {
+			if achieved(n) {
+				got++
+			}
+		}
+		return got
+	}
+	achieved = func(n *attacktrees.Node) bool {
+		if v, ok := memo[n.ID]; ok {
+			return v
+		}
+		memo[n.ID] = false // while n is being decided, a way back to it achieves nothing
+		targets, children := s.inputs(n)
+		var ok bool
+		switch {
+		case n.Kind == attacktrees.KindSubtree:
+			ok = count(targets) > 0
+			if len(children) > 0 {
+				ok = count(children) > 0 && ok
+			}
+		case len(children) == 0:
+			ok = elems[n.ID]
+		default:
+			got := count(children)
+			switch gate, k := n.Combine(); gate {
+			case attacktrees.GateAnd:
+				ok = got == len(children)
+			case attacktrees.GateAtLeast:
+				ok = got >= k
+			default:
+				ok = got > 0
+			}
+			if st, mapped := s.steps[n.ID]; mapped && st.Status != analyzer.StatusOutOfScope {
+				ok = ok && elems[analyzer.ActionElement(n.ID)]
+			}
+		}
+		memo[n.ID] = ok
+		return ok
+	}
+	goal, ok := s.catalog.Node(g.ID)
+	if !ok || !achieved(goal) {
+		return nil
+	}
+	used := map[string]bool{}
+	stack := []*attacktrees.Node{goal}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if used[n.ID] {
+			continue
+		}
+		used[n.ID] = true
+		targets, children := s.inputs(n)
+		for _, in := range append(targets, children...) {
+			if memo[in.ID] {
+				stack = append(stack, in)
+			}
+		}
+	}
+	ids := make([]string, 0, len(used))
+	for id := range used {
+		if n, _ := s.catalog.Node(id); n.Tree == goal.Tree {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// inputs is what a node is achieved from: for a subtree box, the nodes it stands for and its
+// own children (this catalog resolves a box's target as its only children, so a box has no
+// children of its own here); for any other node, its children.
+func (s *snapshot) inputs(n *attacktrees.Node) (targets, children []*attacktrees.Node) {
+	if n.Kind == attacktrees.KindSubtree {
+		return s.catalog.Targets(n), s.catalog.Children(n)
+	}
+	return nil, s.catalog.Children(n)
 }
 
 func (s *snapshot) nodeView(n *attacktrees.Node) nodeView {
@@ -355,6 +489,11 @@ func (s *snapshot) nodeView(n *attacktrees.Node) nodeView {
 	}
 	if st, ok := s.steps[n.ID]; ok {
 		v.Step = st
+		var refs []string
+		for _, pr := range stepPolicies(st) {
+			refs = append(refs, pr.Ref)
+		}
+		v.PolicyRefs = strings.Join(refs, " ")
 		if v.Status == "" {
 			v.Status, v.Evidence = string(st.Status), string(st.Evidence)
 		}
@@ -403,7 +542,7 @@ func (s *snapshot) pathsThrough(n *attacktrees.Node) ([]pathView, int) {
 			break
 		}
 		g := &s.result.Trees[ref.tree].Goals[ref.goal]
-		out = append(out, s.pathView(g, ref.path, g.OpenPaths[ref.path], nil))
+		out = append(out, s.pathView(g, ref.path, g.OpenPaths[ref.path], false))
 	}
 	return out, len(refs)
 }
@@ -432,6 +571,7 @@ func kindText(n *attacktrees.Node) string {
 type searchHit struct {
 	stepLink
 	Ref, TreeTitle string
+	Matched        string // what matched when it is not the label, ref or id: a policy and its role
 }
 
 type searchData struct {
@@ -440,7 +580,8 @@ type searchData struct {
 	More int
 }
 
-// search finds nodes whose label, ref or id contains q, case-insensitively, in catalog order.
+// search finds nodes whose label, ref or id contains q, or that a policy whose reference contains
+// q blocks, monitors or is mapped to (should block), case-insensitively, in catalog order.
 func (p *pages) search(snap *snapshot, q string) ([]byte, error) {
 	d := searchData{layout: newLayout(snap, "Search", "search")}
 	d.Query = q
@@ -449,17 +590,67 @@ func (p *pages) search(snap *snapshot, q string) ([]byte, error) {
 			if n.Kind == attacktrees.KindNote {
 				continue
 			}
+			matched := ""
 			if !strings.Contains(strings.ToLower(n.Label), q) && !strings.Contains(strings.ToLower(n.Ref), q) &&
 				!strings.Contains(n.ID, q) {
-				continue
+				if matched = policyMatch(snap.steps[n.ID], q); matched == "" {
+					continue
+				}
 			}
 			if len(d.Hits) == maxSearchHits {
 				d.More++
 				continue
 			}
 			t, _ := snap.catalog.Tree(n.Tree)
-			d.Hits = append(d.Hits, searchHit{stepLink: snap.stepLink(n.ID), Ref: n.Ref, TreeTitle: t.Title})
+			d.Hits = append(d.Hits, searchHit{stepLink: snap.stepLink(n.ID), Ref: n.Ref, TreeTitle: t.Title, Matched: matched})
 		}
 	}
 	return execute(p.search_, d)
+}
+
+// stepPolicies is every policy reference a step names, each once, with its role: blocking
+// (deployed and denying every probe), monitoring, or mapped (should block; deployed or not).
+func stepPolicies(st *analyzer.StepResult) []policyRole {
+	if st == nil {
+		return nil
+	}
+	var out []policyRole
+	seen := map[string]bool{}
+	add := func(ref, role string) {
+		if !seen[ref] {
+			seen[ref] = true
+			out = append(out, policyRole{ref, role})
+		}
+	}
+	for _, ref := range st.Blocking {
+		add(ref, "blocks")
+	}
+	for _, ref := range st.Monitoring {
+		add(ref, "monitors")
+	}
+	missing := map[string]bool{}
+	for _, m := range st.Missing {
+		missing[m] = true
+	}
+	for _, ref := range st.Mapped {
+		if missing[ref] {
+			add(ref, "should block (not deployed)")
+		} else {
+			add(ref, "should block")
+		}
+	}
+	return out
+}
+
+type policyRole struct{ Ref, Role string }
+
+// policyMatch names the first policy of a step whose reference contains q (lower case), with
+// its role, or "".
+func policyMatch(st *analyzer.StepResult, q string) string {
+	for _, pr := range stepPolicies(st) {
+		if strings.Contains(strings.ToLower(pr.Ref), q) {
+			return pr.Ref + ": " + pr.Role
+		}
+	}
+	return ""
 }

@@ -40,6 +40,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", s.serveIndex)
 	mux.HandleFunc("GET /tree/{id}", s.serveTree)
 	mux.HandleFunc("GET /search", s.serveSearch)
+	mux.HandleFunc("GET /policies", s.servePolicies)
 	mux.HandleFunc("GET /reports/{name}", s.serveReport)
 	mux.HandleFunc("GET /assets/{name}", serveAsset)
 	mux.HandleFunc("GET /events", s.serveEvents)
@@ -180,9 +181,18 @@ func (s *Server) serveTree(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	// ?goal= draws one goal's sub-tree (see reports.WithGoals), for trees with many goals.
+	goal := r.URL.Query().Get("goal")
+	if goal != "" {
+		if !isGoalOf(snap, id, goal) {
+			http.Error(w, "404 not found: no goal "+strconv.Quote(goal)+" in this tree", http.StatusNotFound)
+			return
+		}
+		page = snap.focused("page " + id + " " + goal)
+	}
 	body, err := page.get(func() ([]byte, error) {
-		svg, svgErr := s.drawing(r.Context(), snap, id)
-		return s.pages.tree(snap, id, svg, svgErr)
+		svg, svgErr := s.drawing(r.Context(), snap, id, goal)
+		return s.pages.tree(snap, id, goal, svg, svgErr)
 	})
 	if err != nil {
 		s.internalError(w, "render tree "+id, err)
@@ -191,13 +201,31 @@ func (s *Server) serveTree(w http.ResponseWriter, r *http.Request) {
 	serveCached(w, r, snap.etag, "text/html; charset=utf-8", body, page.gzipped)
 }
 
-// drawing is a tree's annotated SVG, rendered once per analysis, made fit to sit inside HTML.
-func (s *Server) drawing(ctx context.Context, snap *snapshot, id string) ([]byte, error) {
-	return snap.svgs[id].get(func() ([]byte, error) {
+func isGoalOf(snap *snapshot, tree, goal string) bool {
+	for _, g := range snap.catalog.Goals(tree) {
+		if g.ID == goal {
+			return true
+		}
+	}
+	return false
+}
+
+// drawing is a tree's annotated SVG (one goal's sub-tree when goal is set), rendered once per
+// analysis, made fit to sit inside HTML.
+func (s *Server) drawing(ctx context.Context, snap *snapshot, id, goal string) ([]byte, error) {
+	l := snap.svgs[id]
+	// style.css declares the drawing's fonts (served from /assets), so the drawing leaves out
+	// its own font style, an inline style the CSP would refuse.
+	opts := []reports.SVGOption{reports.WithPageFonts()}
+	if goal != "" {
+		l = snap.focused("svg " + id + " " + goal)
+		opts = append(opts, reports.WithGoals(goal))
+	}
+	return l.get(func() ([]byte, error) {
 		// The render belongs to the analysis, not to the request that happened to ask first:
 		// a closed tab must not leave an error cached for everyone else.
 		ctx = context.WithoutCancel(ctx)
-		svg, err := reports.TreeSVG(ctx, snap.catalog, snap.result, id)
+		svg, err := reports.TreeSVG(ctx, snap.catalog, snap.result, id, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -224,6 +252,27 @@ func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request) {
 	body, err := s.pages.search(snap, q)
 	if err != nil {
 		s.internalError(w, "render search", err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// servePolicies is the policy view, filtered by ?q= (rendered per request, like search).
+func (s *Server) servePolicies(w http.ResponseWriter, r *http.Request) {
+	snap := s.snap.Load()
+	q := r.URL.Query().Get("q")
+	if len(q) > maxQuery {
+		q = strings.ToValidUTF8(q[:maxQuery], "")
+	}
+	body, err := s.pages.policies(snap, q)
+	if err != nil {
+		s.internalError(w, "render policies", err)
 		return
 	}
 	h := w.Header()

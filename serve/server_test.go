@@ -92,9 +92,13 @@ func TestRoutes(t *testing.T) {
 		{"index", "GET", "/", 200, "text/html; charset=utf-8"},
 		{"index head", "HEAD", "/", 200, "text/html; charset=utf-8"},
 		{"tree", "GET", "/tree/malicious-code-execution", 200, "text/html; charset=utf-8"},
+		{"one goal's sub-tree", "GET", "/tree/scenario-attacker-on-network?goal=san-exploit-stored-secrets", 200, "text/html; charset=utf-8"},
+		{"not a goal of the tree", "GET", "/tree/scenario-attacker-on-network?goal=mce-goal", 404, ""},
 		{"search", "GET", "/search?q=hostPID", 200, "text/html; charset=utf-8"},
+		{"policies", "GET", "/policies?q=host", 200, "text/html; charset=utf-8"},
 		{"css", "GET", "/assets/style.css", 200, "text/css; charset=utf-8"},
 		{"js", "GET", "/assets/app.js", 200, "text/javascript; charset=utf-8"},
+		{"drawing font", "GET", "/assets/tc-sans-regular.woff2", 200, "font/woff2"},
 		{"json report", "GET", "/reports/threatcov-report.json", 200, "application/json"},
 		{"sarif report", "GET", "/reports/threatcov-report.sarif", 200, "application/sarif+json"},
 		{"markdown report", "GET", "/reports/threatcov-report.md", 200, "text/markdown; charset=utf-8"},
@@ -247,6 +251,18 @@ func TestTreePage(t *testing.T) {
 	}
 	if strings.Contains(body, "<?xml") || strings.Contains(body, "<!DOCTYPE svg") {
 		t.Errorf("the inline drawing kept its XML prolog")
+	}
+	if strings.Contains(body, "<style") {
+		t.Errorf("the inline drawing kept its font style, which the CSP refuses")
+	}
+	if !strings.Contains(body, `51 nodes, 22 leaves, 1 goal(s) drawn in this tree`) {
+		t.Errorf("tree page does not give the counts of threatcov trees list")
+	}
+	byPolicy := get(t, s, http.MethodGet, "/search?q=k8spsphostnamespace").Body.String()
+	for _, want := range []string{`href="/tree/malicious-code-execution#d_mce-find-pod-with-hostpid"`, `<code>gatekeeper:K8sPSPHostNamespace/psp-host-namespace: blocks</code>`} {
+		if !strings.Contains(byPolicy, want) {
+			t.Errorf("search by policy id lacks %q", want)
+		}
 	}
 	search := get(t, s, http.MethodGet, "/search?q=hostPID").Body.String()
 	for _, want := range []string{`href="/tree/malicious-code-execution#d_mce-find-pod-with-hostpid"`, `href="/tree/denial-of-service#d_dos-find-pod-with-hostpid"`} {

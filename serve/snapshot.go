@@ -27,9 +27,12 @@ type snapshot struct {
 	// goalReach is, per goal id, every node reachable from the goal.
 	goalReach map[string]map[string]bool
 
-	index   lazy
-	trees   map[string]*lazy // tree page HTML by tree id
-	svgs    map[string]*lazy // drawing by tree id
+	index lazy
+	trees map[string]*lazy // tree page HTML by tree id
+	svgs  map[string]*lazy // drawing by tree id
+	// focus holds the pages and drawings of one goal's sub-tree, by "tree goal" (valid goals
+	// only, so at most one entry per goal and kind).
+	focus   sync.Map         // string -> *lazy
 	reports map[string]*lazy // report bytes by format
 }
 
@@ -44,6 +47,12 @@ func (a pathRef) less(b pathRef) bool {
 		return a.goal < b.goal
 	}
 	return a.path < b.path
+}
+
+// focused is the lazy value for key (see snapshot.focus).
+func (s *snapshot) focused(key string) *lazy {
+	l, _ := s.focus.LoadOrStore(key, &lazy{})
+	return l.(*lazy)
 }
 
 // lazy is a value rendered once, by whichever request asks first, and gzipped once, when a

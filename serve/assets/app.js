@@ -58,15 +58,35 @@
     panel.appendChild(copy);
     panel.hidden = false;
     panel.scrollTop = 0;
+    placePanel();
+    document.body.classList.add('panel-open');
     mark('tc-selected', [id]);
     if (center) { centerOn(id); }
     history.replaceState(null, '', '#d_' + id);
     return true;
   }
 
+  // placePanel keeps the panel, which is fixed to the window's right edge (so it opens where the
+  // reader is looking, whatever the scroll), below the sticky header, whose height varies.
+  function placePanel() {
+    var panel = byId('tc_panel'), top = document.querySelector('header.top');
+    if (panel && top && window.matchMedia('(min-width: 901px)').matches) {
+      panel.style.top = Math.ceil(top.getBoundingClientRect().bottom + 8) + 'px';
+    } else if (panel) {
+      panel.style.top = '';
+    }
+  }
+
+  // revealDrawing scrolls the drawing into view, under the header.
+  function revealDrawing() {
+    var c = byId('tc_canvas'), d = c ? c.closest('.drawing') : null;
+    if (d) { d.scrollIntoView({ block: 'start' }); }
+  }
+
   function deselect() {
     var panel = byId('tc_panel');
     state.selected = null;
+    document.body.classList.remove('panel-open');
     if (panel) { panel.hidden = true; panel.textContent = ''; }
     mark('tc-selected', []);
   }
@@ -224,6 +244,16 @@
     zoomAt(r.left + r.width / 2, r.top + r.height / 2, kind === 'in' ? 0.8 : 1.25);
   }
 
+  // focusOn zooms to the drawing's natural size (one unit a pixel, so labels read as they were
+  // laid out), or the whole tree when that is smaller, and centres the node.
+  function focusOn(id) {
+    var c = byId('tc_canvas'), f = state.full;
+    if (!c || !f || !state.view) { return; }
+    var r = c.getBoundingClientRect(), w = Math.min(f.w, r.width);
+    applyView({ x: state.view.x, y: state.view.y, w: w, h: w * r.height / r.width });
+    centerOn(id);
+  }
+
   function centerOn(id) {
     var el = svgNode(id);
     if (!el || !state.view) { return; }
@@ -241,18 +271,27 @@
     var term = q.value.trim().toLowerCase();
     box.textContent = '';
     if (!term) { box.hidden = true; mark('tc-match', []); return; }
+    // A node matches by label, ref or id, or by a policy it names (blocking, monitoring or
+    // mapped), e.g. "K8sPSPHostNamespace" finds the steps that policy blocks or should block.
+    function policyHit(d) {
+      return (d.getAttribute('data-policies') || '').split(' ').filter(function (p) {
+        return p && p.toLowerCase().indexOf(term) >= 0;
+      })[0] || '';
+    }
     var hits = all('section.node[data-node]').filter(function (d) {
       return (d.getAttribute('data-label') || '').toLowerCase().indexOf(term) >= 0 ||
         (d.getAttribute('data-ref') || '').toLowerCase().indexOf(term) >= 0 ||
-        d.getAttribute('data-node').indexOf(term) >= 0;
+        d.getAttribute('data-node').indexOf(term) >= 0 || policyHit(d) !== '';
     });
     mark('tc-match', hits.map(function (d) { return d.getAttribute('data-node'); }));
     hits.slice(0, 30).forEach(function (d) {
       var a = document.createElement('a'), id = d.getAttribute('data-node'), ref = d.getAttribute('data-ref');
+      var label = d.getAttribute('data-label') || '', policy = policyHit(d);
       a.href = '#d_' + id;
       a.className = 'hit';
       a.setAttribute('data-node', id);
-      a.textContent = d.getAttribute('data-label') + (ref ? ' [' + ref + ']' : '');
+      a.textContent = label + (ref ? ' [' + ref + ']' : '') +
+        (policy && label.toLowerCase().indexOf(term) < 0 ? ' · policy ' + policy : '');
       box.appendChild(a);
     });
     if (!hits.length) {
@@ -323,8 +362,14 @@
     if (clear) { clear.addEventListener('click', clearPath); }
   }
 
+  // restore shows what the address names. A node link (#d_<id>) opens the node's panel, shows
+  // the drawing (not the node's section far below, where the browser would scroll) and centres
+  // the node in it.
   function restore(hash) {
-    if (hash.indexOf('#d_') === 0) { select(hash.slice(3), true); }
+    if (hash.indexOf('#d_') === 0 && select(hash.slice(3), false)) {
+      revealDrawing();
+      focusOn(hash.slice(3));
+    }
     if (hash.indexOf('#p_') === 0 && pathIndex(hash.slice(1)) >= 0) { showPath(pathIndex(hash.slice(1))); }
   }
 
@@ -383,11 +428,36 @@
     if (!document.hidden) { open(); }
   }
 
+  // initPolicyFilter filters the policy view's rows as the reader types (the form filters on
+  // the server without JavaScript).
+  function initPolicyFilter() {
+    var q = byId('tc_pq'), count = byId('tc_pcount');
+    if (!q) { return; }
+    var rows = all('tr.policy');
+    q.addEventListener('input', function () {
+      var term = q.value.trim().toLowerCase(), shown = 0;
+      rows.forEach(function (r) {
+        var hit = !term || (r.getAttribute('data-text') || '').indexOf(term) >= 0;
+        r.hidden = !hit;
+        if (hit) { shown++; }
+      });
+      if (count) { count.textContent = shown + ' of ' + rows.length + ' policies shown'; }
+    });
+  }
+
   function start() {
     initSearch();
+    initPolicyFilter();
     initPage();
     restore(location.hash);
     initLive();
+    // The browser scrolls to the fragment's element once the page has loaded; show the drawing
+    // again after that, unless the reader moved on.
+    var hash = location.hash;
+    window.addEventListener('load', function () {
+      if (hash.indexOf('#d_') === 0 && location.hash === hash && state.selected) { revealDrawing(); focusOn(state.selected); }
+    });
+    window.addEventListener('resize', placePanel);
   }
 
   if (document.readyState === 'loading') {
