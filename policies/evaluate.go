@@ -691,7 +691,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, p *Policy, probe probes.Probe,
 			ev.Err = fmt.Sprintf("%s: policy %s crashed the evaluator: %v", p.Source, p.ID, r)
 		}
 	}()
-	if !p.Verifiable || p.exec == nil {
+	if (!p.Verifiable || p.exec == nil) && p.kyverno == nil {
 		ev.Verdict = VerdictError
 		ev.Err = fmt.Sprintf("%s: %s policy %s is declared only: threatcov does not execute it", p.Source, p.Engine, p.ID)
 		return ev
@@ -700,6 +700,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, p *Policy, probe probes.Probe,
 	if in.err != nil {
 		ev.Verdict, ev.Err = VerdictError, in.err.Error()
 		return ev
+	}
+	if !p.Verifiable {
+		return e.kyvernoCovers(p, probe, in, ev)
 	}
 	var out Evaluation
 	stopped := e.mem.run(ctx, func(ctx context.Context) error {

@@ -75,6 +75,8 @@ type Policy struct {
 	// optOuts are labels and annotations its exclusions read (engines threatcov does not
 	// execute; for executed ones OptOuts reads the match and the code).
 	optOuts []OptOut
+	// kyverno is the static reading of a Kyverno policy, which is not executed.
+	kyverno *kyvernoStatic
 }
 
 // Namespace is a namespace object found in the inventory; its labels feed Gatekeeper's

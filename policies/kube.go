@@ -486,6 +486,7 @@ type kyvernoRule struct {
 	kinds      []string
 	namespaces []string // named in match or exclude
 	optOuts    []OptOut
+	raw        map[string]any
 }
 
 func kyvernoMode(action string) (Mode, bool) {
@@ -542,7 +543,7 @@ func (b *builder) addKyverno(o Object) {
 				}
 			}
 		}
-		rules = append(rules, kyvernoRule{name: str(rm, "name"), action: action, mode: mode, kinds: kinds, namespaces: namespaces, optOuts: kyvernoOptOuts(rm)})
+		rules = append(rules, kyvernoRule{name: str(rm, "name"), action: action, mode: mode, kinds: kinds, namespaces: namespaces, optOuts: kyvernoOptOuts(rm), raw: rm})
 	}
 	if len(rules) == 0 {
 		b.skip(o.Source, fmt.Sprintf("Kyverno %s %s has no validate or verifyImages rule", o.Object["kind"], name))
@@ -559,12 +560,15 @@ func (b *builder) addKyverno(o Object) {
 			Mode: rs[0].mode, Action: rs[0].action, Title: title, Source: o.Source, Notes: notes,
 		}
 		var kinds []string
+		var raw []map[string]any
 		for _, r := range rs {
+			raw = append(raw, r.raw)
 			p.Refs = append(p.Refs, "kyverno:"+name+"/"+r.name)
 			kinds = append(kinds, r.kinds...)
 			p.namespaces = append(p.namespaces, r.namespaces...)
 			p.optOuts = append(p.optOuts, r.optOuts...)
 		}
+		p.kyverno = newKyvernoStatic(o.Object, raw)
 		p.Scope = "kinds=" + strings.Join(sortedUnique(kinds), ",")
 		if len(kinds) == 0 {
 			p.Scope = "all objects"

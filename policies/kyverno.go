@@ -1,0 +1,241 @@
+package policies
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/threatcov/threatcov/probes"
+)
+
+// Kyverno policies are not executed (docs/policies.md says why): they are read statically, and
+// never credited from a name alone (docs/semantics.md, "Leaf status": declared). A rule
+// takes in a request only if its match selects it and its exclude does not; anything in
+// either block this reading cannot judge counts against coverage: an unknown match
+// criterion does not select, an unknown exclude criterion may exclude.
+
+// kyvernoStatic is what the static reading of one Kyverno policy needs.
+type kyvernoStatic struct {
+	rules []map[string]any
+	// autogen: Kyverno copies a Pod rule to the Pod controllers unless the policy's
+	// pod-policies.kyverno.io/autogen-controllers annotation says otherwise.
+	autogen []string
+}
+
+// defaultAutogen are the controllers Kyverno generates rules for by default.
+var defaultAutogen = []string{"DaemonSet", "Deployment", "Job", "StatefulSet", "ReplicaSet", "ReplicationController", "CronJob"}
+
+func newKyvernoStatic(obj map[string]any, rules []map[string]any) *kyvernoStatic {
+	s := &kyvernoStatic{rules: rules, autogen: defaultAutogen}
+	switch v := str(obj, "metadata", "annotations", "pod-policies.kyverno.io/autogen-controllers"); v {
+	case "":
+	case "none":
+		s.autogen = nil
+	default:
+		s.autogen = strings.Split(v, ",")
+	}
+	return s
+}
+
+// covers reports whether some rule takes in the request r (operation op, subresource sub),
+// and if not, why.
+func (s *kyvernoStatic) covers(r request, op, sub string) (bool, string) {
+	why := "no rule matches " + r.kind
+	for _, rule := range s.rules {
+		ok, reason := s.ruleCovers(rule, r, op, sub)
+		if ok {
+			return true, ""
+		}
+		why = reason
+	}
+	return false, why
+}
+
+func (s *kyvernoStatic) ruleCovers(rule map[string]any, r request, op, sub string) (bool, string) {
+	kind := r.kind
+	if sub != "" {
+		kind += "/" + sub
+	}
+	match := filters(rule["match"])
+	matched := false
+	for _, f := range match.any {
+		if ok, _ := resourceSelects(f, kind, r, op, s.autogen, true); ok {
+			matched = true
+		}
+	}
+	if len(match.all) > 0 {
+		matched = true
+		for _, f := range match.all {
+			if ok, _ := resourceSelects(f, kind, r, op, s.autogen, true); !ok {
+				matched = false
+			}
+		}
+	}
+	if !matched {
+		return false, fmt.Sprintf("rule %s does not match %s", str(rule, "name"), kind)
+	}
+	exclude := filters(rule["exclude"])
+	for _, f := range exclude.any {
+		if ok, _ := resourceSelects(f, kind, r, op, s.autogen, false); ok {
+			return false, fmt.Sprintf("rule %s excludes %s in %s", str(rule, "name"), kind, r.namespace)
+		}
+	}
+	if len(exclude.all) > 0 {
+		all := true
+		for _, f := range exclude.all {
+			if ok, _ := resourceSelects(f, kind, r, op, s.autogen, false); !ok {
+				all = false
+			}
+		}
+		if all {
+			return false, fmt.Sprintf("rule %s excludes %s in %s", str(rule, "name"), kind, r.namespace)
+		}
+	}
+	return true, ""
+}
+
+// filterSet is a match or exclude block: any of, or all of, its resource filters. The old
+// form (resources directly under match) is one "any" filter.
+type filterSet struct{ any, all []map[string]any }
+
+func filters(block any) filterSet {
+	var fs filterSet
+	m, _ := block.(map[string]any)
+	if m == nil {
+		return fs
+	}
+	for _, f := range list(m, "any") {
+		if fm, ok := f.(map[string]any); ok {
+			fs.any = append(fs.any, fm)
+		}
+	}
+	for _, f := range list(m, "all") {
+		if fm, ok := f.(map[string]any); ok {
+			fs.all = append(fs.all, fm)
+		}
+	}
+	if len(fs.any)+len(fs.all) == 0 && (m["resources"] != nil || m["subjects"] != nil || m["roles"] != nil || m["clusterRoles"] != nil) {
+		fs.any = append(fs.any, m)
+	}
+	return fs
+}
+
+// resourceSelects judges one filter (resources, subjects, roles) on a request. inMatch says
+// which way an unknown criterion falls: it does not select in a match, it may select in an
+// exclude.
+func resourceSelects(f map[string]any, kind string, r request, op string, autogen []string, inMatch bool) (bool, string) {
+	res, _ := f["resources"].(map[string]any)
+	if kinds := strs(res, "kinds"); len(kinds) > 0 && !kindSelected(kinds, kind, autogen) {
+		return false, "kind"
+	}
+	if ops := strs(res, "operations"); len(ops) > 0 && !slices.Contains(ops, op) {
+		return false, "operation"
+	}
+	if nss := strs(res, "namespaces"); len(nss) > 0 && !wildcardAny(nss, r.namespace) {
+		return false, "namespace"
+	}
+	if names := strs(res, "names"); len(names) > 0 && !wildcardAny(names, r.name) {
+		return false, "name"
+	}
+	if sel, ok := res["selector"].(map[string]any); ok {
+		if ok, err := selectorMatches(sel, r.labels); err != nil || !ok {
+			return false, "selector"
+		}
+	}
+	if sel, ok := res["namespaceSelector"].(map[string]any); ok {
+		if ok, err := selectorMatches(sel, r.nsLabels); err != nil || !ok {
+			return false, "namespaceSelector"
+		}
+	}
+	for _, s := range list(f, "subjects") {
+		name := str(s, "name")
+		switch str(s, "kind") {
+		case "ServiceAccount":
+			if r.user.Username != "system:serviceaccount:"+str(s, "namespace")+":"+name && !wildcardAny([]string{"system:serviceaccount:" + str(s, "namespace") + ":" + name}, r.user.Username) {
+				return false, "subject"
+			}
+		case "User":
+			if !wildcardAny([]string{name}, r.user.Username) {
+				return false, "subject"
+			}
+		case "Group":
+			if !wildcardAny([]string{name}, strings.Join(r.user.Groups, "\n")) && !slices.ContainsFunc(r.user.Groups, func(g string) bool { return wildcardAny([]string{name}, g) }) {
+				return false, "subject"
+			}
+		}
+	}
+	for _, key := range []string{"roles", "clusterRoles"} {
+		if len(strs(f, key)) > 0 {
+			// RBAC is not known offline: an exclusion by role may apply, a match by role is
+			// not taken for granted.
+			return !inMatch, key
+		}
+	}
+	if _, ok := res["annotations"]; ok && inMatch {
+		return false, "annotations"
+	}
+	return true, ""
+}
+
+// kindSelected: a Pod rule also takes in the Pod controllers Kyverno generates rules for;
+// "Pod" does not take in a subresource such as Pod/ephemeralcontainers, which a rule must
+// name. Kinds may carry a group and version (apps/v1/Deployment).
+func kindSelected(kinds []string, kind string, autogen []string) bool {
+	base, sub, _ := strings.Cut(kind, "/")
+	for _, k := range kinds {
+		rk, rsub := splitKyvernoKind(k)
+		switch {
+		case sub != "":
+			if (rk == base || rk == "*") && (rsub == sub || rsub == "*") {
+				return true
+			}
+		case rsub != "":
+		case rk == base || rk == "*":
+			return true
+		case rk == "Pod" && slices.Contains(autogen, base):
+			return true
+		}
+	}
+	return false
+}
+
+// splitKyvernoKind reads [group/][version/]Kind[/subresource]: a subresource is lower case.
+func splitKyvernoKind(k string) (kind, sub string) {
+	parts := strings.Split(k, "/")
+	last := parts[len(parts)-1]
+	if len(parts) > 1 && last != "" && last[0] >= 'a' && last[0] <= 'z' && last != "*" {
+		return parts[len(parts)-2], last
+	}
+	return last, ""
+}
+
+func wildcardAny(patterns []string, v string) bool {
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, v); ok || p == v {
+			return true
+		}
+	}
+	return false
+}
+
+// kyvernoCovers is the static verdict of a declared Kyverno policy on a probe in a namespace:
+// not applicable when no rule takes in any of the requests the probe makes (its own, and the
+// Pod its controller creates), else an error saying the policy applies but is not executed.
+func (e *Evaluator) kyvernoCovers(p *Policy, probe probes.Probe, in *probeInput, ev Evaluation) Evaluation {
+	op := probe.Operation
+	if op == "" {
+		op = "CREATE"
+	}
+	ok, why := p.kyverno.covers(in.objectRequest, op, probe.SubResource)
+	if !ok && in.pod != nil {
+		ok, _ = p.kyverno.covers(in.podRequest, "CREATE", "")
+	}
+	if !ok {
+		ev.Verdict, ev.Messages = VerdictNotApplicable, []string{why}
+		return ev
+	}
+	ev.Verdict = VerdictError
+	ev.Err = fmt.Sprintf("%s: %s policy %s takes in this request but is declared only: threatcov does not execute it", p.Source, p.Engine, p.ID)
+	return ev
+}
