@@ -360,3 +360,24 @@ func (c Config) Inputs() []string {
 	paths = append(paths, c.Probes...)
 	return paths
 }
+
+// Suggest analyses the step statuses and returns, per step, the deployed policies that
+// execution showed blocking it but that the mapping does not name (`threatcov mapping
+// suggest`).
+func Suggest(ctx context.Context, c Config) ([]mapping.Discovered, error) {
+	in, err := Load(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	res, err := analyzer.StepStatuses(ctx, *in)
+	if err != nil {
+		return nil, err
+	}
+	var out []mapping.Discovered
+	for _, s := range res.Steps {
+		if step := in.Mapping.Step(s.Node); step != nil && len(s.Discovered) > 0 {
+			out = append(out, mapping.Discovered{Step: step, Policies: s.Discovered})
+		}
+	}
+	return out, nil
+}

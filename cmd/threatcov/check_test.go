@@ -198,3 +198,42 @@ func TestRenderCommand(t *testing.T) {
 		t.Errorf("render of an unknown tree: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestMappingSuggest: policies that block steps under their own names are written as mapping
+// entries; analysed with that file, the steps have no discovered policy left and stay blocked.
+func TestMappingSuggest(t *testing.T) {
+	policies := "../../e2e/redteam/38-own-konstraint-ids-correct/policies"
+	file := filepath.Join(t.TempDir(), "suggested.yaml")
+	code, _, stderr := runCLI(t, "mapping", "suggest", "--policies", policies, "--file", file, "--date", "2026-12-01")
+	if code != exitOK {
+		t.Fatalf("mapping suggest: exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "discovered") || !strings.Contains(stderr, "steps have blocking policies the mapping does not name") {
+		t.Fatalf("no discovered entries:\n%s\n%s", data, stderr)
+	}
+	code, out, stderr := runCLI(t, "analyze", "--policies", policies, "--mapping", file, "--date", "2026-12-01", "-o", "json")
+	if code != exitOK {
+		t.Fatalf("analyze with the suggested mapping: exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Steps []struct {
+			Node, Status string
+			Discovered   []string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range res.Steps {
+		if len(s.Discovered) > 0 {
+			t.Errorf("%s still has discovered policies %v with the suggested mapping", s.Node, s.Discovered)
+		}
+		if strings.Contains(string(data), "["+s.Node+"]") && s.Status != "blocked" {
+			t.Errorf("%s is %s, want blocked", s.Node, s.Status)
+		}
+	}
+}
