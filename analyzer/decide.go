@@ -190,6 +190,9 @@ func explanationNotes(r *StepResult, f *stepFacts) string {
 	if len(r.Discovered) > 0 {
 		b.WriteString("; blocking but not in the mapping: " + strings.Join(r.Discovered, ", ") + " ('threatcov mapping suggest' writes them)")
 	}
+	if len(r.MappedNotBlocking) > 0 && r.Status != StatusBypassed {
+		b.WriteString("; mapped but not denying every probe: " + strings.Join(r.MappedNotBlocking, ", "))
+	}
 	for _, v := range r.Verdicts {
 		if v.Verdict == string(policies.VerdictError) {
 			fmt.Fprintf(&b, "; policy %s failed on %s: %s", v.Policy, v.Probe, v.Message)

@@ -31,6 +31,9 @@ type Config struct {
 	Mappings []string
 	// Probes are extra probe family files or folders.
 	Probes []string
+	// BasePod, when set, is a file with the benign base Pod the embedded probe families
+	// patch, instead of the embedded one.
+	BasePod string
 	// Namespaces are where the attacker can create workloads (empty: every namespace the
 	// policy set declares or names, and default, less those the mapping attests the attacker
 	// cannot use; docs/semantics.md, "Namespaces the attacker can use").
@@ -234,7 +237,7 @@ func (c Config) LoadPolicies(ctx context.Context) (*policies.Inventory, error) {
 }
 
 func (c Config) loadProbes() ([]probes.Probe, error) {
-	ps, err := probes.Default()
+	ps, err := probes.DefaultWithBase(c.BasePod)
 	if err != nil {
 		return nil, fmt.Errorf("load default probes: %w", err)
 	}
@@ -358,6 +361,9 @@ func (c Config) Inputs() []string {
 	paths = append(paths, c.Policies...)
 	paths = append(paths, c.Mappings...)
 	paths = append(paths, c.Probes...)
+	if c.BasePod != "" {
+		paths = append(paths, c.BasePod)
+	}
 	return paths
 }
 

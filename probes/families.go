@@ -135,10 +135,26 @@ type objectVariant struct {
 
 // Default returns the embedded probe families expanded into their variants, sorted by
 // Name.
-func Default() ([]Probe, error) {
+func Default() ([]Probe, error) { return DefaultWithBase("") }
+
+// DefaultWithBase is Default over the benign base Pod in the file basePod instead of the
+// embedded one (when basePod is not empty): a team whose policies reject the embedded base
+// (another registry, required labels) sets one that passes them, so that denials of the
+// probes prove the attack is recognised rather than the base rejected (docs/probes.md, twins).
+// Its probes are checked against the Kubernetes types, as user files are.
+func DefaultWithBase(basePod string) ([]Probe, error) {
 	base, err := readBase(defaultProbeFS, "families/"+baseFileName, nil)
 	if err != nil {
 		return nil, err
+	}
+	if basePod != "" {
+		data, err := readProbeFile(basePod)
+		if err != nil {
+			return nil, err
+		}
+		if base, err = readBase(nil, basePod, data); err != nil {
+			return nil, err
+		}
 	}
 	entries, err := fs.Glob(defaultProbeFS, "families/*.yaml")
 	if err != nil {
@@ -164,7 +180,7 @@ func Default() ([]Probe, error) {
 	// The embedded probes are decoded strictly into k8s.io/api types by
 	// TestDefaultProbesAreValidObjects and TestEmbeddedProbesPassLoadValidation, so a binary
 	// cannot carry an invalid one: skipping checkKnownKind here saves ~15% of a run's CPU.
-	return expandFamilies(fams, false)
+	return expandFamilies(fams, basePod != "")
 }
 
 // Load reads probe families from files and folders (folders recursively, *.yaml and

@@ -27,6 +27,7 @@ func (f *analysisFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.cfg.Policies, "policies", nil, "deployed policy file or folder: Rego, Gatekeeper, Kyverno, Namespaces, VAPs (repeatable)")
 	fl.StringArrayVar(&f.cfg.Mappings, "mapping", nil, "mapping file applied over the default mapping (repeatable; later files win per node)")
 	fl.StringArrayVar(&f.cfg.Probes, "probes", nil, "extra probe family file or folder (repeatable)")
+	fl.StringVar(&f.cfg.BasePod, "base-pod", "", "benign base Pod the embedded probes patch, instead of the embedded one (set one your policies admit: image, labels, security context)")
 	fl.StringArrayVar(&f.cfg.Namespaces, "namespace", nil, "namespace the attacker can create workloads in (repeatable; default: every namespace the policy set declares or names, and default, less those attested unusable)")
 	fl.BoolVar(&f.cfg.TenantNamespaces, "tenant-namespaces", false, "tenants may create namespaces: also try a new, unlabelled one")
 	fl.BoolVar(&f.cfg.Strict, "strict", false, "treat mapping warnings (unknown nodes or labels) as errors")
