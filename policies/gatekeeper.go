@@ -46,7 +46,7 @@ func (b *builder) addGatekeeperConfig(o Object) {
 	for _, s := range list(o.Object, "spec", "sync", "syncOnly") {
 		b.gkConfig.sync = append(b.gkConfig.sync, str(s, "kind"))
 	}
-	b.inv.exemptions = append(b.inv.exemptions, fmt.Sprintf("%s: Config %s exempts namespaces %s from the webhook", o.Source, str(o.Object, "metadata", "name"), strings.Join(b.gkConfig.exempt, ", ")))
+	b.inv.Exemptions = append(b.inv.Exemptions, fmt.Sprintf("%s: Config %s exempts namespaces %s from the webhook", o.Source, str(o.Object, "metadata", "name"), strings.Join(b.gkConfig.exempt, ", ")))
 }
 
 // gatekeeperExempt says why Gatekeeper's webhook does not judge requests in namespace, or ""
@@ -109,9 +109,15 @@ func (inv *Inventory) AttackerNamespaces() []string {
 	return out
 }
 
-// Exemptions are the engine settings that take namespaces out of a policy engine's reach,
-// one line each, for `policies list`.
-func (inv *Inventory) Exemptions() []string { return inv.exemptions }
+// noteIgnoredNamespaces records, for `policies list`, the declared namespaces Gatekeeper's
+// webhook skips.
+func (b *builder) noteIgnoredNamespaces() {
+	for _, ns := range b.inv.Namespaces {
+		if why := b.inv.gatekeeperExempt(ns.Name, ns.Labels); why != "" && len(b.constraints) > 0 {
+			b.inv.Exemptions = append(b.inv.Exemptions, fmt.Sprintf("%s: %s", ns.Source, why))
+		}
+	}
+}
 
 // namespacesNamed are the literal namespace names of a match block (namespaces and
 // excludedNamespaces).

@@ -101,11 +101,13 @@ type Inventory struct {
 	Namespaces []Namespace `json:"namespaces"`
 	Skipped    []Skip      `json:"skipped,omitempty"`
 
+	// Exemptions are the engine settings that take namespaces out of an engine's reach, one
+	// line each, with where they come from.
+	Exemptions []string `json:"exemptions,omitempty"`
+
 	refs map[string][]*Policy
-	// gkExempt are namespace patterns Gatekeeper's Config exempts from its webhook;
-	// exemptions say where each engine-level exemption comes from.
-	gkExempt   []string
-	exemptions []string
+	// gkExempt are namespace patterns Gatekeeper's Config exempts from its webhook.
+	gkExempt []string
 	// expansions maps a workload kind to the kind Gatekeeper's ExpansionTemplates generate
 	// from it.
 	expansions map[string]string

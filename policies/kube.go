@@ -140,6 +140,7 @@ func (b *builder) addObject(o Object) {
 
 func (b *builder) build() (*Inventory, error) {
 	b.inv.gkExempt, b.inv.synced = b.gkConfig.exempt, b.gkConfig.sync
+	b.noteIgnoredNamespaces()
 	b.buildRegoPolicies()
 	b.buildConstraints()
 	b.buildVAPs()

@@ -165,6 +165,19 @@ func Inventory(w io.Writer, format string, inv *policies.Inventory) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	// Why a policy acts on nothing or less than it seems: what reviewers most need to see.
+	for _, p := range inv.Policies {
+		for _, n := range p.Notes {
+			if _, err := fmt.Fprintf(w, "note %s: %s\n", p.ID, n); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range inv.Exemptions {
+		if _, err := fmt.Fprintf(w, "exempt %s\n", e); err != nil {
+			return err
+		}
+	}
 	for _, sk := range inv.Skipped {
 		if _, err := fmt.Fprintf(w, "skipped %s: %s\n", sk.File, sk.Reason); err != nil {
 			return err
