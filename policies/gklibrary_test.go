@@ -27,7 +27,15 @@ var gklibraryKnown = map[string]string{}
 // TestGatekeeperLibraryCEL runs every gatekeeper-library template that has K8sNativeValidation
 // code on its suite's samples, as `gator verify` does with its CEL driver, and requires the
 // suite's assertions to hold: violations yes/no/N, and message regular expressions.
-func TestGatekeeperLibraryCEL(t *testing.T) {
+func TestGatekeeperLibraryCEL(t *testing.T) { runGatekeeperLibrary(t, "CEL", hasCELCode) }
+
+// TestGatekeeperLibraryRego does the same for the templates that have Rego only, with each
+// case's inventory objects synced into data.inventory as gator does.
+func TestGatekeeperLibraryRego(t *testing.T) {
+	runGatekeeperLibrary(t, "Rego", func(tmpl map[string]any) bool { return !hasCELCode(tmpl) })
+}
+
+func runGatekeeperLibrary(t *testing.T, engine string, selected func(tmpl map[string]any) bool) {
 	root := os.Getenv(gatekeeperLibraryEnv)
 	if root == "" {
 		t.Skipf("set %s to a checkout of github.com/open-policy-agent/gatekeeper-library "+
@@ -51,7 +59,7 @@ func TestGatekeeperLibraryCEL(t *testing.T) {
 		dir := filepath.Dir(suitePath)
 		for _, st := range list(suite, "tests") {
 			tmplObj := readOne(t, filepath.Join(dir, str(st, "template")))
-			if !hasCELCode(tmplObj) {
+			if !selected(tmplObj) {
 				continue
 			}
 			conObj := readOne(t, filepath.Join(dir, str(st, "constraint")))
@@ -66,15 +74,19 @@ func TestGatekeeperLibraryCEL(t *testing.T) {
 			templates++
 			id := fmt.Sprintf("gatekeeper:%s/%s", str(conObj, "kind"), str(conObj, "metadata", "name"))
 			p := inv.Policy(id)
-			if p == nil || !p.Verifiable || p.exec.cel == nil {
-				t.Errorf("%s: %s is not executed as CEL", suitePath, id)
+			if p == nil || !p.Verifiable || (p.exec.cel != nil) != (engine == "CEL") {
+				t.Errorf("%s: %s is not executed as %s", suitePath, id, engine)
 				continue
 			}
-			ev, err := NewEvaluator(inv)
-			if err != nil {
-				t.Fatal(err)
-			}
 			for _, c := range list(st, "cases") {
+				var synced []map[string]any
+				for _, f := range list(c, "inventory") {
+					synced = append(synced, readOne(t, filepath.Join(dir, str(f))))
+				}
+				ev, err := NewEvaluator(inv, WithReferentialData(synced))
+				if err != nil {
+					t.Fatal(err)
+				}
 				key := fmt.Sprintf("%s/%s/%s", str(suite, "metadata", "name"), str(st, "name"), str(c, "name"))
 				cases++
 				probe := caseProbe(t, filepath.Join(dir, str(c, "object")))
@@ -101,12 +113,12 @@ func TestGatekeeperLibraryCEL(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("gatekeeper-library CEL: %d templates x constraints, %d of %d cases agree with the suites' assertions; known differences: %d", templates, agree, cases, len(differ))
+	t.Logf("gatekeeper-library %s: %d templates x constraints, %d of %d cases agree with the suites' assertions; known differences: %d", engine, templates, agree, cases, len(differ))
 	for _, d := range differ {
 		t.Log(d)
 	}
 	if templates == 0 {
-		t.Errorf("no CEL template found under %s/library: is it a gatekeeper-library checkout?", root)
+		t.Errorf("no %s template found under %s/library: is it a gatekeeper-library checkout?", engine, root)
 	}
 }
 
@@ -165,6 +177,8 @@ func checkAssertions(assertions []any, msgs []string) string {
 			want = v
 		case bool:
 			want = map[bool]string{true: "yes", false: "no"}[v]
+		case int:
+			want = strconv.Itoa(v)
 		case int64:
 			want = strconv.FormatInt(v, 10)
 		case float64:
