@@ -56,16 +56,9 @@ func (e *Evaluator) evalCEL(ctx context.Context, p *Policy, probe probes.Probe, 
 	req := celRequest(probe, in, which)
 	var r vap.Result
 	if c.template != nil {
-		rq := req2(in, which)
-		if why := e.inv.gatekeeperExempt(rq.namespace, rq.nsLabels); why != "" && !rq.clusterScoped() {
-			return result{verdict: VerdictNotApplicable, messages: []string{why}}
-		}
-		ok, err := matches(p.exec.match, rq)
-		if err != nil {
-			return result{verdict: VerdictError, err: fmt.Sprintf("%s: spec.match: %v", p.Source, err)}
-		}
-		if !ok {
-			return result{verdict: VerdictNotApplicable}
+		rq, _ := in.request(which)
+		if skip, ok := e.gatekeeperSkips(p, rq); ok {
+			return skip
 		}
 		r = c.template.Evaluate(ctx, c.constraint, req)
 	} else {
@@ -85,17 +78,6 @@ func (e *Evaluator) evalCEL(ctx context.Context, p *Policy, probe probes.Probe, 
 	default:
 		return result{verdict: VerdictAdmitted, messages: r.Errors}
 	}
-}
-
-// req2 is the request of which, as Gatekeeper's match reads it.
-func req2(in *probeInput, which requestKind) request {
-	switch which {
-	case reqPod:
-		return in.podRequest
-	case reqExpanded:
-		return in.expandedRequest
-	}
-	return in.objectRequest
 }
 
 // celCompileError turns a vap compile error into the user's file:line error naming the

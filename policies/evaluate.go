@@ -785,6 +785,34 @@ func (e *Evaluator) judge(ctx context.Context, p *Policy, probe probes.Probe, in
 	return ev
 }
 
+// request is the request of which, as Gatekeeper's match reads it, and its review.
+func (in *probeInput) request(which requestKind) (request, *ast.Term) {
+	switch which {
+	case reqPod:
+		return in.podRequest, in.podReview
+	case reqExpanded:
+		return in.expandedRequest, in.expandedReview
+	}
+	return in.objectRequest, in.objectReview
+}
+
+// gatekeeperSkips applies what decides, before a constraint's code runs, that Gatekeeper does
+// not judge the request: the webhook's namespace exemptions and the constraint's match. ok
+// says the request is skipped, with the result to return.
+func (e *Evaluator) gatekeeperSkips(p *Policy, r request) (skip result, ok bool) {
+	if why := e.inv.gatekeeperExempt(r.namespace, r.nsLabels); why != "" && !r.clusterScoped() {
+		return result{verdict: VerdictNotApplicable, messages: []string{why}}, true
+	}
+	selected, err := matches(p.exec.match, r)
+	if err != nil {
+		return result{verdict: VerdictError, err: fmt.Sprintf("%s: spec.match: %v", p.Source, err)}, true
+	}
+	if !selected {
+		return result{verdict: VerdictNotApplicable}, true
+	}
+	return result{}, false
+}
+
 // The requests a workload probe makes at admission.
 type requestKind int
 
@@ -816,22 +844,9 @@ func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, whi
 	}
 	var input ast.Value = in.objectValue
 	if p.exec.gatekeeper {
-		req, rev := in.objectRequest, in.objectReview
-		switch which {
-		case reqPod:
-			req, rev = in.podRequest, in.podReview
-		case reqExpanded:
-			req, rev = in.expandedRequest, in.expandedReview
-		}
-		if why := e.inv.gatekeeperExempt(req.namespace, req.nsLabels); why != "" && !req.clusterScoped() {
-			return result{verdict: VerdictNotApplicable, messages: []string{why}}
-		}
-		ok, err := matches(p.exec.match, req)
-		if err != nil {
-			return result{verdict: VerdictError, err: fmt.Sprintf("%s: spec.match: %v", p.Source, err)}
-		}
-		if !ok {
-			return result{verdict: VerdictNotApplicable}
+		req, rev := in.request(which)
+		if skip, ok := e.gatekeeperSkips(p, req); ok {
+			return skip
 		}
 		input = ast.NewObject(
 			[2]*ast.Term{ast.StringTerm("review"), rev},

@@ -168,16 +168,31 @@ func setMetadata(obj map[string]any, labels, annotations map[string]string) {
 		md = map[string]any{}
 		obj["metadata"] = md
 	}
-	for key, kv := range map[string]map[string]string{"labels": labels, "annotations": annotations} {
-		if len(kv) == 0 {
-			continue
-		}
-		m, _ := md[key].(map[string]any)
-		if m == nil {
-			m = map[string]any{}
-			md[key] = m
-		}
-		for k, v := range kv {
+	merge(md, "labels", anyValues(labels), true)
+	merge(md, "annotations", anyValues(annotations), true)
+}
+
+func anyValues(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// merge sets values into the object under obj[key], creating it when there is something to
+// set; replace says whether a key already there is overwritten.
+func merge(obj map[string]any, key string, values map[string]any, replace bool) {
+	if len(values) == 0 {
+		return
+	}
+	m, _ := obj[key].(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+		obj[key] = m
+	}
+	for k, v := range values {
+		if _, ok := m[k]; replace || !ok {
 			m[k] = v
 		}
 	}
@@ -233,21 +248,8 @@ func ApplyLimitRanges(obj map[string]any, ranges []map[string]any) map[string]an
 				res = map[string]any{}
 				cm["resources"] = res
 			}
-			for key, defaults := range map[string]map[string]any{"limits": limits, "requests": requests} {
-				if len(defaults) == 0 {
-					continue
-				}
-				set, _ := res[key].(map[string]any)
-				if set == nil {
-					set = map[string]any{}
-					res[key] = set
-				}
-				for k, v := range defaults {
-					if _, ok := set[k]; !ok {
-						set[k] = v
-					}
-				}
-			}
+			merge(res, "limits", limits, false)
+			merge(res, "requests", requests, false)
 		}
 	}
 	return out
