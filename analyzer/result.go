@@ -113,8 +113,10 @@ type PathFigures struct {
 // Result is everything one analysis computed. Every report format, the console summary and
 // the CI gate read this one value.
 type Result struct {
-	SchemaVersion   string           `json:"schemaVersion"`
-	GeneratedAt     time.Time        `json:"generatedAt"`
+	SchemaVersion string `json:"schemaVersion"`
+	// GeneratedAt is set only with --timestamp: reports are otherwise byte-identical for
+	// the same inputs, and a baseline changes only when coverage does.
+	GeneratedAt     time.Time        `json:"generatedAt,omitzero"`
 	Inputs          Inputs           `json:"inputs"`
 	Summary         Figures          `json:"summary"`
 	Trees           []TreeResult     `json:"trees"`

@@ -37,12 +37,12 @@ func writeJSON(w *bufio.Writer, v any) error {
 	first := true
 	for i := range t.NumField() {
 		f := t.Field(i)
-		name, omitEmpty, ok := jsonField(f)
+		name, omit, ok := jsonField(f)
 		if !ok {
 			continue
 		}
 		fv := rv.Field(i)
-		if omitEmpty && isEmptyJSON(fv) {
+		if omit(fv) {
 			continue
 		}
 		if !first {
@@ -111,26 +111,37 @@ func hasMarshaler(t reflect.Type) bool {
 	return false
 }
 
-// jsonField is the name and omitempty option encoding/json gives a struct field; ok is false
-// for fields it skips.
-func jsonField(f reflect.StructField) (name string, omitEmpty, ok bool) {
+// jsonField is the name encoding/json gives a struct field and whether it leaves a value out
+// (omitempty: empty; omitzero: the zero value, or IsZero() true); ok is false for fields it
+// skips.
+func jsonField(f reflect.StructField) (name string, omit func(reflect.Value) bool, ok bool) {
 	if !f.IsExported() {
-		return "", false, false
+		return "", nil, false
 	}
 	tag := f.Tag.Get("json")
 	if tag == "-" {
-		return "", false, false
+		return "", nil, false
 	}
 	name, opts, _ := strings.Cut(tag, ",")
 	if name == "" {
 		name = f.Name
 	}
+	var omitEmpty, omitZero bool
 	for o := range strings.SplitSeq(opts, ",") {
-		if o == "omitempty" {
-			omitEmpty = true
-		}
+		omitEmpty = omitEmpty || o == "omitempty"
+		omitZero = omitZero || o == "omitzero"
 	}
-	return name, omitEmpty, true
+	return name, func(v reflect.Value) bool {
+		return omitEmpty && isEmptyJSON(v) || omitZero && isZeroJSON(v)
+	}, true
+}
+
+// isZeroJSON is encoding/json's notion of zero for omitzero: IsZero() when the type has it.
+func isZeroJSON(v reflect.Value) bool {
+	if z, ok := v.Interface().(interface{ IsZero() bool }); ok {
+		return z.IsZero()
+	}
+	return v.IsZero()
 }
 
 // isEmptyJSON is encoding/json's notion of empty for omitempty.

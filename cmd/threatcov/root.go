@@ -57,13 +57,15 @@ Environment: GOGC (threatcov uses 200 unless it is set; see docs/performance.md)
 at a folder only you can write, see docs/security.md), KUBECONFIG (with the cluster flags).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("threatcov {{.Version}}\n")
 	root.SetIn(s.in)
 	root.SetOut(s.out)
 	root.SetErr(s.err)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newTreesCmd(s), newAnalyzeCmd(s), newVerifyCmd(s), newExplainCmd(s), newPoliciesCmd(s), newServeCmd(s), newRenderCmd(s), newCheckCmd(s), newBaselineCmd(s), newDiffCmd(s), newMappingCmd(s))
+	root.AddCommand(newTreesCmd(s), newAnalyzeCmd(s), newVerifyCmd(s), newExplainCmd(s), newPoliciesCmd(s), newServeCmd(s), newRenderCmd(s), newCheckCmd(s), newBaselineCmd(s), newDiffCmd(s), newMappingCmd(s), newVersionCmd(s))
 	return root
 }
