@@ -93,7 +93,8 @@ func CountText(n *big.Int) string {
 	return n.String()
 }
 
-// Figures are the coverage figures of docs/semantics.md ("Figures"), for a goal, a tree or the whole catalog.
+// Figures are the coverage figures of docs/semantics.md ("Figures"), for a goal, a tree or the
+// whole catalog.
 type Figures struct {
 	Paths PathFigures `json:"paths"`
 	// Goals is blocked goals / goals (nil for a single goal).
@@ -128,7 +129,7 @@ type Result struct {
 type Inputs struct {
 	Trees      []string `json:"trees"`      // tree ids
 	Policies   []string `json:"policies"`   // --policies paths, or the cluster context
-	Mapping    []string `json:"mapping"`    // "default" and any --mapping paths
+	Mapping    []string `json:"mapping"`    // mapping.DefaultFile ("mapping/default.yaml"), then each --mapping path
 	Namespaces []string `json:"namespaces"` // namespaces probes were placed in
 	// NamespacesUnusable are namespaces the policy set names that the mapping attests the
 	// attacker cannot create workloads in, so no probe was placed there.
