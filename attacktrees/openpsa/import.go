@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/threatcov/threatcov/attacktrees"
-	"github.com/threatcov/threatcov/attacktrees/xmltree"
+	"github.com/threatcov/threatcov/internal/xmltree"
 )
 
 // inode is one node of the imported model before ids are assigned.
