@@ -68,9 +68,9 @@ type Entry struct {
 type AttestationSpec struct {
 	Node      string `yaml:"node"`
 	Namespace string `yaml:"namespace"`
-	Control  string `yaml:"control"`
-	Evidence string `yaml:"evidence"`
-	Expires  string `yaml:"expires"` // YYYY-MM-DD
+	Control   string `yaml:"control"`
+	Evidence  string `yaml:"evidence"`
+	Expires   string `yaml:"expires"` // YYYY-MM-DD
 
 	File string `yaml:"-"`
 	Line int    `yaml:"-"`

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,7 +22,6 @@ type inode struct {
 	line  int
 	gate  bool // defined with define-gate (can be a goal)
 	def   *elem
-	done  bool // formula parsed
 }
 
 type importer struct {
@@ -342,10 +342,7 @@ func (im *importer) checkCycles() error {
 // right, and gives each a sanitised, unique id in that order.
 func (im *importer) tree() *attacktrees.Tree {
 	referenced := map[*inode]bool{}
-	var walk []*inode
-	for _, g := range im.order {
-		walk = append(walk, g)
-	}
+	walk := slices.Clone(im.order)
 	// Mark every gate reached from another node, through nested formulas too.
 	for len(walk) > 0 {
 		n := walk[len(walk)-1]
