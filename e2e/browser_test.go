@@ -17,7 +17,7 @@ func chromium(t *testing.T) string {
 	if p := os.Getenv("THREATCOV_CHROMIUM"); p != "" {
 		return p
 	}
-	return testenv.LookPath(t, "headless Chromium not found: run scripts/e2e-deps.sh (Debian packages chromium, chromium-driver) or set THREATCOV_CHROMIUM to the browser",
+	return testenv.LookPath(t, "the browser tests need headless Chromium: run scripts/e2e-deps.sh (Debian packages chromium, chromium-driver) or set THREATCOV_CHROMIUM to the browser",
 		"chromium", "chromium-browser", "google-chrome")
 }
 
