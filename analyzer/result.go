@@ -16,7 +16,7 @@ import (
 const SchemaVersion = "threatcov.dev/report/v1"
 
 // Status is a node's status. Leaves get one of every kind; inner nodes are blocked or open (a
-// gate's status follows from its children, DESIGN.md "Propagation").
+// gate's status follows from its children, docs/semantics.md, "Propagation and paths").
 type Status string
 
 const (
@@ -57,7 +57,7 @@ type Ratio struct {
 }
 
 // Defined reports whether the figure has a denominator: an empty one is reported as such,
-// never as a number (docs/semantics.md, "Coverage figures").
+// never as a number (docs/semantics.md, "Figures").
 func (r *Ratio) Defined() bool { return r != nil && r.Den != nil && r.Den.Sign() > 0 }
 
 // PercentText is the percentage with two decimals, as the analyzer rounded it, or "n/a".
@@ -93,7 +93,8 @@ func CountText(n *big.Int) string {
 	return n.String()
 }
 
-// Figures are the coverage figures of DESIGN.md, for a goal, a tree or the whole catalog.
+// Figures are the coverage figures of docs/semantics.md ("Figures"), for a goal, a tree or the
+// whole catalog.
 type Figures struct {
 	Paths PathFigures `json:"paths"`
 	// Goals is blocked goals / goals (nil for a single goal).
@@ -130,7 +131,7 @@ type Result struct {
 type Inputs struct {
 	Trees      []string `json:"trees"`      // tree ids
 	Policies   []string `json:"policies"`   // --policies paths, or the cluster context
-	Mapping    []string `json:"mapping"`    // "default" and any --mapping paths
+	Mapping    []string `json:"mapping"`    // mapping.DefaultFile ("mapping/default.yaml"), then each --mapping path
 	Namespaces []string `json:"namespaces"` // namespaces probes were placed in
 	// NamespacesUnusable are namespaces the policy set names that the mapping attests the
 	// attacker cannot create workloads in, so no probe was placed there.
@@ -168,8 +169,8 @@ type Path struct {
 }
 
 // ActionSuffix marks a path element that is the own action of a mapped inner node (the
-// analyzer models such a node as AND(its action, its children), docs/semantics.md
-// "Propagation"); the step it stands for is the node.
+// analyzer models such a node as AND(its action, its children), docs/semantics.md,
+// "Propagation and paths"); the step it stands for is the node.
 const ActionSuffix = "#action"
 
 // ActionElement is the path element that stands for node's own action.

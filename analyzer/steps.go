@@ -171,14 +171,6 @@ type probeKey struct{ probe, ns string }
 
 func (k probeKey) String() string { return k.probe + "@" + k.ns }
 
-func keyStrings(keys []probeKey) []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = k.String()
-	}
-	return out
-}
-
 func joinPoints(ps []probes.Point) string {
 	s := make([]string, len(ps))
 	for i, p := range ps {

@@ -59,64 +59,15 @@ func (n *Node) GraphID() int64 { return n.index }
 func Build(trees []*Tree) (*Catalog, error) {
 	c := &Catalog{treeByID: map[string]*Tree{}, byID: map[string]*Node{}, goals: map[string][]*Node{}}
 	var errs errorList
-	for _, t := range trees {
-		if prev, ok := c.treeByID[t.ID]; ok {
-			errs.add(t.File, t.Line, "", "tree id %q is already used by %s:%d: give each tree its own id (or replace the catalog with --trees-mode replace)", t.ID, prev.File, prev.Line)
-			continue
-		}
-		c.treeByID[t.ID] = t
-		c.trees = append(c.trees, t)
-		for _, n := range t.Nodes {
-			if prev, ok := c.byID[n.ID]; ok {
-				errs.add(t.File, n.Line, n.ID, "node id is already used in tree %q at %s:%d: node ids must be unique across trees; prefix them with the tree's name", prev.Tree, c.treeByID[prev.Tree].File, prev.Line)
-				continue
-			}
-			n.Tree = t.ID
-			n.index = int64(len(c.nodes))
-			c.nodes = append(c.nodes, n)
-			c.byID[n.ID] = n
-		}
-	}
-	c.children = make([][]*Node, len(c.nodes))
-	c.targets = make([][]*Node, len(c.nodes))
-	c.parents = make([][]*Node, len(c.nodes))
-	for _, n := range c.nodes {
-		for _, id := range n.Children {
-			if ch := c.byID[id]; ch != nil {
-				c.children[n.index] = append(c.children[n.index], ch)
-				c.parents[ch.index] = append(c.parents[ch.index], n)
-			}
-		}
-	}
+	c.addTrees(trees, &errs)
+	c.linkChildren()
 	pages := c.pageRoots()
 	for _, t := range c.trees {
 		c.goals[t.ID] = c.topLevel(t, pages)
 	}
 	for _, n := range c.nodes {
-		t := c.treeByID[n.Tree]
-		if n.Kind != KindSubtree {
-			continue
-		}
-		targets := c.resolve(n.Target)
-		if len(targets) == 0 {
-			errs.add(t.File, n.Line, n.ID, "subtree target %q is neither a tree id nor a node id in the catalog: fix the target or load the tree it names", n.Target)
-		}
-		for _, target := range targets {
-			if target == n {
-				if _, isNode := c.byID[n.Target]; isNode {
-					errs.add(t.File, n.Line, n.ID, "subtree targets itself: set `target:` to the tree or node the box names")
-				}
-				// A box among the goals of the tree it names: a path through the box never runs
-				// back through it, so it is no way to its own target.
-				continue
-			}
-			if !slices.Contains(c.targets[n.index], target) {
-				c.targets[n.index] = append(c.targets[n.index], target)
-				c.parents[target.index] = append(c.parents[target.index], n)
-			}
-		}
-		if len(targets) > 0 && len(c.targets[n.index]) == 0 {
-			errs.add(t.File, n.Line, n.ID, "subtree target %q names only this box: set `target:` to the tree or node the box stands for", n.Target)
+		if n.Kind == KindSubtree {
+			c.linkTargets(n, &errs)
 		}
 	}
 	if err := errs.err(); err != nil {
@@ -135,18 +86,89 @@ func Build(trees []*Tree) (*Catalog, error) {
 		return nil, err
 	}
 	if c.referenceCycles() {
-		c.Expansion()
-		if n := c.expandTooBig; n != nil {
-			errs.add(c.treeByID[n.Tree].File, n.Line, n.ID, "subtree references close cycles through so many boxes that unfolding them needs more than %d copies (docs/semantics.md, \"Subtree boxes\"): make boxes target a node rather than a whole tree, or split the cycle", MaxCopies)
-		}
-		for _, n := range c.expandErr {
-			errs.add(c.treeByID[n.Tree].File, n.Line, n.ID, "subtree can never be achieved: every way to its target %q runs back through this box (a reference cycle with no way out, docs/semantics.md); give a tree of the cycle a goal that does not refer back", n.Target)
-		}
+		c.expandReferenceCycles(&errs)
 	}
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// addTrees indexes the trees and their nodes in the order given, reporting duplicate tree and
+// node ids (the first keeps the id).
+func (c *Catalog) addTrees(trees []*Tree, errs *errorList) {
+	for _, t := range trees {
+		if prev, ok := c.treeByID[t.ID]; ok {
+			errs.add(t.File, t.Line, "", "tree id %q is already used by %s:%d: give each tree its own id (or replace the catalog with --trees-mode replace)", t.ID, prev.File, prev.Line)
+			continue
+		}
+		c.treeByID[t.ID] = t
+		c.trees = append(c.trees, t)
+		for _, n := range t.Nodes {
+			if prev, ok := c.byID[n.ID]; ok {
+				errs.add(t.File, n.Line, n.ID, "node id is already used in tree %q at %s:%d: node ids must be unique across trees; prefix them with the tree's name", prev.Tree, c.treeByID[prev.Tree].File, prev.Line)
+				continue
+			}
+			n.Tree = t.ID
+			n.index = int64(len(c.nodes))
+			c.nodes = append(c.nodes, n)
+			c.byID[n.ID] = n
+		}
+	}
+}
+
+// linkChildren makes the drawn edges: children and parents, in node order.
+func (c *Catalog) linkChildren() {
+	c.children = make([][]*Node, len(c.nodes))
+	c.targets = make([][]*Node, len(c.nodes))
+	c.parents = make([][]*Node, len(c.nodes))
+	for _, n := range c.nodes {
+		for _, id := range n.Children {
+			if ch := c.byID[id]; ch != nil {
+				c.children[n.index] = append(c.children[n.index], ch)
+				c.parents[ch.index] = append(c.parents[ch.index], n)
+			}
+		}
+	}
+}
+
+// linkTargets resolves a subtree box's target and links the box to each node it stands for,
+// reporting a target that names nothing, or only the box itself.
+func (c *Catalog) linkTargets(n *Node, errs *errorList) {
+	t := c.treeByID[n.Tree]
+	targets := c.resolve(n.Target)
+	if len(targets) == 0 {
+		errs.add(t.File, n.Line, n.ID, "subtree target %q is neither a tree id nor a node id in the catalog: fix the target or load the tree it names", n.Target)
+	}
+	for _, target := range targets {
+		if target == n {
+			if _, isNode := c.byID[n.Target]; isNode {
+				errs.add(t.File, n.Line, n.ID, "subtree targets itself: set `target:` to the tree or node the box names")
+			}
+			// A box among the goals of the tree it names: a path through the box never runs
+			// back through it, so it is no way to its own target.
+			continue
+		}
+		if !slices.Contains(c.targets[n.index], target) {
+			c.targets[n.index] = append(c.targets[n.index], target)
+			c.parents[target.index] = append(c.parents[target.index], n)
+		}
+	}
+	if len(targets) > 0 && len(c.targets[n.index]) == 0 {
+		errs.add(t.File, n.Line, n.ID, "subtree target %q names only this box: set `target:` to the tree or node the box stands for", n.Target)
+	}
+}
+
+// expandReferenceCycles unfolds the reference cycles (Expansion) and reports boxes whose
+// unfolding is too big or that can never be achieved.
+func (c *Catalog) expandReferenceCycles(errs *errorList) {
+	c.Expansion()
+	if n := c.expandTooBig; n != nil {
+		errs.add(c.treeByID[n.Tree].File, n.Line, n.ID, "subtree references close cycles through so many boxes that unfolding them needs more than %d copies (docs/semantics.md, \"Subtree boxes\"): make boxes target a node rather than a whole tree, or split the cycle", MaxCopies)
+	}
+	for _, n := range c.expandErr {
+		errs.add(c.treeByID[n.Tree].File, n.Line, n.ID, "subtree can never be achieved: every way to its target %q runs back through this box (a reference cycle with no way out, docs/semantics.md); give a tree of the cycle a goal that does not refer back", n.Target)
+	}
 }
 
 // pageRoots finds the roots of sub-tree pages: goal nodes that a box of the same tree

@@ -70,6 +70,8 @@ func checkTree(t *Tree, errs *errorList) {
 	checkReachable(t, byID, errs)
 }
 
+// checkNode reports what is wrong with one node on its own: id, label and kind, then, for a
+// known kind, the fields of gates (gate, children, k) and of subtree boxes and notes.
 func checkNode(f string, n *Node, errs *errorList) {
 	switch {
 	case n.ID == "":
@@ -89,7 +91,12 @@ func checkNode(f string, n *Node, errs *errorList) {
 		errs.add(f, n.Line, n.ID, "unknown kind %q: use goal, and, or, atleast, step, subtree or note", n.Kind)
 		return
 	}
+	checkGate(f, n, errs)
+	checkKindFields(f, n, errs)
+}
 
+// checkGate checks the gate fields: a goal's gate, a gate's children, an atleast gate's k.
+func checkGate(f string, n *Node, errs *errorList) {
 	if n.Kind == KindGoal {
 		switch n.Gate {
 		case GateAnd, GateOr, GateAtLeast, GatePlain:
@@ -113,7 +120,11 @@ func checkNode(f string, n *Node, errs *errorList) {
 	case !atLeast && n.K != 0:
 		errs.add(f, n.Line, n.ID, "`k` is only for atleast gates: remove it or make the node `kind: atleast`")
 	}
+}
 
+// checkKindFields checks target, which only subtree boxes have and need, and annotates, which
+// only notes have and need.
+func checkKindFields(f string, n *Node, errs *errorList) {
 	switch n.Kind {
 	case KindSubtree:
 		if n.Target == "" {

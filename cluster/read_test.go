@@ -96,14 +96,6 @@ func apply(ctx context.Context, c *testcluster.Cluster) error {
 	return nil
 }
 
-func ids(inv *policies.Inventory) []string {
-	var out []string
-	for _, p := range inv.Policies {
-		out = append(out, p.ID)
-	}
-	return out
-}
-
 func TestRead(t *testing.T) {
 	c := setup(t)
 	var progress strings.Builder

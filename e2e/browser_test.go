@@ -3,11 +3,12 @@ package e2e
 import (
 	"context"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/threatcov/threatcov/internal/testenv"
 )
 
 // chromium finds the browser, or skips (fails under CI) with what to do.
@@ -16,17 +17,8 @@ func chromium(t *testing.T) string {
 	if p := os.Getenv("THREATCOV_CHROMIUM"); p != "" {
 		return p
 	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "headless Chromium not found: run scripts/e2e-deps.sh (Debian packages chromium, chromium-driver) or set THREATCOV_CHROMIUM to the browser"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return testenv.LookPath(t, "the browser tests need headless Chromium: run scripts/e2e-deps.sh (Debian packages chromium, chromium-driver) or set THREATCOV_CHROMIUM to the browser",
+		"chromium", "chromium-browser", "google-chrome")
 }
 
 // newBrowser starts headless Chromium with a fresh profile and a 1400x1000 window, and returns

@@ -7,11 +7,13 @@
 // blocked where the set expects an attacker to get through is marked as a false green.
 // redteam/README.md describes a set and its expect.yaml.
 //
-// The browser tests drive the real `threatcov serve` binary in headless Chromium (through
-// chromedp and the DevTools protocol).
-//
-// They build cmd/threatcov, start it on a free loopback port with a real analysis (the
-// embedded catalog and testdata/policies), and use the pages as a user would. They need
+// The browser tests drive headless Chromium (through chromedp and the DevTools protocol); they
+// do not build or run the threatcov binary. TestServeInBrowser starts serve's Server in the test
+// process, on a free loopback port the kernel picks, with the analysis `threatcov serve` runs
+// (pipeline.Run over the embedded catalog and a temporary copy of a testdata/policies file, through
+// serve.Pipeline), and uses the pages as a user would, editing a policy file to see the page
+// update. TestTreeSVGInBrowser renders every catalog tree with reports.TreeSVG, serves the
+// drawings from an in-process test server, and measures them in the browser. They need
 // /usr/bin/chromium (scripts/e2e-deps.sh installs it, or set THREATCOV_CHROMIUM); without it
 // they skip, except under CI (env CI set), where a missing browser fails the run. They never
 // touch anything but loopback.

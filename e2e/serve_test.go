@@ -8,7 +8,6 @@ import (
 	"image"
 	"image/png"
 	"math"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/internal/servetest"
 	"github.com/threatcov/threatcov/serve"
 )
 
@@ -54,25 +54,7 @@ func startServe(t *testing.T, policies string) (base string, log *lockedBuffer) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-served:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("the server did not shut down within 10s")
-		}
-	})
-	return "http://" + ln.Addr().String(), log
+	return servetest.Start(t, srv), log
 }
 
 // TestServeInBrowser is the end-to-end scenario: open the index, open a tree, click a

@@ -302,7 +302,7 @@ func TestDefaultMappingKeySteps(t *testing.T) {
 }
 
 // TestDefaultMappingInnerNodes pins the inner nodes the default maps. Mapping an inner node
-// makes its own action a condition of every path through it (DESIGN.md "Propagation"), so a
+// makes its own action a condition of every path through it (docs/semantics.md, "Propagation and paths"), so a
 // label selector that starts matching a new inner node after a catalog change must be a
 // decision, not an accident.
 func TestDefaultMappingInnerNodes(t *testing.T) {

@@ -336,96 +336,19 @@ func (a *AttestationSpec) parse() (*Attestation, error) {
 // replaces an earlier one's (a user mapping overrides the default per node). families are the
 // known probe families. With strict set, warnings are errors.
 func Resolve(c *attacktrees.Catalog, families []string, strict bool, files ...*File) (*Mapping, error) {
-	m := &Mapping{steps: map[string]*Step{}}
-	byLabel := map[string][]*attacktrees.Node{}
-	byRef := map[string][]*attacktrees.Node{}
-	for _, n := range c.Nodes() {
-		byLabel[n.Label] = append(byLabel[n.Label], n)
-		if n.Ref != "" {
-			byRef[n.Ref] = append(byRef[n.Ref], n)
-		}
-	}
-	known := map[string]bool{}
-	for _, f := range families {
-		known[f] = true
-	}
-	var errs []string
+	r := newResolver(c, families)
 	for _, f := range files {
 		selectedBy := map[string]*Entry{}
 		for _, e := range f.Steps {
-			var nodes []*attacktrees.Node
-			for _, id := range e.Nodes {
-				n, ok := c.Node(id)
-				if !ok {
-					m.Warnings = append(m.Warnings, fmt.Sprintf("%s: node %q is not in the catalog", e.where(), id))
-					continue
-				}
-				nodes = append(nodes, n)
-			}
-			for _, l := range e.Labels {
-				ns := byLabel[l]
-				if len(ns) == 0 {
-					m.Warnings = append(m.Warnings, fmt.Sprintf("%s: no node has the label %q", e.where(), l))
-				}
-				nodes = append(nodes, ns...)
-			}
-			for _, r := range e.Refs {
-				ns := byRef[r]
-				if len(ns) == 0 {
-					m.Warnings = append(m.Warnings, fmt.Sprintf("%s: no node has the ref %q", e.where(), r))
-				}
-				nodes = append(nodes, ns...)
-			}
-			for _, p := range e.Probes {
-				if !known[p] {
-					errs = append(errs, fmt.Sprintf("%s: unknown probe family %q: add it to the probes or fix the name", e.where(), p))
-				}
-			}
-			points := e.Points
-			if len(points) == 0 {
-				points = []probes.Point{probes.PointAdmission}
-			}
-			for _, n := range nodes {
-				if prev, ok := selectedBy[n.ID]; ok && prev != e {
-					m.Warnings = append(m.Warnings, fmt.Sprintf("%s: node %q is also selected by the entry at line %d; the later entry wins", e.where(), n.ID, prev.Line))
-				}
-				selectedBy[n.ID] = e
-				if n.Kind == attacktrees.KindNote || n.Kind == attacktrees.KindSubtree {
-					errs = append(errs, fmt.Sprintf("%s: node %q is a %s: map the steps it stands for instead", e.where(), n.ID, n.Kind))
-					continue
-				}
-				m.steps[n.ID] = &Step{Node: n, Points: sorted(points), Policies: sorted(e.Policies), Probes: sorted(e.Probes),
-					OutOfScope: e.OutOfScope, Attestable: e.Attestable, Note: e.Note, File: e.File, Line: e.Line}
-			}
+			r.applyEntry(e, selectedBy)
 		}
 	}
 	for _, f := range files {
 		for _, a := range f.Attestations {
-			att, err := a.parse()
-			if err != nil {
-				errs = append(errs, err.Error())
-				continue
-			}
-			if a.Namespace != "" {
-				if m.namespaces == nil {
-					m.namespaces = map[string]*Attestation{}
-				}
-				m.namespaces[a.Namespace] = att
-				continue
-			}
-			n, ok := c.Node(a.Node)
-			if !ok {
-				m.Warnings = append(m.Warnings, fmt.Sprintf("%s:%d: attestation for node %q, which is not in the catalog", a.File, a.Line, a.Node))
-				continue
-			}
-			s := m.steps[n.ID]
-			if s == nil {
-				s = &Step{Node: n, Points: []probes.Point{probes.PointAdmission}, File: a.File, Line: a.Line}
-				m.steps[n.ID] = s
-			}
-			s.Attestation = att
+			r.applyAttestation(a)
 		}
 	}
+	m, errs := r.m, r.errs
 	if strict {
 		errs = append(errs, m.Warnings...)
 	}
@@ -433,6 +356,119 @@ func Resolve(c *attacktrees.Catalog, families []string, strict bool, files ...*F
 		return nil, errors.New(strings.Join(errs, "\n"))
 	}
 	return m, nil
+}
+
+// resolver is Resolve's state: the mapping built so far, the catalog indexed by label and ref,
+// the known probe families, and the errors (warnings go to the mapping).
+type resolver struct {
+	c              *attacktrees.Catalog
+	m              *Mapping
+	byLabel, byRef map[string][]*attacktrees.Node
+	known          map[string]bool
+	errs           []string
+}
+
+func newResolver(c *attacktrees.Catalog, families []string) *resolver {
+	r := &resolver{c: c, m: &Mapping{steps: map[string]*Step{}},
+		byLabel: map[string][]*attacktrees.Node{}, byRef: map[string][]*attacktrees.Node{}, known: map[string]bool{}}
+	for _, n := range c.Nodes() {
+		r.byLabel[n.Label] = append(r.byLabel[n.Label], n)
+		if n.Ref != "" {
+			r.byRef[n.Ref] = append(r.byRef[n.Ref], n)
+		}
+	}
+	for _, f := range families {
+		r.known[f] = true
+	}
+	return r
+}
+
+func (r *resolver) warn(format string, args ...any) {
+	r.m.Warnings = append(r.m.Warnings, fmt.Sprintf(format, args...))
+}
+
+// selected are the nodes an entry selects, by id, then label, then ref, warning about each
+// selector that selects nothing.
+func (r *resolver) selected(e *Entry) []*attacktrees.Node {
+	var nodes []*attacktrees.Node
+	for _, id := range e.Nodes {
+		n, ok := r.c.Node(id)
+		if !ok {
+			r.warn("%s: node %q is not in the catalog", e.where(), id)
+			continue
+		}
+		nodes = append(nodes, n)
+	}
+	for _, l := range e.Labels {
+		ns := r.byLabel[l]
+		if len(ns) == 0 {
+			r.warn("%s: no node has the label %q", e.where(), l)
+		}
+		nodes = append(nodes, ns...)
+	}
+	for _, ref := range e.Refs {
+		ns := r.byRef[ref]
+		if len(ns) == 0 {
+			r.warn("%s: no node has the ref %q", e.where(), ref)
+		}
+		nodes = append(nodes, ns...)
+	}
+	return nodes
+}
+
+// applyEntry makes the entry the step of every node it selects; selectedBy is which entry of
+// the same file selected a node last.
+func (r *resolver) applyEntry(e *Entry, selectedBy map[string]*Entry) {
+	nodes := r.selected(e)
+	for _, p := range e.Probes {
+		if !r.known[p] {
+			r.errs = append(r.errs, fmt.Sprintf("%s: unknown probe family %q: add it to the probes or fix the name", e.where(), p))
+		}
+	}
+	points := e.Points
+	if len(points) == 0 {
+		points = []probes.Point{probes.PointAdmission}
+	}
+	for _, n := range nodes {
+		if prev, ok := selectedBy[n.ID]; ok && prev != e {
+			r.warn("%s: node %q is also selected by the entry at line %d; the later entry wins", e.where(), n.ID, prev.Line)
+		}
+		selectedBy[n.ID] = e
+		if n.Kind == attacktrees.KindNote || n.Kind == attacktrees.KindSubtree {
+			r.errs = append(r.errs, fmt.Sprintf("%s: node %q is a %s: map the steps it stands for instead", e.where(), n.ID, n.Kind))
+			continue
+		}
+		r.m.steps[n.ID] = &Step{Node: n, Points: sorted(points), Policies: sorted(e.Policies), Probes: sorted(e.Probes),
+			OutOfScope: e.OutOfScope, Attestable: e.Attestable, Note: e.Note, File: e.File, Line: e.Line}
+	}
+}
+
+// applyAttestation attaches an attestation to its namespace, or to its node's step (making the
+// step if the node has none).
+func (r *resolver) applyAttestation(a *AttestationSpec) {
+	att, err := a.parse()
+	if err != nil {
+		r.errs = append(r.errs, err.Error())
+		return
+	}
+	if a.Namespace != "" {
+		if r.m.namespaces == nil {
+			r.m.namespaces = map[string]*Attestation{}
+		}
+		r.m.namespaces[a.Namespace] = att
+		return
+	}
+	n, ok := r.c.Node(a.Node)
+	if !ok {
+		r.warn("%s:%d: attestation for node %q, which is not in the catalog", a.File, a.Line, a.Node)
+		return
+	}
+	s := r.m.steps[n.ID]
+	if s == nil {
+		s = &Step{Node: n, Points: []probes.Point{probes.PointAdmission}, File: a.File, Line: a.Line}
+		r.m.steps[n.ID] = s
+	}
+	s.Attestation = att
 }
 
 func sorted[T cmp.Ordered](in []T) []T {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/threatcov/threatcov/internal/testenv"
 	"github.com/threatcov/threatcov/policies/vap"
 	"github.com/threatcov/threatcov/probes"
 )
@@ -36,11 +37,8 @@ func TestGatekeeperLibraryRego(t *testing.T) {
 }
 
 func runGatekeeperLibrary(t *testing.T, engine string, selected func(tmpl map[string]any) bool) {
-	root := os.Getenv(gatekeeperLibraryEnv)
-	if root == "" {
-		t.Skipf("set %s to a checkout of github.com/open-policy-agent/gatekeeper-library "+
-			"(git clone --depth 1 https://github.com/open-policy-agent/gatekeeper-library) to run its CEL templates against their samples", gatekeeperLibraryEnv)
-	}
+	root := testenv.OptIn(t, gatekeeperLibraryEnv, "a checkout of github.com/open-policy-agent/gatekeeper-library "+
+		"(git clone --depth 1 https://github.com/open-policy-agent/gatekeeper-library), to run its templates against their samples")
 	var suites []string
 	err := filepath.WalkDir(filepath.Join(root, "library"), func(path string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && d.Name() == "suite.yaml" {

@@ -29,48 +29,7 @@ func matches(m map[string]any, r request) (bool, error) {
 	if len(m) == 0 {
 		return true, nil
 	}
-	if kinds := list(m, "kinds"); len(kinds) > 0 {
-		ok := false
-		for _, k := range kinds {
-			groups := strs(k, "apiGroups")
-			names := strs(k, "kinds")
-			if anyMatch(groups, r.group, false) && anyMatch(names, r.kind, false) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false, nil
-		}
-	}
-	switch strings.ToLower(str(m, "scope")) {
-	case "cluster":
-		if !r.clusterScoped() {
-			return false, nil
-		}
-	case "namespaced":
-		if r.clusterScoped() {
-			return false, nil
-		}
-	}
-	switch strings.ToLower(str(m, "source")) {
-	case "original":
-		if r.generated {
-			return false, nil
-		}
-	case "generated":
-		if !r.generated {
-			return false, nil
-		}
-	}
-	ns, hasNS := r.namespace, !r.clusterScoped()
-	if r.kind == "Namespace" && r.group == "" {
-		ns, hasNS = r.name, true
-	}
-	if v := strs(m, "namespaces"); len(v) > 0 && hasNS && !anyMatch(v, ns, true) {
-		return false, nil
-	}
-	if v := strs(m, "excludedNamespaces"); len(v) > 0 && hasNS && anyMatch(v, ns, true) {
+	if !kindsMatch(m, r) || !scopeMatches(m, r) || !sourceMatches(m, r) || !namespaceMatches(m, r) {
 		return false, nil
 	}
 	if name := str(m, "name"); name != "" && !globMatch(name, r.name) {
@@ -82,17 +41,85 @@ func matches(m map[string]any, r request) (bool, error) {
 			return false, err
 		}
 	}
-	if sel, ok := m["namespaceSelector"].(map[string]any); ok && hasNS {
-		labels := r.nsLabels
-		if r.kind == "Namespace" && r.group == "" {
-			labels = r.labels
-		}
-		ok, err := selectorMatches(sel, labels)
-		if err != nil || !ok {
-			return false, err
+	if sel, ok := m["namespaceSelector"].(map[string]any); ok {
+		if _, hasNS := r.matchNamespace(); hasNS {
+			return selectorMatches(sel, r.matchNamespaceLabels())
 		}
 	}
 	return true, nil
+}
+
+// kindsMatch: spec.match.kinds, when present, has an entry naming the request's group and kind.
+func kindsMatch(m map[string]any, r request) bool {
+	kinds := list(m, "kinds")
+	if len(kinds) == 0 {
+		return true
+	}
+	for _, k := range kinds {
+		if anyMatch(strs(k, "apiGroups"), r.group, false) && anyMatch(strs(k, "kinds"), r.kind, false) {
+			return true
+		}
+	}
+	return false
+}
+
+// scopeMatches: spec.match.scope Cluster or Namespaced, when present, is the request's.
+func scopeMatches(m map[string]any, r request) bool {
+	switch strings.ToLower(str(m, "scope")) {
+	case "cluster":
+		return r.clusterScoped()
+	case "namespaced":
+		return !r.clusterScoped()
+	}
+	return true
+}
+
+// sourceMatches: spec.match.source Original or Generated, when present, is the request's.
+func sourceMatches(m map[string]any, r request) bool {
+	switch strings.ToLower(str(m, "source")) {
+	case "original":
+		return !r.generated
+	case "generated":
+		return r.generated
+	}
+	return true
+}
+
+// namespaceMatches: spec.match.namespaces and excludedNamespaces, which do not restrict an
+// object without a namespace.
+func namespaceMatches(m map[string]any, r request) bool {
+	ns, hasNS := r.matchNamespace()
+	if !hasNS {
+		return true
+	}
+	if v := strs(m, "namespaces"); len(v) > 0 && !anyMatch(v, ns, true) {
+		return false
+	}
+	if v := strs(m, "excludedNamespaces"); len(v) > 0 && anyMatch(v, ns, true) {
+		return false
+	}
+	return true
+}
+
+// isNamespace reports whether the request is for a Namespace itself.
+func (r request) isNamespace() bool { return r.kind == "Namespace" && r.group == "" }
+
+// matchNamespace is the namespace the namespace criteria look at: the request's, or a
+// Namespace's own name; ok is false for other cluster-scoped objects.
+func (r request) matchNamespace() (ns string, ok bool) {
+	if r.isNamespace() {
+		return r.name, true
+	}
+	return r.namespace, !r.clusterScoped()
+}
+
+// matchNamespaceLabels are the labels namespaceSelector looks at: the namespace's, or a
+// Namespace's own.
+func (r request) matchNamespaceLabels() map[string]string {
+	if r.isNamespace() {
+		return r.labels
+	}
+	return r.nsLabels
 }
 
 // anyMatch: an empty list or "*" matches anything; with glob, prefix*/*suffix patterns too.

@@ -508,6 +508,7 @@ func jsonValue(v any) (any, error) {
 	}
 }
 
+// validate checks a family as loaded: the checks common to every scope, then those of its scope.
 func (f *probeFamily) validate() error {
 	if !familyNameRE.MatchString(f.Name) {
 		return probeErr(f.file, f.line, "family name %q must be lower-case words joined by '-' (it names the probes)", f.Name)
@@ -520,89 +521,117 @@ func (f *probeFamily) validate() error {
 	}
 	switch f.Scope {
 	case ScopePod, ScopeContainer:
-		if len(f.Objects) > 0 {
-			return probeErr(f.file, f.line, "family %s: objects belong to scope object; a %s family has an attack patch", f.Name, f.Scope)
-		}
-		if f.Attack == nil || (len(f.Attack.Pod) == 0 && len(f.Attack.Container) == 0) {
-			return probeErr(f.file, f.line, "family %s: add attack.pod and/or attack.container (merge patches onto the base Pod)", f.Name)
-		}
-		if f.Scope == ScopeContainer && len(f.Attack.Pod) > 0 {
-			return probeErr(f.file, f.line, "family %s: a container family patches only the container (attack.container); use scope pod for pod-level changes", f.Name)
-		}
-		if len(f.Attack.Pod) > 0 {
-			if _, ok := f.Attack.Pod["kind"]; ok {
-				return probeErr(f.file, f.line, "family %s: attack.pod may not change the kind", f.Name)
-			}
-		}
-		seen := map[string]bool{}
-		for _, a := range f.Alternatives {
-			line := f.lines["alternatives/"+a.Name]
-			if !familyNameRE.MatchString(a.Name) {
-				return probeErr(f.file, line, "family %s: alternative name %q must be lower-case words joined by '-'", f.Name, a.Name)
-			}
-			if seen[a.Name] || slices.Contains(allVariants, a.Name) {
-				return probeErr(f.file, line, "family %s: alternative %q is used twice or collides with a generated variant", f.Name, a.Name)
-			}
-			seen[a.Name] = true
-			if len(a.Attack.Pod) == 0 && len(a.Attack.Container) == 0 {
-				return probeErr(f.file, line, "family %s: alternative %s has no attack", f.Name, a.Name)
-			}
-			if _, ok := a.Attack.Pod["kind"]; ok {
-				return probeErr(f.file, line, "family %s: alternative %s: attack.pod may not change the kind", f.Name, a.Name)
-			}
-			if err := checkPSA(a.PSALevel, a.PSAChecks); err != nil {
-				return probeErr(f.file, line, "family %s: alternative %s: %v", f.Name, a.Name, err)
-			}
-		}
-		possible := f.possibleVariants()
-		for _, v := range f.Variants {
-			if !slices.Contains(possible, v) {
-				return probeErr(f.file, f.line, "family %s: variant %q cannot carry this attack (possible: %s)", f.Name, v, strings.Join(possible, ", "))
-			}
-		}
+		return f.validatePatches()
 	case ScopeObject:
-		if f.Attack != nil || len(f.Alternatives) > 0 || len(f.Variants) > 0 {
-			return probeErr(f.file, f.line, "family %s: an object family lists its requests under objects (no attack, alternatives or variants)", f.Name)
-		}
-		if len(f.Objects) == 0 {
-			return probeErr(f.file, f.line, "family %s: add at least one entry under objects", f.Name)
-		}
-		seen := map[string]bool{}
-		for _, o := range f.Objects {
-			line := f.lines["objects/"+o.Name]
-			if !familyNameRE.MatchString(o.Name) {
-				return probeErr(f.file, line, "family %s: object name %q must be lower-case words joined by '-'", f.Name, o.Name)
-			}
-			if seen[o.Name] {
-				return probeErr(f.file, line, "family %s: object %q is listed twice", f.Name, o.Name)
-			}
-			seen[o.Name] = true
-			if o.Object == nil {
-				return probeErr(f.file, line, "family %s: object %s has no object manifest", f.Name, o.Name)
-			}
-			for _, k := range []string{"apiVersion", "kind"} {
-				if s, _ := o.Object[k].(string); s == "" {
-					return probeErr(f.file, line, "family %s: object %s: the manifest needs %s", f.Name, o.Name, k)
-				}
-			}
-			switch op := o.operation(); op {
-			case "CREATE", "CONNECT":
-				if o.OldObject != nil {
-					return probeErr(f.file, line, "family %s: object %s: oldObject only goes with operation UPDATE", f.Name, o.Name)
-				}
-			case "UPDATE":
-				if o.OldObject == nil {
-					return probeErr(f.file, line, "family %s: object %s: an UPDATE needs oldObject", f.Name, o.Name)
-				}
-			default:
-				return probeErr(f.file, line, "family %s: object %s: operation %q: use CREATE, UPDATE or CONNECT", f.Name, o.Name, op)
-			}
-			if err := o.checkBenign(); err != nil {
-				return probeErr(f.file, line, "family %s: object %s: %v", f.Name, o.Name, err)
-			}
-		}
+		return f.validateObjects()
 	default:
 		return probeErr(f.file, f.line, "family %s: scope %q: use pod, container or object", f.Name, f.Scope)
+	}
+}
+
+// validatePatches checks a pod or container family: its attack patch, its alternatives and
+// the variants it asks for.
+func (f *probeFamily) validatePatches() error {
+	if len(f.Objects) > 0 {
+		return probeErr(f.file, f.line, "family %s: objects belong to scope object; a %s family has an attack patch", f.Name, f.Scope)
+	}
+	if f.Attack == nil || (len(f.Attack.Pod) == 0 && len(f.Attack.Container) == 0) {
+		return probeErr(f.file, f.line, "family %s: add attack.pod and/or attack.container (merge patches onto the base Pod)", f.Name)
+	}
+	if f.Scope == ScopeContainer && len(f.Attack.Pod) > 0 {
+		return probeErr(f.file, f.line, "family %s: a container family patches only the container (attack.container); use scope pod for pod-level changes", f.Name)
+	}
+	if len(f.Attack.Pod) > 0 {
+		if _, ok := f.Attack.Pod["kind"]; ok {
+			return probeErr(f.file, f.line, "family %s: attack.pod may not change the kind", f.Name)
+		}
+	}
+	seen := map[string]bool{}
+	for _, a := range f.Alternatives {
+		if err := f.validateAlternative(a, seen); err != nil {
+			return err
+		}
+	}
+	possible := f.possibleVariants()
+	for _, v := range f.Variants {
+		if !slices.Contains(possible, v) {
+			return probeErr(f.file, f.line, "family %s: variant %q cannot carry this attack (possible: %s)", f.Name, v, strings.Join(possible, ", "))
+		}
+	}
+	return nil
+}
+
+// validateAlternative checks one alternative attack; seen holds the names of those before it.
+func (f *probeFamily) validateAlternative(a alternative, seen map[string]bool) error {
+	line := f.lines["alternatives/"+a.Name]
+	if !familyNameRE.MatchString(a.Name) {
+		return probeErr(f.file, line, "family %s: alternative name %q must be lower-case words joined by '-'", f.Name, a.Name)
+	}
+	if seen[a.Name] || slices.Contains(allVariants, a.Name) {
+		return probeErr(f.file, line, "family %s: alternative %q is used twice or collides with a generated variant", f.Name, a.Name)
+	}
+	seen[a.Name] = true
+	if len(a.Attack.Pod) == 0 && len(a.Attack.Container) == 0 {
+		return probeErr(f.file, line, "family %s: alternative %s has no attack", f.Name, a.Name)
+	}
+	if _, ok := a.Attack.Pod["kind"]; ok {
+		return probeErr(f.file, line, "family %s: alternative %s: attack.pod may not change the kind", f.Name, a.Name)
+	}
+	if err := checkPSA(a.PSALevel, a.PSAChecks); err != nil {
+		return probeErr(f.file, line, "family %s: alternative %s: %v", f.Name, a.Name, err)
+	}
+	return nil
+}
+
+// validateObjects checks an object family: its requests, and nothing of the patch scopes.
+func (f *probeFamily) validateObjects() error {
+	if f.Attack != nil || len(f.Alternatives) > 0 || len(f.Variants) > 0 {
+		return probeErr(f.file, f.line, "family %s: an object family lists its requests under objects (no attack, alternatives or variants)", f.Name)
+	}
+	if len(f.Objects) == 0 {
+		return probeErr(f.file, f.line, "family %s: add at least one entry under objects", f.Name)
+	}
+	seen := map[string]bool{}
+	for _, o := range f.Objects {
+		if err := f.validateObject(o, seen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateObject checks one request of an object family; seen holds the names of those before it.
+func (f *probeFamily) validateObject(o objectVariant, seen map[string]bool) error {
+	line := f.lines["objects/"+o.Name]
+	if !familyNameRE.MatchString(o.Name) {
+		return probeErr(f.file, line, "family %s: object name %q must be lower-case words joined by '-'", f.Name, o.Name)
+	}
+	if seen[o.Name] {
+		return probeErr(f.file, line, "family %s: object %q is listed twice", f.Name, o.Name)
+	}
+	seen[o.Name] = true
+	if o.Object == nil {
+		return probeErr(f.file, line, "family %s: object %s has no object manifest", f.Name, o.Name)
+	}
+	for _, k := range []string{"apiVersion", "kind"} {
+		if s, _ := o.Object[k].(string); s == "" {
+			return probeErr(f.file, line, "family %s: object %s: the manifest needs %s", f.Name, o.Name, k)
+		}
+	}
+	switch op := o.operation(); op {
+	case "CREATE", "CONNECT":
+		if o.OldObject != nil {
+			return probeErr(f.file, line, "family %s: object %s: oldObject only goes with operation UPDATE", f.Name, o.Name)
+		}
+	case "UPDATE":
+		if o.OldObject == nil {
+			return probeErr(f.file, line, "family %s: object %s: an UPDATE needs oldObject", f.Name, o.Name)
+		}
+	default:
+		return probeErr(f.file, line, "family %s: object %s: operation %q: use CREATE, UPDATE or CONNECT", f.Name, o.Name, op)
+	}
+	if err := o.checkBenign(); err != nil {
+		return probeErr(f.file, line, "family %s: object %s: %v", f.Name, o.Name, err)
 	}
 	return nil
 }

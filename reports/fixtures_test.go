@@ -86,7 +86,7 @@ func smallResult() *analyzer.Result {
 	return &analyzer.Result{
 		SchemaVersion: analyzer.SchemaVersion,
 		GeneratedAt:   time.Date(2026, 11, 28, 6, 0, 0, 0, time.UTC),
-		Inputs:        analyzer.Inputs{Trees: []string{"demo", "other"}, Policies: []string{"testdata/policies"}, Mapping: []string{"default"}, Namespaces: []string{"default"}, MaxPaths: 20, Date: "2026-11-28"},
+		Inputs:        analyzer.Inputs{Trees: []string{"demo", "other"}, Policies: []string{"testdata/policies"}, Mapping: []string{"mapping/default.yaml"}, Namespaces: []string{"default"}, MaxPaths: 20, Date: "2026-11-28"},
 		Summary: analyzer.Figures{Paths: paths(3, 6), Goals: rat(1, 3), Steps: rat(2, 6),
 			StepCounts: map[analyzer.Status]int{analyzer.StatusBlocked: 1, analyzer.StatusAttested: 1, analyzer.StatusMonitored: 1, analyzer.StatusBypassed: 1, analyzer.StatusOpen: 2, analyzer.StatusOutOfScope: 1}},
 		Trees: []analyzer.TreeResult{
@@ -134,7 +134,7 @@ func smallResult() *analyzer.Result {
 func emptyResult() *analyzer.Result {
 	return &analyzer.Result{
 		SchemaVersion:   analyzer.SchemaVersion,
-		Inputs:          analyzer.Inputs{Trees: []string{}, Mapping: []string{"default"}, MaxPaths: 20},
+		Inputs:          analyzer.Inputs{Trees: []string{}, Mapping: []string{"mapping/default.yaml"}, MaxPaths: 20},
 		Summary:         analyzer.Figures{Paths: paths(0, 0), Goals: rat(0, 0), Steps: rat(0, 0)},
 		Trees:           []analyzer.TreeResult{},
 		Steps:           []analyzer.StepResult{},

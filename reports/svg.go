@@ -177,66 +177,102 @@ func drawable(c *attacktrees.Catalog, treeID string) (*attacktrees.Tree, error) 
 
 // treeDOT draws tree t; keep, when not nil, is the set of node ids to draw (see WithGoals).
 func treeDOT(c *attacktrees.Catalog, v *view, t *attacktrees.Tree, keep map[string]bool) []byte {
-	var b bytes.Buffer
-	drawn := func(id string) bool { return keep == nil || keep[id] }
-	title := v.titleLabel(t)
-	if keep != nil {
-		title = "<FONT POINT-SIZE=\"11\">one goal's sub-tree of</FONT><BR/>" + title
+	d := &dotTree{c: c, v: v, t: t, keep: keep, isGoal: map[string]bool{}}
+	d.header()
+	for _, n := range t.Nodes {
+		if d.drawn(n.ID) {
+			fmt.Fprintf(&d.b, "  %s [%s];\n", dotID(n.ID), v.nodeAttrs(n))
+		}
 	}
-	drawnNodes := len(t.Nodes)
-	if keep != nil {
-		drawnNodes = len(keep)
+	d.topRow()
+	d.secondRow()
+	for _, n := range t.Nodes {
+		switch {
+		case !d.drawn(n.ID):
+		case n.Kind == attacktrees.KindNote:
+			d.noteEdges(n)
+		default:
+			d.edges(n)
+		}
+	}
+	fmt.Fprintf(&d.b, "  %s [id=%s, shape=plain, label=<%s>];\n", dotID("legend:"+t.ID), dotID("legend:"+t.ID), legendLabel())
+	fmt.Fprintf(&d.b, "  { rank=sink; %s }\n", dotID("legend:"+t.ID))
+	d.b.WriteString("}\n")
+	return d.b.Bytes()
+}
+
+// dotTree is one tree being written as DOT.
+type dotTree struct {
+	b    bytes.Buffer
+	c    *attacktrees.Catalog
+	v    *view
+	t    *attacktrees.Tree
+	keep map[string]bool // nil: every node
+	// isGoal are the drawn goals, filled by topRow.
+	isGoal map[string]bool
+}
+
+func (d *dotTree) drawn(id string) bool { return d.keep == nil || d.keep[id] }
+
+// header opens the graph: its title, the connector style that suits its size, the defaults.
+func (d *dotTree) header() {
+	title := d.v.titleLabel(d.t)
+	drawnNodes := len(d.t.Nodes)
+	if d.keep != nil {
+		title = "<FONT POINT-SIZE=\"11\">one goal's sub-tree of</FONT><BR/>" + title
+		drawnNodes = len(d.keep)
 	}
 	splines := "ortho"
 	if drawnNodes > orthoMaxNodes {
 		splines = "polyline"
 	}
-	fmt.Fprintf(&b, "digraph %s {\n", dotID(t.ID))
-	fmt.Fprintf(&b, "  graph [id=%s, rankdir=TB, splines=%s, nodesep=0.3, ranksep=0.45, labelloc=t, fontname=%q, fontsize=16, label=<%s>];\n",
-		dotID("tree:"+t.ID), splines, drawFont, title)
-	fmt.Fprintf(&b, "  node [shape=box, fontname=%q, fontsize=11, margin=\"0.09,0.05\"];\n", drawFont)
-	fmt.Fprintf(&b, "  edge [color=%s, arrowsize=0.6];\n", dotID(colorEdge))
-	for _, n := range t.Nodes {
-		if drawn(n.ID) {
-			fmt.Fprintf(&b, "  %s [%s];\n", dotID(n.ID), v.nodeAttrs(n))
+	fmt.Fprintf(&d.b, "digraph %s {\n", dotID(d.t.ID))
+	fmt.Fprintf(&d.b, "  graph [id=%s, rankdir=TB, splines=%s, nodesep=0.3, ranksep=0.45, labelloc=t, fontname=%q, fontsize=16, label=<%s>];\n",
+		dotID("tree:"+d.t.ID), splines, drawFont, title)
+	fmt.Fprintf(&d.b, "  node [shape=box, fontname=%q, fontsize=11, margin=\"0.09,0.05\"];\n", drawFont)
+	fmt.Fprintf(&d.b, "  edge [color=%s, arrowsize=0.6];\n", dotID(colorEdge))
+}
+
+// topRow puts the goals along the top row, as on the PDF pages. A note sits beside the node
+// it annotates first (on the top row when that is a goal), as the PDF pages place notes.
+func (d *dotTree) topRow() {
+	top := []string{}
+	for _, g := range d.c.Goals(d.t.ID) {
+		if d.drawn(g.ID) {
+			top, d.isGoal[g.ID] = append(top, dotID(g.ID)), true
 		}
 	}
-	// Goals along the top row, as on the PDF pages. A note sits beside the node it annotates
-	// first (on the top row when that is a goal), as the PDF pages place notes.
-	top, isGoal := []string{}, map[string]bool{}
-	for _, g := range c.Goals(t.ID) {
-		if drawn(g.ID) {
-			top, isGoal[g.ID] = append(top, dotID(g.ID)), true
-		}
-	}
-	for _, n := range t.Nodes {
-		if n.Kind != attacktrees.KindNote || len(n.Annotates) == 0 || !drawn(n.ID) {
+	for _, n := range d.t.Nodes {
+		if n.Kind != attacktrees.KindNote || len(n.Annotates) == 0 || !d.drawn(n.ID) {
 			continue
 		}
-		if target, ok := c.Node(n.Annotates[0]); ok && target.Tree == t.ID {
-			if isGoal[target.ID] {
+		if target, ok := d.c.Node(n.Annotates[0]); ok && target.Tree == d.t.ID {
+			if d.isGoal[target.ID] {
 				top = append(top, dotID(n.ID))
 			} else {
-				fmt.Fprintf(&b, "  { rank=same; %s; %s }\n", dotID(target.ID), dotID(n.ID))
+				fmt.Fprintf(&d.b, "  { rank=same; %s; %s }\n", dotID(target.ID), dotID(n.ID))
 			}
 		}
 	}
 	if len(top) > 0 {
-		fmt.Fprintf(&b, "  { rank=min; %s }\n", strings.Join(top, "; "))
+		fmt.Fprintf(&d.b, "  { rank=min; %s }\n", strings.Join(top, "; "))
 	}
-	// The goals' children on the row below them, as on the PDF pages (graphviz would otherwise
-	// push a child down to shorten its other edges): those whose parents in the tree are all
-	// goals, so the constraint can always be met.
+}
+
+// secondRow puts the goals' children on the row below them, as on the PDF pages (graphviz
+// would otherwise push a child down to shorten its other edges): those whose parents in the
+// tree are all goals, so the constraint can always be met.
+func (d *dotTree) secondRow() {
 	var second []string
-	for _, n := range t.Nodes {
-		if !drawn(n.ID) || isGoal[n.ID] || n.Kind == attacktrees.KindNote {
+	for _, n := range d.t.Nodes {
+		if !d.drawn(n.ID) || d.isGoal[n.ID] || n.Kind == attacktrees.KindNote {
 			continue
 		}
 		parents, onlyGoals := 0, true
-		for _, p := range c.Parents(n) {
-			if p.Tree == t.ID && drawn(p.ID) {
+		for _, p := range d.c.Parents(n) {
+			if p.Tree == d.t.ID && d.drawn(p.ID) {
 				parents++
-				onlyGoals = onlyGoals && isGoal[p.ID]
+				onlyGoals = onlyGoals && d.isGoal[p.ID]
 			}
 		}
 		if parents > 0 && onlyGoals {
@@ -244,44 +280,41 @@ func treeDOT(c *attacktrees.Catalog, v *view, t *attacktrees.Tree, keep map[stri
 		}
 	}
 	if len(second) > 0 {
-		fmt.Fprintf(&b, "  { rank=same; %s }\n", strings.Join(second, "; "))
+		fmt.Fprintf(&d.b, "  { rank=same; %s }\n", strings.Join(second, "; "))
 	}
-	for _, n := range t.Nodes {
-		if !drawn(n.ID) {
+}
+
+// noteEdges links a note to the drawn nodes of this tree it annotates.
+func (d *dotTree) noteEdges(n *attacktrees.Node) {
+	for _, target := range n.Annotates {
+		if tn, ok := d.c.Node(target); !ok || tn.Tree != d.t.ID || !d.drawn(target) {
 			continue
 		}
-		if n.Kind == attacktrees.KindNote {
-			for _, target := range n.Annotates {
-				if tn, ok := c.Node(target); !ok || tn.Tree != t.ID || !drawn(target) {
-					continue
-				}
-				fmt.Fprintf(&b, "  %s -> %s [id=%s, style=dashed, arrowhead=none, color=%s];\n",
-					dotID(target), dotID(n.ID), dotID("note:"+n.ID+"--"+target), dotID("#B8A200"))
-			}
-			continue
-		}
-		for _, ch := range c.Children(n) {
-			if ch.Tree != t.ID || !drawn(ch.ID) {
-				continue // a subtree's target in another tree: the label names it
-			}
-			attrs := "id=" + dotID(n.ID+"--"+ch.ID)
-			if v.r != nil && v.openThrough(n.ID) && v.openThrough(ch.ID) {
-				attrs += fmt.Sprintf(", color=%s, penwidth=2.5, style=dashed, class=\"open-path\"", dotID(colorHot))
-			}
-			fmt.Fprintf(&b, "  %s -> %s [%s];\n", dotID(n.ID), dotID(ch.ID), attrs)
-		}
-		for _, tg := range c.Targets(n) {
-			if tg.Tree != t.ID || !drawn(tg.ID) {
-				continue // another tree's goal or node, or off the one-goal view: the label names it
-			}
-			// A box's sub-tree page in the same tree: drawn as a reference, not a connector.
-			fmt.Fprintf(&b, "  %s -> %s [id=%s, style=dotted, arrowhead=empty];\n", dotID(n.ID), dotID(tg.ID), dotID(n.ID+"--target--"+tg.ID))
-		}
+		fmt.Fprintf(&d.b, "  %s -> %s [id=%s, style=dashed, arrowhead=none, color=%s];\n",
+			dotID(target), dotID(n.ID), dotID("note:"+n.ID+"--"+target), dotID("#B8A200"))
 	}
-	fmt.Fprintf(&b, "  %s [id=%s, shape=plain, label=<%s>];\n", dotID("legend:"+t.ID), dotID("legend:"+t.ID), legendLabel())
-	fmt.Fprintf(&b, "  { rank=sink; %s }\n", dotID("legend:"+t.ID))
-	b.WriteString("}\n")
-	return b.Bytes()
+}
+
+// edges draws a node's connectors to its drawn children in this tree, open-path edges thick
+// and dashed, and a box's references to its targets in this tree.
+func (d *dotTree) edges(n *attacktrees.Node) {
+	for _, ch := range d.c.Children(n) {
+		if ch.Tree != d.t.ID || !d.drawn(ch.ID) {
+			continue // a subtree's target in another tree: the label names it
+		}
+		attrs := "id=" + dotID(n.ID+"--"+ch.ID)
+		if d.v.r != nil && d.v.openThrough(n.ID) && d.v.openThrough(ch.ID) {
+			attrs += fmt.Sprintf(", color=%s, penwidth=2.5, style=dashed, class=\"open-path\"", dotID(colorHot))
+		}
+		fmt.Fprintf(&d.b, "  %s -> %s [%s];\n", dotID(n.ID), dotID(ch.ID), attrs)
+	}
+	for _, tg := range d.c.Targets(n) {
+		if tg.Tree != d.t.ID || !d.drawn(tg.ID) {
+			continue // another tree's goal or node, or off the one-goal view: the label names it
+		}
+		// A box's sub-tree page in the same tree: drawn as a reference, not a connector.
+		fmt.Fprintf(&d.b, "  %s -> %s [id=%s, style=dotted, arrowhead=empty];\n", dotID(n.ID), dotID(tg.ID), dotID(n.ID+"--target--"+tg.ID))
+	}
 }
 
 // openThrough reports whether open paths run through a node: its open-path count when the

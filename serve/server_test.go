@@ -23,6 +23,7 @@ import (
 
 	"github.com/threatcov/threatcov/analyzer"
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/internal/servetest"
 )
 
 // shared is one server over the catalog, the test policies and the hostile tree, built once:
@@ -445,20 +446,7 @@ func TestWatchReanalyses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
-	base := "http://" + ln.Addr().String()
+	base := servetest.Start(t, s)
 
 	nodeStatus := func() string {
 		resp, err := http.Get(base + "/tree/malicious-code-execution")

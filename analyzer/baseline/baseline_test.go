@@ -15,10 +15,6 @@ import (
 // A tiny world: goal g1 = OR(hostpid, AND(priv, exploit)); goal g2 = AND(token, hostpid).
 // Results are built by hand, one step status at a time, as the analyzer reports them.
 
-type world struct {
-	steps map[string]analyzer.StepResult
-}
-
 func bi(n int64) *big.Int { return big.NewInt(n) }
 
 func blocked(node, policy string) analyzer.StepResult {

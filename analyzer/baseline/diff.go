@@ -150,119 +150,14 @@ func Compare(before, after *analyzer.Result) *Diff {
 		OpenedGoals: []GoalChange{}, ClosedGoals: []GoalChange{}, RemovedGoals: []GoalChange{},
 		OpenedPaths: []PathChange{}, ClosedPaths: []PathChange{}, Grown: []CountChange{},
 		Steps: []StepChange{}, Partial: []string{}}
-	bGoals, bOrder := goalsOf(before)
-	aGoals, aOrder := goalsOf(after)
-	bSteps, aSteps := stepsOf(before), stepsOf(after)
-
-	changed := map[string]*StepChange{}
-	for _, s := range after.Steps {
-		b := bSteps[s.Node]
-		if b != nil && b.Status == s.Status {
-			continue
-		}
-		sc := stepChange(b, &s, after)
-		changed[s.Node] = &sc
-		d.Steps = append(d.Steps, sc)
+	c := newComparison(before, after)
+	d.Steps = append(d.Steps, c.stepChanges()...)
+	for _, id := range c.aOrder {
+		c.compareGoal(d, id)
 	}
-	for _, s := range before.Steps {
-		if _, ok := aSteps[s.Node]; !ok {
-			d.Steps = append(d.Steps, StepChange{Node: s.Node, Tree: s.Tree, Label: s.Label, Before: s.Status, BeforeEvidence: s.Evidence,
-				Causes: []Cause{{Kind: CauseStatusChanged, Step: s.Node, Text: fmt.Sprintf("step %q is no longer in the analysis (trees or mapping changed)", s.Label)}}})
-		}
-	}
-	sort.SliceStable(d.Steps, func(i, j int) bool { return d.Steps[i].Node < d.Steps[j].Node })
-
-	label := func(id string) string {
-		node := elementNode(id)
-		for _, m := range []map[string]*analyzer.StepResult{aSteps, bSteps} {
-			if s, ok := m[node]; ok && s.Label != "" {
-				return analyzer.ElementLabel(s.Label, node != id)
-			}
-		}
-		return id
-	}
-	closedBefore := func(id string) bool {
-		s, ok := bSteps[elementNode(id)]
-		return ok && s.Status.Closes()
-	}
-	closedAfter := func(id string) bool {
-		s, ok := aSteps[elementNode(id)]
-		return ok && s.Status.Closes()
-	}
-
-	for _, id := range aOrder {
-		a := aGoals[id]
-		b, inBase := bGoals[id]
-		gc := GoalChange{ID: id, Tree: a.tree, Label: a.g.Label, After: a.g.Status}
-		switch {
-		case !inBase && !a.g.Status.Closes():
-			d.OpenedGoals = append(d.OpenedGoals, gc)
-		case inBase && b.g.Status.Closes() && !a.g.Status.Closes():
-			gc.Before = b.g.Status
-			d.OpenedGoals = append(d.OpenedGoals, gc)
-		case inBase && !b.g.Status.Closes() && a.g.Status.Closes():
-			gc.Before = b.g.Status
-			d.ClosedGoals = append(d.ClosedGoals, gc)
-		}
-		var bg *analyzer.GoalResult
-		if inBase {
-			bg = b.g
-		}
-		if cut(bg) || cut(a.g) {
-			d.Partial = append(d.Partial, id)
-		}
-		if bc, ac := openCount(bg), openCount(a.g); ac.Cmp(bc) > 0 && (cut(bg) || cut(a.g)) {
-			d.Grown = append(d.Grown, CountChange{Goal: id, Label: a.g.Label, Before: bc, After: ac})
-		}
-		bKeys := map[string]bool{}
-		if bg != nil {
-			for _, p := range bg.OpenPaths {
-				bKeys[p.Key()] = true
-			}
-		}
-		aKeys := map[string]bool{}
-		for _, p := range a.g.OpenPaths {
-			key := p.Key()
-			aKeys[key] = true
-			if bKeys[key] {
-				continue
-			}
-			// A path not listed in a capped baseline may have been open already; it counts as
-			// opened only if one of its steps was closed then (so it was blocked), or the
-			// baseline listed every open path of the goal.
-			known := !cut(bg) || slices.ContainsFunc(p.Steps, closedBefore)
-			if !known {
-				continue
-			}
-			d.OpenedPaths = append(d.OpenedPaths, pathChange(id, a, p, label, changed, bg, inBase))
-		}
-		if bg != nil {
-			for _, p := range bg.OpenPaths {
-				key := p.Key()
-				if aKeys[key] {
-					continue
-				}
-				known := !cut(a.g) || slices.ContainsFunc(p.Steps, closedAfter)
-				if !known {
-					continue
-				}
-				pc := PathChange{Goal: id, Tree: a.tree, GoalLabel: a.g.Label, Fingerprint: key, Steps: slices.Clone(p.Steps), Why: []Cause{}}
-				for _, s := range p.Steps {
-					pc.Labels = append(pc.Labels, label(s))
-					if closedAfter(s) {
-						pc.Why = append(pc.Why, Cause{Kind: CauseStepClosed, Step: elementNode(s), Text: fmt.Sprintf("%q is now %s", label(s), aSteps[elementNode(s)].Status)})
-					}
-				}
-				if len(pc.Why) == 0 {
-					pc.Why = append(pc.Why, Cause{Kind: CausePathNew, Text: "the path no longer exists: the trees or the mapping changed"})
-				}
-				d.ClosedPaths = append(d.ClosedPaths, pc)
-			}
-		}
-	}
-	for _, id := range bOrder {
-		if _, ok := aGoals[id]; !ok {
-			b := bGoals[id]
+	for _, id := range c.bOrder {
+		if _, ok := c.aGoals[id]; !ok {
+			b := c.bGoals[id]
 			d.RemovedGoals = append(d.RemovedGoals, GoalChange{ID: id, Tree: b.tree, Label: b.g.Label, Before: b.g.Status})
 		}
 	}
@@ -274,25 +169,162 @@ func Compare(before, after *analyzer.Result) *Diff {
 	return d
 }
 
-func pathChange(goal string, a goalEntry, p analyzer.Path, label func(string) string, changed map[string]*StepChange, bg *analyzer.GoalResult, inBase bool) PathChange {
-	pc := PathChange{Goal: goal, Tree: a.tree, GoalLabel: a.g.Label, Fingerprint: p.Key(), Steps: slices.Clone(p.Steps), Why: []Cause{}}
-	seen := map[string]bool{}
-	for _, s := range p.Steps {
-		pc.Labels = append(pc.Labels, label(s))
-		node := elementNode(s)
-		if sc, ok := changed[node]; ok && !seen[node] {
-			seen[node] = true
-			pc.Why = append(pc.Why, sc.Causes...)
+// comparison is what Compare reads from both results, indexed.
+type comparison struct {
+	before, after  *analyzer.Result
+	bGoals, aGoals map[string]goalEntry
+	bOrder, aOrder []string
+	bSteps, aSteps map[string]*analyzer.StepResult
+	// changed are the steps whose status changed, by node, filled by stepChanges.
+	changed map[string]*StepChange
+}
+
+func newComparison(before, after *analyzer.Result) *comparison {
+	c := &comparison{before: before, after: after, bSteps: stepsOf(before), aSteps: stepsOf(after),
+		changed: map[string]*StepChange{}}
+	c.bGoals, c.bOrder = goalsOf(before)
+	c.aGoals, c.aOrder = goalsOf(after)
+	return c
+}
+
+// stepChanges lists the steps whose status changed or that left the analysis, by node id.
+func (c *comparison) stepChanges() []StepChange {
+	var out []StepChange
+	for _, s := range c.after.Steps {
+		b := c.bSteps[s.Node]
+		if b != nil && b.Status == s.Status {
+			continue
+		}
+		sc := stepChange(b, &s, c.after)
+		c.changed[s.Node] = &sc
+		out = append(out, sc)
+	}
+	for _, s := range c.before.Steps {
+		if _, ok := c.aSteps[s.Node]; !ok {
+			out = append(out, StepChange{Node: s.Node, Tree: s.Tree, Label: s.Label, Before: s.Status, BeforeEvidence: s.Evidence,
+				Causes: []Cause{{Kind: CauseStatusChanged, Step: s.Node, Text: fmt.Sprintf("step %q is no longer in the analysis (trees or mapping changed)", s.Label)}}})
 		}
 	}
-	if len(pc.Why) == 0 {
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Node < out[j].Node })
+	return out
+}
+
+// label is how the diff names a path element: its step's label in the new result, else in the
+// baseline, else its id.
+func (c *comparison) label(id string) string {
+	node := elementNode(id)
+	for _, m := range []map[string]*analyzer.StepResult{c.aSteps, c.bSteps} {
+		if s, ok := m[node]; ok && s.Label != "" {
+			return analyzer.ElementLabel(s.Label, node != id)
+		}
+	}
+	return id
+}
+
+func (c *comparison) closedBefore(id string) bool {
+	s, ok := c.bSteps[elementNode(id)]
+	return ok && s.Status.Closes()
+}
+
+func (c *comparison) closedAfter(id string) bool {
+	s, ok := c.aSteps[elementNode(id)]
+	return ok && s.Status.Closes()
+}
+
+// compareGoal adds what changed for one goal of the new result: its status, whether its lists
+// were cut, its open-path count, and the paths that opened and closed.
+func (c *comparison) compareGoal(d *Diff, id string) {
+	a := c.aGoals[id]
+	b, inBase := c.bGoals[id]
+	var bg *analyzer.GoalResult
+	if inBase {
+		bg = b.g
+	}
+	gc := GoalChange{ID: id, Tree: a.tree, Label: a.g.Label, After: a.g.Status}
+	switch {
+	case !inBase && !a.g.Status.Closes():
+		d.OpenedGoals = append(d.OpenedGoals, gc)
+	case inBase && b.g.Status.Closes() && !a.g.Status.Closes():
+		gc.Before = b.g.Status
+		d.OpenedGoals = append(d.OpenedGoals, gc)
+	case inBase && !b.g.Status.Closes() && a.g.Status.Closes():
+		gc.Before = b.g.Status
+		d.ClosedGoals = append(d.ClosedGoals, gc)
+	}
+	if cut(bg) || cut(a.g) {
+		d.Partial = append(d.Partial, id)
+	}
+	if bc, ac := openCount(bg), openCount(a.g); ac.Cmp(bc) > 0 && (cut(bg) || cut(a.g)) {
+		d.Grown = append(d.Grown, CountChange{Goal: id, Label: a.g.Label, Before: bc, After: ac})
+	}
+	opened := func(p analyzer.Path) []Cause { return c.openedWhy(p, inBase) }
+	d.OpenedPaths = append(d.OpenedPaths, c.pathChanges(a, a.g, bg, c.closedBefore, opened)...)
+	d.ClosedPaths = append(d.ClosedPaths, c.pathChanges(a, bg, a.g, c.closedAfter, c.closedWhy)...)
+}
+
+// pathChanges lists the open paths of from that are not open in to, for goal a: the opened
+// paths when from is the new result and to the baseline, the closed ones the other way round.
+// A path not listed in a capped to may be open there all the same; it counts only if one of
+// its steps is closed in to (closedTo), or to listed every open path of the goal. A nil goal
+// has no paths.
+func (c *comparison) pathChanges(a goalEntry, from, to *analyzer.GoalResult, closedTo func(string) bool, why func(analyzer.Path) []Cause) []PathChange {
+	if from == nil {
+		return nil
+	}
+	inTo := map[string]bool{}
+	if to != nil {
+		for _, p := range to.OpenPaths {
+			inTo[p.Key()] = true
+		}
+	}
+	var out []PathChange
+	for _, p := range from.OpenPaths {
+		if inTo[p.Key()] || (cut(to) && !slices.ContainsFunc(p.Steps, closedTo)) {
+			continue
+		}
+		pc := PathChange{Goal: a.g.ID, Tree: a.tree, GoalLabel: a.g.Label, Fingerprint: p.Key(), Steps: slices.Clone(p.Steps), Why: why(p)}
+		for _, s := range p.Steps {
+			pc.Labels = append(pc.Labels, c.label(s))
+		}
+		out = append(out, pc)
+	}
+	return out
+}
+
+// openedWhy is why a path opened: the causes of its steps that changed status, or that the
+// trees or the mapping changed.
+func (c *comparison) openedWhy(p analyzer.Path, inBase bool) []Cause {
+	why := []Cause{}
+	seen := map[string]bool{}
+	for _, s := range p.Steps {
+		node := elementNode(s)
+		if sc, ok := c.changed[node]; ok && !seen[node] {
+			seen[node] = true
+			why = append(why, sc.Causes...)
+		}
+	}
+	if len(why) == 0 {
 		text := "no step of this path changed status: the trees or the mapping changed"
 		if !inBase {
 			text = "the goal is not in the baseline: a tree was added or changed"
 		}
-		pc.Why = append(pc.Why, Cause{Kind: CausePathNew, Text: text})
+		why = append(why, Cause{Kind: CausePathNew, Text: text})
 	}
-	return pc
+	return why
+}
+
+// closedWhy is why a path closed: its steps that are closed now, or that the path is gone.
+func (c *comparison) closedWhy(p analyzer.Path) []Cause {
+	why := []Cause{}
+	for _, s := range p.Steps {
+		if c.closedAfter(s) {
+			why = append(why, Cause{Kind: CauseStepClosed, Step: elementNode(s), Text: fmt.Sprintf("%q is now %s", c.label(s), c.aSteps[elementNode(s)].Status)})
+		}
+	}
+	if len(why) == 0 {
+		why = append(why, Cause{Kind: CausePathNew, Text: "the path no longer exists: the trees or the mapping changed"})
+	}
+	return why
 }
 
 // stepChange explains a step's status change from the step results of both analyses. b is

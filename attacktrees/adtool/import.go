@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/threatcov/threatcov/attacktrees"
-	"github.com/threatcov/threatcov/attacktrees/xmltree"
+	"github.com/threatcov/threatcov/internal/xmltree"
 )
 
 // MaxSize is the largest file Import reads (bytes); larger input is refused, not truncated.

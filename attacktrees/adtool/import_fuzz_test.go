@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/threatcov/threatcov/attacktrees/xmltree/xmltreetest"
+	"github.com/threatcov/threatcov/internal/xmltreetest"
 )
 
 // FuzzImportNamesFile starts from hostile XML (entity bombs, external entities, DTDs, deep

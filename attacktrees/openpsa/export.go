@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/threatcov/threatcov/attacktrees"
-	"github.com/threatcov/threatcov/attacktrees/xmltree"
+	"github.com/threatcov/threatcov/internal/xmltree"
 )
 
 // mefName is the MEF identifier pattern (no '.', no leading, trailing or doubled '-') for the

@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/threatcov/threatcov/attacktrees"
-	"github.com/threatcov/threatcov/attacktrees/xmltree"
+	"github.com/threatcov/threatcov/internal/xmltree"
 )
 
 // inode is one node of the imported model before ids are assigned.
@@ -21,7 +22,6 @@ type inode struct {
 	line  int
 	gate  bool // defined with define-gate (can be a goal)
 	def   *elem
-	done  bool // formula parsed
 }
 
 type importer struct {
@@ -74,74 +74,90 @@ func Import(r io.Reader, file string) (*attacktrees.Tree, error) {
 // container reads the definitions of the document, a fault tree, a component or model data.
 func (im *importer) container(c *elem, where string) error {
 	for _, e := range c.Kids {
-		name, _ := e.Attr("name")
-		if role, _ := e.Attr("role"); role == "private" {
-			return fileErr(im.file, e.Line, name, "private role is not supported (names would need scoped paths): make the %s public", e.Name)
-		}
-		switch e.Name {
-		case "define-fault-tree":
-			if where != "opsa-mef" {
-				return fileErr(im.file, e.Line, name, "<define-fault-tree> inside <%s>: fault trees are defined at the top level", c.Name)
-			}
-			title := name
-			if l := labelOf(e); l != "" {
-				title = l
-			}
-			im.titles = append(im.titles, title)
-			if err := im.container(e, e.Name); err != nil {
-				return err
-			}
-		case "define-component":
-			if where == "opsa-mef" || where == "model-data" {
-				return fileErr(im.file, e.Line, name, "<define-component> inside <%s>: components belong to a fault tree", c.Name)
-			}
-			if err := im.container(e, e.Name); err != nil {
-				return err
-			}
-		case "model-data":
-			if where != "opsa-mef" {
-				return fileErr(im.file, e.Line, "", "<model-data> inside <%s>: model data is defined at the top level", c.Name)
-			}
-			if err := im.container(e, e.Name); err != nil {
-				return err
-			}
-		case "define-gate":
-			if where == "opsa-mef" || where == "model-data" {
-				return fileErr(im.file, e.Line, name, "<define-gate> inside <%s>: gates belong to a <define-fault-tree>", c.Name)
-			}
-			if err := im.defineGate(e, name); err != nil {
-				return err
-			}
-		case "define-basic-event":
-			if name == "" {
-				return fileErr(im.file, e.Line, "", "<define-basic-event> has no name attribute")
-			}
-			if prev, ok := im.defined[name]; ok {
-				return fileErr(im.file, e.Line, name, "basic event defined twice (first at line %d): rename one", prev)
-			}
-			im.defined[name] = e.Line
-			ev := im.event(name, e.Line)
-			ev.line = e.Line
-			ev.label = labelOf(e)
-		case "define-house-event":
-			// Harmless unless a gate uses it; parseGate refuses the reference.
-			im.houses[name] = e.Line
-		case "define-parameter", "label", "attributes":
-			// Probabilities and annotations: attack paths do not use them.
-		case "define-CCF-group":
-			return fileErr(im.file, e.Line, name, "common-cause failure groups are not supported (they replace their members by CCF events): expand the group into gates and basic events")
-		case "define-substitution":
-			return fileErr(im.file, e.Line, name, "substitutions are not supported: apply the substitution to the fault tree first")
-		case "define-event-tree", "define-initiating-event", "define-rule", "define-alignment",
-			"define-sequence", "define-functional-event", "define-branch":
-			return fileErr(im.file, e.Line, name, "<%s>: event trees are not supported, threatcov imports fault trees only: move the fault trees to a file of their own", e.Name)
-		case "define-extern-library", "define-extern-function":
-			return fileErr(im.file, e.Line, name, "<%s>: external functions are not supported", e.Name)
-		default:
-			return fileErr(im.file, e.Line, name, "unknown element <%s> inside <%s>", e.Name, c.Name)
+		if err := im.definition(c, e, where); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// definition reads one element of container c (where is c's element name).
+func (im *importer) definition(c, e *elem, where string) error {
+	name, _ := e.Attr("name")
+	if role, _ := e.Attr("role"); role == "private" {
+		return fileErr(im.file, e.Line, name, "private role is not supported (names would need scoped paths): make the %s public", e.Name)
+	}
+	switch e.Name {
+	case "define-fault-tree", "define-component", "model-data":
+		return im.nested(c, e, name, where)
+	case "define-gate":
+		if where == "opsa-mef" || where == "model-data" {
+			return fileErr(im.file, e.Line, name, "<define-gate> inside <%s>: gates belong to a <define-fault-tree>", c.Name)
+		}
+		return im.defineGate(e, name)
+	case "define-basic-event":
+		if name == "" {
+			return fileErr(im.file, e.Line, "", "<define-basic-event> has no name attribute")
+		}
+		if prev, ok := im.defined[name]; ok {
+			return fileErr(im.file, e.Line, name, "basic event defined twice (first at line %d): rename one", prev)
+		}
+		im.defined[name] = e.Line
+		ev := im.event(name, e.Line)
+		ev.line = e.Line
+		ev.label = labelOf(e)
+	case "define-house-event":
+		// Harmless unless a gate uses it; parseGate refuses the reference.
+		im.houses[name] = e.Line
+	case "define-parameter", "label", "attributes":
+		// Probabilities and annotations: attack paths do not use them.
+	default:
+		return im.unsupported(c, e, name)
+	}
+	return nil
+}
+
+// nested reads a container inside container c: a fault tree or model data at the top level,
+// a component inside a fault tree or component.
+func (im *importer) nested(c, e *elem, name, where string) error {
+	switch e.Name {
+	case "define-fault-tree":
+		if where != "opsa-mef" {
+			return fileErr(im.file, e.Line, name, "<define-fault-tree> inside <%s>: fault trees are defined at the top level", c.Name)
+		}
+		title := name
+		if l := labelOf(e); l != "" {
+			title = l
+		}
+		im.titles = append(im.titles, title)
+	case "define-component":
+		if where == "opsa-mef" || where == "model-data" {
+			return fileErr(im.file, e.Line, name, "<define-component> inside <%s>: components belong to a fault tree", c.Name)
+		}
+	case "model-data":
+		if where != "opsa-mef" {
+			return fileErr(im.file, e.Line, "", "<model-data> inside <%s>: model data is defined at the top level", c.Name)
+		}
+	}
+	return im.container(e, e.Name)
+}
+
+// unsupported is the error for an element of container c that threatcov does not import,
+// saying what to do where there is something to do.
+func (im *importer) unsupported(c, e *elem, name string) error {
+	switch e.Name {
+	case "define-CCF-group":
+		return fileErr(im.file, e.Line, name, "common-cause failure groups are not supported (they replace their members by CCF events): expand the group into gates and basic events")
+	case "define-substitution":
+		return fileErr(im.file, e.Line, name, "substitutions are not supported: apply the substitution to the fault tree first")
+	case "define-event-tree", "define-initiating-event", "define-rule", "define-alignment",
+		"define-sequence", "define-functional-event", "define-branch":
+		return fileErr(im.file, e.Line, name, "<%s>: event trees are not supported, threatcov imports fault trees only: move the fault trees to a file of their own", e.Name)
+	case "define-extern-library", "define-extern-function":
+		return fileErr(im.file, e.Line, name, "<%s>: external functions are not supported", e.Name)
+	default:
+		return fileErr(im.file, e.Line, name, "unknown element <%s> inside <%s>", e.Name, c.Name)
+	}
 }
 
 func labelOf(e *elem) string {
@@ -342,10 +358,7 @@ func (im *importer) checkCycles() error {
 // right, and gives each a sanitised, unique id in that order.
 func (im *importer) tree() *attacktrees.Tree {
 	referenced := map[*inode]bool{}
-	var walk []*inode
-	for _, g := range im.order {
-		walk = append(walk, g)
-	}
+	walk := slices.Clone(im.order)
 	// Mark every gate reached from another node, through nested formulas too.
 	for len(walk) > 0 {
 		n := walk[len(walk)-1]

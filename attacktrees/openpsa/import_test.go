@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/threatcov/threatcov/attacktrees"
-	"github.com/threatcov/threatcov/attacktrees/xmltree/xmltreetest"
+	"github.com/threatcov/threatcov/internal/xmltreetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")

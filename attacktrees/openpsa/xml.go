@@ -3,7 +3,7 @@ package openpsa
 import (
 	"strings"
 
-	"github.com/threatcov/threatcov/attacktrees/xmltree"
+	"github.com/threatcov/threatcov/internal/xmltree"
 )
 
 // MaxSize is the largest file Import reads (bytes); larger input is refused, not truncated.

@@ -12,21 +12,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/threatcov/threatcov/internal/testenv"
 )
 
 // Need returns the path of the scram binary, or skips the test with the remedy (fails under CI).
 func Need(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("scram")
-	if err == nil {
-		return bin
-	}
-	msg := "scram is not on PATH: install the Debian package scram (apt-get install -y scram, or scripts/test-deps.sh) to compare minimal cut set counts with SCRAM"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return testenv.LookPath(t, "install the Debian package scram (apt-get install -y scram, or scripts/test-deps.sh) to compare minimal cut set counts with SCRAM", "scram")
 }
 
 // report is the part of SCRAM's report the comparison reads.

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/threatcov/threatcov/internal/testenv"
 )
 
 // startTimeout bounds etcd plus API server startup; about 10s on an idle 2-core machine,
@@ -42,10 +44,10 @@ func binaries(t testing.TB) (apiserver, etcd string) {
 	t.Helper()
 	apiserver, etcd, err := FindBinaries()
 	if err != nil {
-		if errors.Is(err, ErrBinaryMissing) && os.Getenv("CI") == "" {
-			t.Skip(err)
+		if errors.Is(err, ErrBinaryMissing) {
+			testenv.Missing(t, "%v", err)
 		}
-		t.Fatalf("%v (CI is set: .ci/run must build the cluster binaries first)", err)
+		t.Fatal(err)
 	}
 	return apiserver, etcd
 }

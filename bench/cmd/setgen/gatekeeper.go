@@ -59,10 +59,9 @@ input_containers[c] {
 type gkKind struct {
 	base, title string
 	lib         bool
-	schema      string                                // properties of the parameters' openAPIV3Schema, indented 14 spaces
-	rego        string                                // the rules after the package line (%[1]s: the template index)
-	params      func(k, c int) string                 // constraint c's spec.parameters, indented 4 spaces
-	match       func(c int) (kinds string, ns string) // overrides for the second constraint
+	schema      string                // properties of the parameters' openAPIV3Schema, indented 14 spaces
+	rego        string                // the rules after the package line (%[1]s: the template index)
+	params      func(k, c int) string // constraint c's spec.parameters, indented 4 spaces
 }
 
 var gkKinds = []gkKind{
