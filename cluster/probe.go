@@ -42,11 +42,18 @@ const ErrNeedsPod = "needs an existing pod"
 // validating, webhooks included, which see dryRun: true) and validation run but storage is
 // skipped. It sends no other writes.
 type LiveProber struct {
+	cfg    *rest.Config // the caller's, with the warning collector; copied to impersonate
 	dyn    dynamic.Interface
 	mapper meta.RESTMapper
 
 	mu    sync.Mutex
 	cache map[string]analyzer.LiveVerdict
+	// as holds a client per controller service account the Pods of workloads are sent as.
+	as map[string]dynamic.Interface
+	// noImpersonation is the API server's refusal of the first impersonated request; once
+	// set, workloads' Pods are sent as the caller and their verdicts say so.
+	noImpersonation string
+	notes           []string
 }
 
 var _ analyzer.LiveProber = (*LiveProber)(nil)
@@ -67,7 +74,15 @@ func NewLiveProber(cfg *rest.Config) (*LiveProber, error) {
 		return nil, err
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
-	return &LiveProber{dyn: dyn, mapper: mapper, cache: map[string]analyzer.LiveVerdict{}}, nil
+	return &LiveProber{cfg: c, dyn: dyn, mapper: mapper, cache: map[string]analyzer.LiveVerdict{}, as: map[string]dynamic.Interface{}}, nil
+}
+
+// Notes are what the caller must be told once, not per verdict: that the caller may not
+// impersonate the controllers' service accounts, so workloads' Pods were sent as the caller.
+func (p *LiveProber) Notes() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.notes...)
 }
 
 type warningsKey struct{}
@@ -92,7 +107,10 @@ func (warningCollector) HandleWarningHeaderWithContext(ctx context.Context, _ in
 // own namespace keeps it) and says whether admission denied it. Workloads (Deployment,
 // CronJob, ...) are sent twice: the workload itself, and the Pod its controller would
 // create, because Pod Security admission only warns on workloads and denies their Pods.
-// The step is denied when either is. Verdicts are cached per probe and namespace.
+// The Pod is sent as the controller that creates it (its service account in kube-system,
+// impersonated; docs/semantics.md, "Probes"), and as the caller only where the caller may
+// not impersonate it, which the verdict then says. The step is denied when either is.
+// Verdicts are cached per probe and namespace.
 func (p *LiveProber) DryRun(ctx context.Context, probe probes.Probe, namespace string) analyzer.LiveVerdict {
 	if probe.Operation == "UPDATE" && probe.SubResource == "ephemeralcontainers" {
 		return p.ephemeral(ctx, probe, namespace)
@@ -125,8 +143,11 @@ func (p *LiveProber) DryRun(ctx context.Context, probe probes.Probe, namespace s
 
 	v = p.create(ctx, m.Resource, obj)
 	if pod := probes.ExpandPod(obj.Object); pod != nil && !v.Denied {
-		pv := p.create(ctx, schema.GroupVersionResource{Version: "v1", Resource: "pods"}, &unstructured.Unstructured{Object: pod})
+		pv, asCaller := p.createPod(ctx, obj.GetKind(), &unstructured.Unstructured{Object: pod})
 		what := fmt.Sprintf("the Pod %s %q would create", obj.GetKind(), obj.GetName())
+		if asCaller != "" {
+			what += " (" + asCaller + ")"
+		}
 		switch {
 		case pv.Denied:
 			pv.Message = fmt.Sprintf("%s %q was admitted%s, but %s is denied: %s", obj.GetKind(), obj.GetName(), bracket(v.Message), what, pv.Message)
@@ -136,6 +157,9 @@ func (p *LiveProber) DryRun(ctx context.Context, probe probes.Probe, namespace s
 			v = analyzer.LiveVerdict{Err: fmt.Sprintf("%s: %s", what, pv.Err)}
 		default:
 			v.Message = joinNonEmpty("; ", v.Message, pv.Message)
+			if asCaller != "" {
+				v.Message = joinNonEmpty("; ", v.Message, what+" was admitted")
+			}
 		}
 	}
 	if ctx.Err() == nil { // a cancelled request says nothing about the cluster: not cached
@@ -193,6 +217,66 @@ func (p *LiveProber) create(ctx context.Context, gvr schema.GroupVersionResource
 		_, err := ri.Create(ctx, obj, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		return err
 	})
+}
+
+// createPod sends the dry-run create of the Pod a workload of kind creates, as the workload's
+// controller: its service account, impersonated by username alone, so the API server gives
+// it the groups it gives that service account (the same as probes.Controller's). When the
+// caller may not impersonate it, the Pod is sent as the caller, asCaller says so for the
+// verdict, and Notes says so once.
+func (p *LiveProber) createPod(ctx context.Context, kind string, pod *unstructured.Unstructured) (v analyzer.LiveVerdict, asCaller string) {
+	controller, ok := probes.Controller(kind)
+	if !ok {
+		asCaller = fmt.Sprintf("sent as the caller: threatcov knows no controller for %s", kind)
+		return p.create(ctx, podsResource, pod), asCaller
+	}
+	p.mu.Lock()
+	refused := p.noImpersonation
+	p.mu.Unlock()
+	fallback := func(why string) string {
+		return fmt.Sprintf("sent as the caller, not as %s, which creates it: %s", controller.Username, why)
+	}
+	if refused != "" {
+		return p.create(ctx, podsResource, pod), fallback("impersonation is forbidden")
+	}
+	dyn, err := p.impersonating(controller.Username)
+	if err != nil {
+		return analyzer.LiveVerdict{Err: err.Error()}, ""
+	}
+	v = p.send(ctx, pod.GetName(), func(ctx context.Context) error {
+		_, err := dyn.Resource(podsResource).Namespace(pod.GetNamespace()).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if apierrors.IsForbidden(err) && strings.Contains(err.Error(), "cannot impersonate") {
+			p.mu.Lock()
+			if p.noImpersonation == "" {
+				p.noImpersonation = err.Error()
+				p.notes = append(p.notes, fmt.Sprintf("the Pods of workload probes are sent as the caller, not as the controllers' service accounts that create them, so a policy that exempts those is judged on the wrong requester: %v; grant the Role threatcov-impersonate-controllers (docs/cluster.md, \"Probing live\")", err))
+			}
+			p.mu.Unlock()
+			refused = err.Error()
+		}
+		return err
+	})
+	if refused != "" {
+		return p.create(ctx, podsResource, pod), fallback("impersonation is forbidden")
+	}
+	return v, ""
+}
+
+// impersonating returns the client that sends requests as username.
+func (p *LiveProber) impersonating(username string) (dynamic.Interface, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if d, ok := p.as[username]; ok {
+		return d, nil
+	}
+	c := rest.CopyConfig(p.cfg)
+	c.Impersonate = rest.ImpersonationConfig{UserName: username}
+	d, err := dynamic.NewForConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	p.as[username] = d
+	return d, nil
 }
 
 // send runs one dry-run request and classifies its error; warnings go into Message.

@@ -86,8 +86,9 @@ func (c *Cluster) Inventory(ctx context.Context, files *policies.Inventory, prog
 
 // Prober returns the live prober for the cluster read, with every probe already sent into
 // every namespace concurrently (the analyzer then asks one at a time, from the cache), or nil
-// without ProbeLive.
-func (c *Cluster) Prober(ctx context.Context, ps []probes.Probe, namespaces []string, progress io.Writer) (*cluster.LiveProber, error) {
+// without ProbeLive. What the prober could not do as asked (impersonate the controllers that
+// create workloads' Pods) goes to stderr, always, once.
+func (c *Cluster) Prober(ctx context.Context, ps []probes.Probe, namespaces []string, progress, stderr io.Writer) (*cluster.LiveProber, error) {
 	if !c.ProbeLive || c.config == nil {
 		return nil, nil
 	}
@@ -105,6 +106,9 @@ func (c *Cluster) Prober(ctx context.Context, ps []probes.Probe, namespaces []st
 	}
 	if progress != nil {
 		fmt.Fprintf(progress, "cluster %s: dry-runs answered in %v\n", c.ContextName, time.Since(begin).Round(time.Millisecond))
+	}
+	for _, n := range p.Notes() {
+		fmt.Fprintf(stderr, "threatcov: %s\n", n)
 	}
 	return p, nil
 }

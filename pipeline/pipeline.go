@@ -144,7 +144,7 @@ func Load(ctx context.Context, c Config) (*analyzer.Input, error) {
 		Namespaces: namespaces, MaxPaths: c.MaxPaths, Now: now}
 	in.Sources.NamespacesUnusable = unusable
 	if c.Cluster != nil && c.Cluster.ProbeLive {
-		prober, err := c.Cluster.Prober(ctx, ps, in.Namespaces, c.Progress)
+		prober, err := c.Cluster.Prober(ctx, ps, in.Namespaces, c.Progress, c.stderr())
 		if err != nil {
 			return nil, err
 		}

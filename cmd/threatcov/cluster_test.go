@@ -89,6 +89,10 @@ func TestClusterCommands(t *testing.T) {
 			t.Log(line)
 		}
 	}
+	const asCaller = "the Pods of workload probes are sent as the caller"
+	if strings.Contains(stderr, asCaller) {
+		t.Errorf("the administrator may impersonate the controllers, yet stderr says:\n%s", stderr)
+	}
 	var res struct {
 		Inputs struct {
 			Policies   []string `json:"policies"`
@@ -118,6 +122,15 @@ func TestClusterCommands(t *testing.T) {
 	}
 	if !found {
 		t.Error("no hostPID step in the report")
+	}
+
+	// A caller who may not impersonate the controllers is told once, on stderr.
+	code, _, stderr = runCLI(t, "analyze", "--kubeconfig", c.LimitedKubeconfig, "--probe-live", "--probe-namespace", "baseline", "-o", "json")
+	if code != exitOK {
+		t.Fatalf("analyze --probe-live as the limited user: exit %d: %s", code, stderr)
+	}
+	if n := strings.Count(stderr, asCaller); n != 1 || !strings.Contains(stderr, "threatcov-impersonate-controllers") {
+		t.Errorf("stderr says %d times that workloads' Pods were sent as the caller, want once naming the Role:\n%s", n, stderr)
 	}
 
 	code, out, stderr = runCLI(t, "policies", "list", "--kubeconfig", c.LimitedKubeconfig)

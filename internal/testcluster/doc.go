@@ -2,7 +2,9 @@
 // tests: one etcd and one kube-apiserver on free loopback ports, with RBAC, a static token
 // file (an admin in system:masters and a user with no permissions), generated serving and
 // service-account keys, and the API server's default admission plugins (Pod Security
-// admission and ValidatingAdmissionPolicy included). No controller-manager, scheduler or
+// admission and ValidatingAdmissionPolicy included, and the built-in mutation a Pod gets before
+// validation: ServiceAccount admission's token volume, LimitRanger's defaults; constrained
+// impersonation is on, as in every v1.36+ API server). No controller-manager, scheduler or
 // kubelet runs: nothing reconciles, so CreateNamespace creates the `default` ServiceAccount
 // that pod admission needs, and namespaces are never finalized after deletion.
 //
