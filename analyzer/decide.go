@@ -13,7 +13,7 @@ import (
 )
 
 // decide turns the facts collected for one step into its status and explanation
-// (docs/semantics.md, "Leaf status"): a pure function of the node, its mapping entry, the
+// (docs/semantics.md, "Statuses of a step"): a pure function of the node, its mapping entry, the
 // facts, the day and the namespaces tried.
 //
 //   - blocked (verified): every request is denied by some enforcing policy that admits the

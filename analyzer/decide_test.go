@@ -14,7 +14,7 @@ import (
 )
 
 // TestDecide drives the pure decision with hand-written facts, no OPA: each row is a case of
-// docs/semantics.md "Leaf status".
+// docs/semantics.md "Statuses of a step".
 func TestDecide(t *testing.T) {
 	pod, dep := probeKey{"host-pid/pod", "apps"}, probeKey{"host-pid/deployment", "apps"}
 	kube := probeKey{"host-pid/pod", "kube-system"}

@@ -32,7 +32,7 @@ type policyFacts struct {
 	// proof are the requests it denied while admitting their benign twin (or that have no
 	// twin): denials that show it recognises the attack. overBroad are the requests it
 	// denied along with their twin: it rejects the harmless workload too, so those denials
-	// prove nothing (docs/semantics.md, "Leaf status").
+	// prove nothing (docs/semantics.md, "Statuses of a step").
 	proof, overBroad map[probeKey]bool
 	// outOfScope are the requests its match, kinds or namespaces exclude (declared
 	// policies: the static reading).

@@ -108,7 +108,7 @@ func (warningCollector) HandleWarningHeaderWithContext(ctx context.Context, _ in
 // CronJob, ...) are sent twice: the workload itself, and the Pod its controller would
 // create, because Pod Security admission only warns on workloads and denies their Pods.
 // The Pod is sent as the controller that creates it (its service account in kube-system,
-// impersonated; docs/semantics.md, "Probes"), and as the caller only where the caller may
+// impersonated; docs/semantics.md, "The requests, as the API server sends them"), and as the caller only where the caller may
 // not impersonate it, which the verdict then says. The step is denied when either is.
 // Verdicts are cached per probe and namespace.
 func (p *LiveProber) DryRun(ctx context.Context, probe probes.Probe, namespace string) analyzer.LiveVerdict {

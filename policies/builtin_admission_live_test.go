@@ -21,7 +21,7 @@ import (
 const builtinDir = "testdata/builtin-admission"
 
 // TestBuiltinAdmissionOfflineEqualsAPIServer shows on a real kube-apiserver that requests
-// reach validation as the evaluator builds them (docs/semantics.md, "Probes"): the Pod of a
+// reach validation as the evaluator builds them (docs/semantics.md, "The requests, as the API server sends them"): the Pod of a
 // workload comes from its controller's service account (--probe-live impersonates it), the
 // ServiceAccount admission plugin has injected the token volume, and LimitRanger has filled in
 // resource defaults. Every default probe is sent into every fixture namespace; the offline

@@ -8,7 +8,7 @@ import (
 )
 
 // Gatekeeper's own settings decide whether a constraint acts at all, before any Rego runs
-// (docs/semantics.md, "Enforcement"). Each rule below is applied as Gatekeeper applies it.
+// (docs/semantics.md, "Engine settings"). Each rule below is applied as Gatekeeper applies it.
 
 // GatekeeperNamespace is where Gatekeeper runs. Its webhook does not judge requests in it:
 // the install labels it admission.gatekeeper.sh/ignore, and the webhook's namespaceSelector

@@ -10,7 +10,7 @@ import (
 )
 
 // Kyverno policies are not executed (docs/policies.md says why): they are read statically, and
-// never credited from a name alone (docs/semantics.md, "Leaf status": declared). A rule
+// never credited from a name alone (docs/semantics.md, "Statuses of a step": declared). A rule
 // takes in a request only if its match selects it and its exclude does not; anything in
 // either block this reading cannot judge counts against coverage: an unknown match
 // criterion does not select, an unknown exclude criterion may exclude.

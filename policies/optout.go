@@ -9,7 +9,7 @@ import (
 // OptOut is a label or annotation an attacker can set on their own object because some
 // deployed policy reads it: a constraint that skips objects carrying it, or Rego that
 // exempts them. Probes carrying it show whether the policy lets the attack through
-// (docs/semantics.md, "Probes": labels the attacker sets to opt out).
+// (docs/semantics.md, "Statuses of a step": opt-out copies).
 type OptOut struct {
 	Key        string
 	Value      string

@@ -3,7 +3,7 @@ package probes
 import "strings"
 
 // Requests reach validating admission as the API server sends them: after its built-in
-// mutating admission, and from whoever really makes them (docs/semantics.md, "Probes").
+// mutating admission, and from whoever really makes them (docs/semantics.md, "The requests, as the API server sends them").
 
 // Attacker is the user every probe is sent as: an authenticated user with no special group.
 var Attacker = UserInfo{Username: "threatcov-probe", Groups: []string{"system:authenticated"}}
@@ -117,7 +117,7 @@ func str(v any) string {
 const OptOutSuffix = "+opt-out"
 
 // WithOptOuts returns, for every probe, a variant that also carries labels and annotations
-// the attacker sets on their own object to opt out of a policy (docs/semantics.md, "Probes"),
+// the attacker sets on their own object to opt out of a policy (docs/semantics.md, "The requests, as the API server sends them"),
 // on the object, its Pod template and, for an update, its old object; the variant's twin
 // carries them too, so a policy that rejects the labels themselves is over-broad, not proof.
 // None when there is nothing to set.

@@ -28,7 +28,7 @@ type Probe struct {
 	// Twin is the probe's benign twin: the same request without the attack (the base
 	// workload in the same variant, or the object family's benign object). A policy's denial
 	// of the probe proves it recognises the attack only if the policy admits the twin
-	// (docs/semantics.md, "Leaf status"). Twins are shared: every probe of one variant over
+	// (docs/semantics.md, "Statuses of a step"). Twins are shared: every probe of one variant over
 	// one base Pod points at the same twin. nil where the request itself is the attack (an
 	// exec into a Pod) and any denial is proof.
 	Twin *Probe `json:"-"`
