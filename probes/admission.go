@@ -3,7 +3,8 @@ package probes
 import "strings"
 
 // Requests reach validating admission as the API server sends them: after its built-in
-// mutating admission, and from whoever really makes them (docs/semantics.md, "The requests, as the API server sends them").
+// mutating admission, and from whoever really makes them (docs/semantics.md, "The requests,
+// as the API server sends them").
 
 // Attacker is the user every probe is sent as: an authenticated user with no special group.
 var Attacker = UserInfo{Username: "threatcov-probe", Groups: []string{"system:authenticated"}}
@@ -117,7 +118,8 @@ func str(v any) string {
 const OptOutSuffix = "+opt-out"
 
 // WithOptOuts returns, for every probe, a variant that also carries labels and annotations
-// the attacker sets on their own object to opt out of a policy (docs/semantics.md, "The requests, as the API server sends them"),
+// the attacker sets on their own object to opt out of a policy (docs/semantics.md, "Statuses
+// of a step"),
 // on the object, its Pod template and, for an update, its old object; the variant's twin
 // carries them too, so a policy that rejects the labels themselves is over-broad, not proof.
 // None when there is nothing to set.
