@@ -2,8 +2,6 @@ package policies_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -31,51 +29,11 @@ func TestBuiltinAdmissionOfflineEqualsAPIServer(t *testing.T) {
 	c := testcluster.Start(t)
 	ctx := t.Context()
 
-	inv, err := policies.Load(builtinDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps, err := probes.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fix := loadLiveFixture(t, c, builtinDir)
+	inv, ps, namespaces := fix.inv, fix.probes, fix.namespaces
 	byName := map[string]probes.Probe{}
-	var target map[string]any // the pod ephemeral-container probes are added to
 	for _, p := range ps {
 		byName[p.Name] = p
-		if target == nil && p.SubResource == "ephemeralcontainers" && p.OldObject != nil {
-			target = p.OldObject
-		}
-	}
-	// Namespaces with their default ServiceAccount (ServiceAccount admission looks it up; no
-	// controller-manager runs to create it) and the target pod, before any policy exists.
-	var namespaces []string
-	for _, ns := range inv.Namespaces {
-		namespaces = append(namespaces, ns.Name)
-		if err := c.CreateNamespace(ctx, ns.Name, ns.Labels); err != nil {
-			t.Fatal(err)
-		}
-		pod := &unstructured.Unstructured{Object: deepCopyJSON(t, target)}
-		pod.SetNamespace(ns.Name)
-		if _, err := c.Apply(ctx, pod); err != nil {
-			t.Fatalf("target pod in %s: %v", ns.Name, err)
-		}
-	}
-	files, err := filepath.Glob(filepath.Join(builtinDir, "*.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if filepath.Base(f) == "namespaces.yaml" {
-			continue
-		}
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.ApplyYAML(ctx, data); err != nil {
-			t.Fatalf("apply %s: %v", f, err)
-		}
 	}
 
 	ev, err := policies.NewEvaluator(inv)

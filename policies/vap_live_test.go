@@ -3,14 +3,11 @@ package policies_test
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/threatcov/threatcov/analyzer"
@@ -31,55 +28,8 @@ func TestVAPOfflineEqualsAPIServer(t *testing.T) {
 	c := testcluster.Start(t)
 	ctx := t.Context()
 
-	inv, err := policies.Load(vapLiveDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps, err := probes.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Namespaces first (with the ServiceAccount pods need), then the pod an ephemeral
-	// container probe is added to (the probes' own benign pod, so the API server sees the
-	// object the evaluator sees), then params and policies.
-	var target map[string]any
-	for _, p := range ps {
-		if p.SubResource == "ephemeralcontainers" && p.OldObject != nil {
-			target = p.OldObject
-			break
-		}
-	}
-	if target == nil {
-		t.Fatal("no ephemeral-container probe among the default probes")
-	}
-	var namespaces []string
-	for _, ns := range inv.Namespaces {
-		namespaces = append(namespaces, ns.Name)
-		if err := c.CreateNamespace(ctx, ns.Name, ns.Labels); err != nil {
-			t.Fatal(err)
-		}
-		pod := &unstructured.Unstructured{Object: deepCopyJSON(t, target)}
-		pod.SetNamespace(ns.Name)
-		if _, err := c.Apply(ctx, pod); err != nil {
-			t.Fatalf("target pod in %s: %v", ns.Name, err)
-		}
-	}
-	files, err := filepath.Glob(filepath.Join(vapLiveDir, "*.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if filepath.Base(f) == "namespaces.yaml" {
-			continue
-		}
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.ApplyYAML(ctx, data); err != nil {
-			t.Fatalf("apply %s: %v", f, err)
-		}
-	}
+	fix := loadLiveFixture(t, c, vapLiveDir)
+	inv, ps, namespaces := fix.inv, fix.probes, fix.namespaces
 
 	ev, err := policies.NewEvaluator(inv)
 	if err != nil {
