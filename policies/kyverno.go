@@ -148,22 +148,8 @@ func resourceSelects(f map[string]any, kind string, r request, op string, autoge
 			return false, "namespaceSelector"
 		}
 	}
-	for _, s := range list(f, "subjects") {
-		name := str(s, "name")
-		switch str(s, "kind") {
-		case "ServiceAccount":
-			if r.user.Username != "system:serviceaccount:"+str(s, "namespace")+":"+name && !wildcardAny([]string{"system:serviceaccount:" + str(s, "namespace") + ":" + name}, r.user.Username) {
-				return false, "subject"
-			}
-		case "User":
-			if !wildcardAny([]string{name}, r.user.Username) {
-				return false, "subject"
-			}
-		case "Group":
-			if !wildcardAny([]string{name}, strings.Join(r.user.Groups, "\n")) && !slices.ContainsFunc(r.user.Groups, func(g string) bool { return wildcardAny([]string{name}, g) }) {
-				return false, "subject"
-			}
-		}
+	if !subjectsSelect(list(f, "subjects"), r.user) {
+		return false, "subject"
 	}
 	for _, key := range []string{"roles", "clusterRoles"} {
 		if len(strs(f, key)) > 0 {
@@ -208,6 +194,29 @@ func splitKyvernoKind(k string) (kind, sub string) {
 		return parts[len(parts)-2], last
 	}
 	return last, ""
+}
+
+// subjectsSelect reports whether every subject of a Kyverno filter names the requester
+// (service account, user or group; names may be wildcards).
+func subjectsSelect(subjects []any, u probes.UserInfo) bool {
+	for _, s := range subjects {
+		name := str(s, "name")
+		switch str(s, "kind") {
+		case "ServiceAccount":
+			if !wildcardAny([]string{"system:serviceaccount:" + str(s, "namespace") + ":" + name}, u.Username) {
+				return false
+			}
+		case "User":
+			if !wildcardAny([]string{name}, u.Username) {
+				return false
+			}
+		case "Group":
+			if !slices.ContainsFunc(u.Groups, func(g string) bool { return wildcardAny([]string{name}, g) }) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func wildcardAny(patterns []string, v string) bool {
