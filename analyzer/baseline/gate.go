@@ -107,73 +107,11 @@ func Check(base, cur *analyzer.Result, g Gate) (*Outcome, error) {
 	if base != nil {
 		o.Diff = Compare(base, cur)
 	}
-	threshold := func(name, what string, r *analyzer.Ratio, min *big.Rat) {
-		if min == nil {
-			return
-		}
-		if r == nil || r.Den == nil || r.Den.Sign() == 0 {
-			o.Notes = append(o.Notes, fmt.Sprintf("%s coverage is n/a (no %s): the --min-%s-coverage threshold does not apply", name, what, name))
-			return
-		}
-		num := r.Num
-		if num == nil {
-			num = new(big.Int)
-		}
-		// covered/total*100 >= min, exactly: covered*100*minDen >= minNum*total.
-		lhs := new(big.Int).Mul(num, big.NewInt(100))
-		lhs.Mul(lhs, min.Denom())
-		rhs := new(big.Int).Mul(min.Num(), r.Den)
-		if lhs.Cmp(rhs) < 0 {
-			pct := new(big.Rat).SetFrac(new(big.Int).Mul(num, big.NewInt(100)), r.Den)
-			o.Failures = append(o.Failures, Failure{Rule: "min-" + name + "-coverage",
-				Message: fmt.Sprintf("%s coverage %s/%s (%s%%) is below the threshold of %s%%", name, num, r.Den, pct.FloatString(2), trimRat(min))})
-		}
-	}
-	threshold("path", "paths", &cur.Summary.Paths.Coverage, g.MinPathCoverage)
-	threshold("goal", "goals", cur.Summary.Goals, g.MinGoalCoverage)
-
+	o.threshold("path", "paths", &cur.Summary.Paths.Coverage, g.MinPathCoverage)
+	o.threshold("goal", "goals", cur.Summary.Goals, g.MinGoalCoverage)
 	for _, rule := range g.FailOn {
-		switch rule {
-		case FailNewOpenPaths:
-			if o.Diff == nil {
-				return nil, fmt.Errorf("--fail-on %s: %w", rule, ErrNeedsBaseline)
-			}
-			for _, p := range o.Diff.OpenedPaths {
-				var why []string
-				for _, c := range p.Why {
-					if c.Kind != CauseStatusChanged || len(p.Why) == 1 {
-						why = append(why, c.Text)
-					}
-				}
-				o.Failures = append(o.Failures, Failure{Rule: string(rule),
-					Message: fmt.Sprintf("path opened to %q: %s (because %s)", p.GoalLabel, strings.Join(p.Labels, " + "), strings.Join(why, "; "))})
-			}
-			for _, c := range o.Diff.Grown {
-				o.Failures = append(o.Failures, Failure{Rule: string(rule),
-					Message: fmt.Sprintf("open paths to %q grew from %s to %s (not all are listed: raise --max-paths to see which)", c.Label, c.Before, c.After)})
-			}
-		case FailNewOpenGoals:
-			if o.Diff == nil {
-				return nil, fmt.Errorf("--fail-on %s: %w", rule, ErrNeedsBaseline)
-			}
-			for _, gc := range o.Diff.OpenedGoals {
-				was := "absent from the baseline"
-				if gc.Before != "" {
-					was = "was " + string(gc.Before)
-				}
-				o.Failures = append(o.Failures, Failure{Rule: string(rule), Message: fmt.Sprintf("goal %q (%s) is open; it %s", gc.Label, gc.ID, was)})
-			}
-		case FailAnyOpenGoal:
-			for _, t := range cur.Trees {
-				for _, gr := range t.Goals {
-					if !gr.Status.Closes() {
-						o.Failures = append(o.Failures, Failure{Rule: string(rule),
-							Message: fmt.Sprintf("goal %q (%s) is open: %s open paths", gr.Label, gr.ID, countText(gr.Figures.Paths.Open))})
-					}
-				}
-			}
-		default:
-			return nil, fmt.Errorf("unknown gate rule %q", rule)
+		if err := o.apply(rule, cur); err != nil {
+			return nil, err
 		}
 	}
 	if o.Diff != nil && len(o.Diff.Partial) > 0 {
@@ -182,6 +120,78 @@ func Check(base, cur *analyzer.Result, g Gate) (*Outcome, error) {
 	}
 	o.Passed = len(o.Failures) == 0
 	return o, nil
+}
+
+// threshold fails the gate when a coverage figure is below min (exactly, in rationals), and
+// notes when the figure is undefined.
+func (o *Outcome) threshold(name, what string, r *analyzer.Ratio, min *big.Rat) {
+	if min == nil {
+		return
+	}
+	if !r.Defined() {
+		o.Notes = append(o.Notes, fmt.Sprintf("%s coverage is n/a (no %s): the --min-%s-coverage threshold does not apply", name, what, name))
+		return
+	}
+	num := r.Num
+	if num == nil {
+		num = new(big.Int)
+	}
+	// covered/total*100 >= min, exactly: covered*100*minDen >= minNum*total.
+	lhs := new(big.Int).Mul(num, big.NewInt(100))
+	lhs.Mul(lhs, min.Denom())
+	rhs := new(big.Int).Mul(min.Num(), r.Den)
+	if lhs.Cmp(rhs) < 0 {
+		pct := new(big.Rat).SetFrac(new(big.Int).Mul(num, big.NewInt(100)), r.Den)
+		o.Failures = append(o.Failures, Failure{Rule: "min-" + name + "-coverage",
+			Message: fmt.Sprintf("%s coverage %s/%s (%s%%) is below the threshold of %s%%", name, num, r.Den, pct.FloatString(2), trimRat(min))})
+	}
+}
+
+// apply adds the failures one gate rule finds.
+func (o *Outcome) apply(rule Rule, cur *analyzer.Result) error {
+	switch rule {
+	case FailNewOpenPaths:
+		if o.Diff == nil {
+			return fmt.Errorf("--fail-on %s: %w", rule, ErrNeedsBaseline)
+		}
+		for _, p := range o.Diff.OpenedPaths {
+			var why []string
+			for _, c := range p.Why {
+				if c.Kind != CauseStatusChanged || len(p.Why) == 1 {
+					why = append(why, c.Text)
+				}
+			}
+			o.Failures = append(o.Failures, Failure{Rule: string(rule),
+				Message: fmt.Sprintf("path opened to %q: %s (because %s)", p.GoalLabel, strings.Join(p.Labels, " + "), strings.Join(why, "; "))})
+		}
+		for _, c := range o.Diff.Grown {
+			o.Failures = append(o.Failures, Failure{Rule: string(rule),
+				Message: fmt.Sprintf("open paths to %q grew from %s to %s (not all are listed: raise --max-paths to see which)", c.Label, c.Before, c.After)})
+		}
+	case FailNewOpenGoals:
+		if o.Diff == nil {
+			return fmt.Errorf("--fail-on %s: %w", rule, ErrNeedsBaseline)
+		}
+		for _, gc := range o.Diff.OpenedGoals {
+			was := "absent from the baseline"
+			if gc.Before != "" {
+				was = "was " + string(gc.Before)
+			}
+			o.Failures = append(o.Failures, Failure{Rule: string(rule), Message: fmt.Sprintf("goal %q (%s) is open; it %s", gc.Label, gc.ID, was)})
+		}
+	case FailAnyOpenGoal:
+		for _, t := range cur.Trees {
+			for _, gr := range t.Goals {
+				if !gr.Status.Closes() {
+					o.Failures = append(o.Failures, Failure{Rule: string(rule),
+						Message: fmt.Sprintf("goal %q (%s) is open: %s open paths", gr.Label, gr.ID, countText(gr.Figures.Paths.Open))})
+				}
+			}
+		}
+	default:
+		return fmt.Errorf("unknown gate rule %q", rule)
+	}
+	return nil
 }
 
 func countText(n *big.Int) string {
