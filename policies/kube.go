@@ -216,68 +216,94 @@ func (b *builder) addTemplate(o Object) {
 	}
 	t := &template{kind: kind, obj: o, modules: map[string]*ast.Module{}}
 	t.rejected = checkTemplateName(str(o.Object, "metadata", "name"), kind)
-	line := func(path string) int {
-		if l := o.Lines[path]; l > 0 {
-			return l - 1
-		}
-		return 0
-	}
-	addModule := func(key, src, path string) bool {
-		m, err := parseRego(o.Source.File, src, line(path))
-		if err != nil {
-			b.errs = append(b.errs, fmt.Errorf("ConstraintTemplate %s: %w", kind, err))
-			return false
-		}
-		t.modules[fmt.Sprintf("%s#%s/%s", o.Source.File, kind, key)] = m
-		if key == "rego" {
-			t.pkg = strings.Join(packagePath(m), ".")
-			t.meta = moduleMeta([]*ast.Module{m})
-		}
-		return true
-	}
+	r := templateReader{b: b, o: o, t: t}
 	for ti, target := range list(o.Object, "spec", "targets") {
 		prefix := fmt.Sprintf("spec.targets.%d.", ti)
 		if src := str(target, "rego"); src != "" && !t.hasRego {
-			if !addModule("rego", src, prefix+"rego") {
+			if !r.addRego(src, prefix+"rego", list(target, "libs"), prefix+"libs") {
 				return
 			}
-			for li, lib := range list(target, "libs") {
-				if s, ok := lib.(string); ok && !addModule(fmt.Sprintf("lib%d", li), s, fmt.Sprintf("%slibs.%d", prefix, li)) {
-					return
-				}
-			}
-			t.hasRego = true
 			t.engines = append(t.engines, "Rego")
 		}
 		for ci, code := range list(target, "code") {
-			engine := str(code, "engine")
-			t.engines = append(t.engines, engine)
-			if engine == vap.EngineK8sNativeValidation && t.cel == nil && ti == 0 {
-				source, _ := lookup(code, "source").(map[string]any)
-				cel, err := vap.NewTemplate(kind, source, fmt.Sprintf("%scode.%d.source", prefix, ci))
-				if err != nil {
-					b.errs = append(b.errs, celCompileError(o, "ConstraintTemplate "+kind, err))
-					return
-				}
-				t.cel = cel
-				continue
-			}
-			if engine != "Rego" || t.hasRego {
-				continue
-			}
-			cp := fmt.Sprintf("%scode.%d.source.", prefix, ci)
-			if !addModule("rego", str(code, "source", "rego"), cp+"rego") {
+			if !r.addCode(code, ti, fmt.Sprintf("%scode.%d.source", prefix, ci)) {
 				return
 			}
-			for li, lib := range list(code, "source", "libs") {
-				if s, ok := lib.(string); ok && !addModule(fmt.Sprintf("lib%d", li), s, fmt.Sprintf("%slibs.%d", cp, li)) {
-					return
-				}
-			}
-			t.hasRego = true
 		}
 	}
 	t.engines = sortedUnique(t.engines)
+	if t.rejected == "" {
+		t.rejected = badImport(t, o)
+	}
+	b.templates[kind] = t
+	b.tmplOrder = append(b.tmplOrder, kind)
+}
+
+// templateReader reads the code of one ConstraintTemplate into its template; a false result
+// means the template failed to compile (the error is recorded in the builder).
+type templateReader struct {
+	b *builder
+	o Object
+	t *template
+}
+
+// addModule parses one Rego module of the template at its line in the user's file.
+func (r templateReader) addModule(key, src, path string) bool {
+	line := 0
+	if l := r.o.Lines[path]; l > 0 {
+		line = l - 1
+	}
+	m, err := parseRego(r.o.Source.File, src, line)
+	if err != nil {
+		r.b.errs = append(r.b.errs, fmt.Errorf("ConstraintTemplate %s: %w", r.t.kind, err))
+		return false
+	}
+	r.t.modules[fmt.Sprintf("%s#%s/%s", r.o.Source.File, r.t.kind, key)] = m
+	if key == "rego" {
+		r.t.pkg = strings.Join(packagePath(m), ".")
+		r.t.meta = moduleMeta([]*ast.Module{m})
+	}
+	return true
+}
+
+// addRego adds a template's Rego and its libraries (the legacy rego/libs fields, or a Rego
+// entry of code[]).
+func (r templateReader) addRego(src, path string, libs []any, libsPath string) bool {
+	if !r.addModule("rego", src, path) {
+		return false
+	}
+	for li, lib := range libs {
+		if s, ok := lib.(string); ok && !r.addModule(fmt.Sprintf("lib%d", li), s, fmt.Sprintf("%s.%d", libsPath, li)) {
+			return false
+		}
+	}
+	r.t.hasRego = true
+	return true
+}
+
+// addCode adds one code[] entry: the first target's K8sNativeValidation is compiled as CEL,
+// which Gatekeeper runs before Rego; the first Rego entry is the template's Rego.
+func (r templateReader) addCode(code any, target int, sourcePath string) bool {
+	engine := str(code, "engine")
+	r.t.engines = append(r.t.engines, engine)
+	switch {
+	case engine == vap.EngineK8sNativeValidation && r.t.cel == nil && target == 0:
+		source, _ := lookup(code, "source").(map[string]any)
+		cel, err := vap.NewTemplate(r.t.kind, source, sourcePath)
+		if err != nil {
+			r.b.errs = append(r.b.errs, celCompileError(r.o, "ConstraintTemplate "+r.t.kind, err))
+			return false
+		}
+		r.t.cel = cel
+	case engine == "Rego" && !r.t.hasRego:
+		return r.addRego(str(code, "source", "rego"), sourcePath+".rego", list(code, "source", "libs"), sourcePath+".libs")
+	}
+	return true
+}
+
+// badImport says why Gatekeeper refuses the template's imports, or "": templates may import
+// only data.lib.*, future.keywords.* and data.inventory.
+func badImport(t *template, o Object) string {
 	keys := make([]string, 0, len(t.modules))
 	for k := range t.modules {
 		keys = append(keys, k)
@@ -285,13 +311,12 @@ func (b *builder) addTemplate(o Object) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, imp := range t.modules[k].Imports {
-			if path := importPath(imp); !gatekeeperImport(path) && t.rejected == "" {
-				t.rejected = fmt.Sprintf("Gatekeeper refuses ConstraintTemplate %s (%s:%d): bad import %q; templates may import only data.lib.*, future.keywords.* and data.inventory, so remove the import (Rego v1 source needs no import rego.v1)", kind, o.Source.File, importRow(imp), path)
+			if path := importPath(imp); !gatekeeperImport(path) {
+				return fmt.Sprintf("Gatekeeper refuses ConstraintTemplate %s (%s:%d): bad import %q; templates may import only data.lib.*, future.keywords.* and data.inventory, so remove the import (Rego v1 source needs no import rego.v1)", t.kind, o.Source.File, importRow(imp), path)
 			}
 		}
 	}
-	b.templates[kind] = t
-	b.tmplOrder = append(b.tmplOrder, kind)
+	return ""
 }
 
 func (b *builder) buildConstraints() {
