@@ -248,3 +248,109 @@ func (e *Evaluator) kyvernoCovers(p *Policy, probe probes.Probe, in *probeInput,
 	ev.Err = fmt.Sprintf("%s: %s policy %s takes in this request but is declared only: threatcov does not execute it", p.Source, p.Engine, p.ID)
 	return ev
 }
+
+type kyvernoRule struct {
+	name       string
+	action     string
+	mode       Mode
+	kinds      []string
+	namespaces []string // named in match or exclude
+	optOuts    []OptOut
+	raw        map[string]any
+}
+
+func kyvernoMode(action string) (Mode, bool) {
+	switch strings.ToLower(action) {
+	case "enforce":
+		return ModeEnforce, true
+	case "audit":
+		return ModeMonitor, true
+	}
+	return ModeMonitor, false
+}
+
+func (b *builder) addKyverno(o Object) {
+	name := str(o.Object, "metadata", "name")
+	id := "kyverno:" + name
+	if o.Object["kind"] == "Policy" {
+		if ns := str(o.Object, "metadata", "namespace"); ns != "" {
+			id = "kyverno:" + ns + "/" + name
+		}
+	}
+	specAction := firstNonEmpty(str(o.Object, "spec", "validationFailureAction"), "Audit")
+	var rules []kyvernoRule
+	var notes []string
+	for _, r := range list(o.Object, "spec", "rules") {
+		rm, _ := r.(map[string]any)
+		action := ""
+		switch {
+		case rm["validate"] != nil:
+			action = str(rm, "validate", "failureAction")
+		case rm["verifyImages"] != nil:
+			for _, vi := range list(rm, "verifyImages") {
+				action = firstNonEmpty(str(vi, "failureAction"), str(vi, "validationFailureAction"))
+			}
+		default:
+			continue
+		}
+		action = firstNonEmpty(action, specAction)
+		mode, ok := kyvernoMode(action)
+		if !ok {
+			notes = append(notes, fmt.Sprintf("rule %s: unknown failure action %q, treated as Audit", str(rm, "name"), action))
+		}
+		var kinds, namespaces []string
+		for _, blk := range []string{"any", "all"} {
+			for _, f := range list(rm, "match", blk) {
+				kinds = append(kinds, strs(f, "resources", "kinds")...)
+			}
+		}
+		kinds = append(kinds, strs(rm, "match", "resources", "kinds")...)
+		for _, clause := range []string{"match", "exclude"} {
+			namespaces = append(namespaces, strs(rm, clause, "resources", "namespaces")...)
+			for _, blk := range []string{"any", "all"} {
+				for _, f := range list(rm, clause, blk) {
+					namespaces = append(namespaces, strs(f, "resources", "namespaces")...)
+				}
+			}
+		}
+		rules = append(rules, kyvernoRule{name: str(rm, "name"), action: action, mode: mode, kinds: kinds, namespaces: namespaces, optOuts: kyvernoOptOuts(rm), raw: rm})
+	}
+	if len(rules) == 0 {
+		b.skip(o.Source, fmt.Sprintf("Kyverno %s %s has no validate or verifyImages rule", o.Object["kind"], name))
+		return
+	}
+	title := firstNonEmpty(str(o.Object, "metadata", "annotations", "policies.kyverno.io/title"), name)
+	sameMode := true
+	for _, r := range rules[1:] {
+		sameMode = sameMode && r.mode == rules[0].mode && strings.EqualFold(r.action, rules[0].action)
+	}
+	newPolicy := func(id string, rs []kyvernoRule) *Policy {
+		p := &Policy{
+			ID: id, Refs: []string{"kyverno:" + name}, Engine: EngineKyverno, Point: probes.PointAdmission,
+			Mode: rs[0].mode, Action: rs[0].action, Title: title, Source: o.Source, Notes: notes,
+		}
+		var kinds []string
+		var raw []map[string]any
+		for _, r := range rs {
+			raw = append(raw, r.raw)
+			p.Refs = append(p.Refs, "kyverno:"+name+"/"+r.name)
+			kinds = append(kinds, r.kinds...)
+			p.namespaces = append(p.namespaces, r.namespaces...)
+			p.optOuts = append(p.optOuts, r.optOuts...)
+		}
+		p.kyverno = newKyvernoStatic(o.Object, raw)
+		p.Scope = "kinds=" + strings.Join(sortedUnique(kinds), ",")
+		if len(kinds) == 0 {
+			p.Scope = "all objects"
+		}
+		return p
+	}
+	if sameMode {
+		b.inv.Policies = append(b.inv.Policies, newPolicy(id, rules))
+		return
+	}
+	// Rules disagree on enforcement: one policy per rule so each counts as what it is.
+	for _, r := range rules {
+		b.inv.Policies = append(b.inv.Policies, newPolicy(id+"/"+r.name, []kyvernoRule{r}))
+	}
+}

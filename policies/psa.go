@@ -61,3 +61,61 @@ func (b *probeBase) typed() (*corev1.Pod, error) {
 	})
 	return b.typedPod, b.typedPodErr
 }
+
+func (b *builder) addNamespace(o Object) {
+	name := str(o.Object, "metadata", "name")
+	labels := map[string]string{}
+	if m, ok := lookup(o.Object, "metadata", "labels").(map[string]any); ok {
+		for k, v := range m {
+			labels[k] = fmt.Sprint(v)
+		}
+	}
+	b.inv.Namespaces = append(b.inv.Namespaces, Namespace{Name: name, Labels: labels, Source: o.Source})
+	pol, errs := psaapi.PolicyToEvaluate(labels, psaapi.Policy{
+		Enforce: psaapi.LevelVersion{Level: psaapi.LevelPrivileged, Version: psaapi.LatestVersion()},
+		Audit:   psaapi.LevelVersion{Level: psaapi.LevelPrivileged, Version: psaapi.LatestVersion()},
+		Warn:    psaapi.LevelVersion{Level: psaapi.LevelPrivileged, Version: psaapi.LatestVersion()},
+	})
+	var notes []string
+	for _, e := range errs {
+		notes = append(notes, "invalid Pod Security label: "+e.Error()+" (the API server falls back to restricted/latest for enforce)")
+	}
+	modes := []struct {
+		name, label string
+		lv          psaapi.LevelVersion
+		mode        Mode
+	}{
+		{"enforce", psaapi.EnforceLevelLabel, pol.Enforce, ModeEnforce},
+		{"audit", psaapi.AuditLevelLabel, pol.Audit, ModeMonitor},
+		{"warn", psaapi.WarnLevelLabel, pol.Warn, ModeMonitor},
+	}
+	for _, m := range modes {
+		raw, ok := labels[m.label]
+		if !ok {
+			continue
+		}
+		version := labels[m.label+"-version"]
+		action := m.name + "=" + raw
+		if version != "" {
+			action += "," + m.name + "-version=" + version
+		}
+		p := &Policy{
+			ID:         fmt.Sprintf("psa:%s/%s", name, m.name),
+			Refs:       []string{"psa:" + string(m.lv.Level), "psa:" + name},
+			Engine:     EnginePSA,
+			Point:      probes.PointAdmission,
+			Mode:       m.mode,
+			Action:     action,
+			Title:      fmt.Sprintf("Pod Security %s (%s) %s in namespace %s", m.lv.Level, m.lv.Version, m.name, name),
+			Scope:      "namespace=" + name,
+			Source:     o.Source,
+			Verifiable: true,
+			Notes:      notes,
+			exec:       &execSpec{key: "psa", psaNamespace: name, psaLevel: m.lv},
+		}
+		if m.lv.Level == psaapi.LevelRestricted {
+			p.Refs = append(p.Refs, "psa:"+string(psaapi.LevelBaseline))
+		}
+		b.inv.Policies = append(b.inv.Policies, p)
+	}
+}
