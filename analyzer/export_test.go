@@ -8,6 +8,7 @@ import (
 	"github.com/threatcov/threatcov/attacktrees"
 	"github.com/threatcov/threatcov/attacktrees/openpsa"
 	"github.com/threatcov/threatcov/internal/scramtest"
+	"github.com/threatcov/threatcov/internal/treetest"
 )
 
 // TestExportCountsMatchSCRAM: `threatcov trees export --format openpsa` of a catalog, recounted
@@ -25,18 +26,7 @@ func TestExportCountsMatchSCRAM(t *testing.T) {
 		"id: a\ntitle: A\nnodes:\n  - {id: ga, kind: goal, gate: atleast, k: 2, label: GA, children: [ba, a1, x]}\n  - {id: ba, kind: subtree, label: to B, target: b, children: [a1, a2]}\n  - {id: a1, kind: step, label: A1}\n  - {id: x, kind: and, label: X, children: [ba, a2]}\n  - {id: a2, kind: step, label: A2}\n",
 		"id: b\ntitle: B\nnodes:\n  - {id: gb, kind: goal, gate: or, label: GB, children: [bb, b1]}\n  - {id: bb, kind: subtree, label: to A, target: a, children: [b2]}\n  - {id: b1, kind: step, label: B1}\n  - {id: b2, kind: step, label: B2}\n  - {id: gb2, kind: goal, gate: and, label: GB2, children: [b1, b2]}\n",
 	}
-	var trees []*attacktrees.Tree
-	for i, src := range small {
-		tr, err := attacktrees.Parse([]byte(src), filepath.Join("small", string(rune('a'+i))+".yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		trees = append(trees, tr)
-	}
-	smallCat, err := attacktrees.Build(trees)
-	if err != nil {
-		t.Fatal(err)
-	}
+	smallCat := treetest.Catalog(t, small...)
 	for name, c := range map[string]*attacktrees.Catalog{"embedded": embedded, "small": smallCat} {
 		t.Run(name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "catalog.xml")

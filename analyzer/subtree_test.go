@@ -1,14 +1,12 @@
 package analyzer
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/internal/treetest"
 )
 
 // TestSubtreeBoxPaths lists, through the path engine, the minimal paths of small catalogs that
@@ -48,18 +46,7 @@ func TestSubtreeBoxPaths(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var trees []*attacktrees.Tree
-			for i, src := range tt.files {
-				tr, err := attacktrees.Parse([]byte(src), fmt.Sprintf("f%d.yaml", i))
-				if err != nil {
-					t.Fatal(err)
-				}
-				trees = append(trees, tr)
-			}
-			c, err := attacktrees.Build(trees)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := treetest.Catalog(t, tt.files...)
 			m, err := buildModel(c, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -7,34 +7,23 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/internal/treetest"
 )
 
 // boxCatalog has a subtree box with children of its own that targets its tree's sub-tree page,
 // and a box that refers to another tree.
 func boxCatalog(t *testing.T) *attacktrees.Catalog {
 	t.Helper()
-	var trees []*attacktrees.Tree
-	for _, src := range []string{
-		"id: t\ntitle: T\nnodes:\n" +
-			"  - {id: g, kind: goal, gate: or, label: Goal, children: [box, ext]}\n" +
-			"  - {id: box, kind: subtree, label: 'ATTACK TREE: Page', target: page, children: [via]}\n" +
-			"  - {id: via, kind: step, label: Via network}\n" +
-			"  - {id: ext, kind: subtree, label: 'ATTACK TREE: U', target: u}\n" +
-			"  - {id: page, kind: goal, gate: or, label: Page root, page: 2, children: [p1]}\n" +
+	return treetest.Catalog(t,
+		"id: t\ntitle: T\nnodes:\n"+
+			"  - {id: g, kind: goal, gate: or, label: Goal, children: [box, ext]}\n"+
+			"  - {id: box, kind: subtree, label: 'ATTACK TREE: Page', target: page, children: [via]}\n"+
+			"  - {id: via, kind: step, label: Via network}\n"+
+			"  - {id: ext, kind: subtree, label: 'ATTACK TREE: U', target: u}\n"+
+			"  - {id: page, kind: goal, gate: or, label: Page root, page: 2, children: [p1]}\n"+
 			"  - {id: p1, kind: step, label: P1, page: 2}\n",
 		"id: u\ntitle: U tree\nnodes:\n  - {id: gu, kind: goal, gate: plain, label: GU, children: [u1]}\n  - {id: u1, kind: step, label: U1}\n",
-	} {
-		tr, err := attacktrees.Parse([]byte(src), "t.yaml")
-		if err != nil {
-			t.Fatal(err)
-		}
-		trees = append(trees, tr)
-	}
-	c, err := attacktrees.Build(trees)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	)
 }
 
 // TestSubtreeBoxOutline: `trees show` names a box's target and lists the box's own children

@@ -2,13 +2,13 @@ package openpsa
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/internal/treetest"
 )
 
 // exportCase is a small catalog with every rule of docs/semantics.md "Subtree boxes": a box
@@ -35,18 +35,7 @@ var exportCase = []string{
 // testdata/export-cycle.xml; TestGolden then imports that file back (testdata/export-cycle.yaml),
 // so the export is also read by this package's own importer: one goal per fault tree.
 func TestExportGolden(t *testing.T) {
-	var trees []*attacktrees.Tree
-	for i, src := range exportCase {
-		tr, err := attacktrees.Parse([]byte(src), fmt.Sprintf("case%d.yaml", i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		trees = append(trees, tr)
-	}
-	c, err := attacktrees.Build(trees)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := treetest.Catalog(t, exportCase...)
 	var b bytes.Buffer
 	if err := Export(&b, c); err != nil {
 		t.Fatal(err)
