@@ -244,35 +244,25 @@ func inlineSVG(svg []byte) ([]byte, error) {
 }
 
 func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request) {
+	s.serveQuery(w, r, "search", s.pages.search)
+}
+
+// servePolicies is the policy view, filtered by ?q= (rendered per request, like search).
+func (s *Server) servePolicies(w http.ResponseWriter, r *http.Request) {
+	s.serveQuery(w, r, "policies", s.pages.policies)
+}
+
+// serveQuery renders a page for the ?q= of the request (cut to maxQuery bytes) on the current
+// analysis, per request and uncached.
+func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, page string, render func(*snapshot, string) ([]byte, error)) {
 	snap := s.snap.Load()
 	q := r.URL.Query().Get("q")
 	if len(q) > maxQuery {
 		q = strings.ToValidUTF8(q[:maxQuery], "") // the cut may split a character
 	}
-	body, err := s.pages.search(snap, q)
+	body, err := render(snap, q)
 	if err != nil {
-		s.internalError(w, "render search", err)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
-	}
-}
-
-// servePolicies is the policy view, filtered by ?q= (rendered per request, like search).
-func (s *Server) servePolicies(w http.ResponseWriter, r *http.Request) {
-	snap := s.snap.Load()
-	q := r.URL.Query().Get("q")
-	if len(q) > maxQuery {
-		q = strings.ToValidUTF8(q[:maxQuery], "")
-	}
-	body, err := s.pages.policies(snap, q)
-	if err != nil {
-		s.internalError(w, "render policies", err)
+		s.internalError(w, "render "+page, err)
 		return
 	}
 	h := w.Header()
