@@ -29,17 +29,7 @@ func benchJobs(b *testing.B) (*Evaluator, []Job) {
 	}
 	ps := []probes.Probe{benignPod, hostPIDPod, hostPIDDeployment, hostPIDCronJob, privilegedPod, privilegedInit,
 		privilegedDeployment, privilegedEphemeral, untrustedImagePod, rootPod, restrictedPod, nodePortService}
-	var jobs []Job
-	for _, p := range inv.Policies {
-		if !p.Verifiable {
-			continue
-		}
-		for _, pr := range ps {
-			for _, ns := range []string{"payments", "legacy", "default"} {
-				jobs = append(jobs, Job{Policy: p, Probe: pr, Namespace: ns})
-			}
-		}
-	}
+	jobs := fixtureJobs(inv, ps)
 	return ev, jobs
 }
 

@@ -138,17 +138,7 @@ func TestEvaluateAllMatchesEvaluateInOrder(t *testing.T) {
 	inv := loadFixtures(t)
 	ev := newEvaluator(t, inv)
 	ps := []probes.Probe{benignPod, hostPIDPod, hostPIDDeployment, privilegedInit, privilegedEphemeral, untrustedImagePod}
-	var jobs []Job
-	for _, p := range inv.Policies {
-		if !p.Verifiable {
-			continue
-		}
-		for _, pr := range ps {
-			for _, ns := range []string{"payments", "legacy", "default"} {
-				jobs = append(jobs, Job{Policy: p, Probe: pr, Namespace: ns})
-			}
-		}
-	}
+	jobs := fixtureJobs(inv, ps)
 	got := ev.EvaluateAll(context.Background(), jobs)
 	if len(got) != len(jobs) {
 		t.Fatalf("got %d evaluations for %d jobs", len(got), len(jobs))
@@ -246,4 +236,20 @@ func ids(inv *Inventory) []string {
 		out = append(out, p.ID)
 	}
 	return out
+}
+
+// fixtureJobs are every executable policy of inv on every probe in the fixture namespaces.
+func fixtureJobs(inv *Inventory, ps []probes.Probe) []Job {
+	var jobs []Job
+	for _, p := range inv.Policies {
+		if !p.Verifiable {
+			continue
+		}
+		for _, pr := range ps {
+			for _, ns := range []string{"payments", "legacy", "default"} {
+				jobs = append(jobs, Job{Policy: p, Probe: pr, Namespace: ns})
+			}
+		}
+	}
+	return jobs
 }
