@@ -118,6 +118,7 @@ type Evaluator struct {
 	printMu  sync.Mutex
 
 	queries map[string]*compiled   // by execSpec.key
+	blind   map[string]bool        // by execSpec.key: the modules cannot see the namespace
 	params  map[string]*ast.Term   // Gatekeeper parameters by policy ID
 	inputs  map[string]*probeInput // by probe identity and namespace
 	bases   map[string]*probeBase  // by probe identity
@@ -143,6 +144,7 @@ func NewEvaluator(inv *Inventory, opts ...Option) (*Evaluator, error) {
 		timeout:  DefaultTimeout,
 		printOut: io.Discard,
 		queries:  map[string]*compiled{},
+		blind:    map[string]bool{},
 		params:   map[string]*ast.Term{},
 		inputs:   map[string]*probeInput{},
 		bases:    map[string]*probeBase{},
@@ -165,6 +167,7 @@ func NewEvaluator(inv *Inventory, opts ...Option) (*Evaluator, error) {
 			continue
 		}
 		if _, done := e.queries[p.exec.key]; !done {
+			e.blind[p.exec.key] = namespaceBlind(p.exec.modules)
 			if q := shared[p.exec.key]; q != nil {
 				e.queries[p.exec.key] = q
 			} else {
@@ -370,7 +373,10 @@ type probeInput struct {
 	objectRequest   request
 	podRequest      request
 	base            *probeBase
-	err             error
+	// limited names the namespace when LimitRanges mutated the admitted object or Pod ("" when
+	// none did): reviews built here differ from other namespaces' in more than the namespace.
+	limited string
+	err     error
 }
 
 // inputKey identifies a converted input: the probe (by name and object identity) placed in a
@@ -424,6 +430,11 @@ type probeBase struct {
 	// admission has run on it.
 	expanded      map[string]any
 	expandedValue ast.Value
+
+	// Rego results of namespace-blind policies on this probe, shared by every namespace
+	// (docs/semantics.md, "Evaluations shared between namespaces").
+	sharedMu sync.Mutex
+	shared   map[sharedKey]result
 
 	// The Pod as Pod Security Admission reads it, converted on first use: its checks read the
 	// spec and annotations, never the namespace, so one conversion serves every namespace.
@@ -543,6 +554,9 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 	// LimitRanger fills resources from the namespace's LimitRanges: a per-namespace mutation,
 	// converted again only where a namespace has one.
 	ranges := e.inv.limitRanges(namespace)
+	if len(ranges) > 0 {
+		in.limited = namespace
+	}
 	creates := (probe.Operation == "" || probe.Operation == "CREATE") && probe.SubResource == ""
 	if len(ranges) > 0 && creates && str(admitted, "kind") == "Pod" {
 		admitted = probes.ApplyLimitRanges(admitted, ranges)
@@ -835,6 +849,47 @@ func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, whi
 			[2]*ast.Term{ast.StringTerm("parameters"), e.params[p.ID]},
 		)
 	}
+	// A namespace-blind policy gives the same result in every namespace where its input
+	// differs only in the namespace: the match and exemptions above are per namespace, the
+	// Rego evaluation below is shared (docs/semantics.md, "Evaluations shared between
+	// namespaces"). Gatekeeper's reviews also carry LimitRange defaults, so a namespace with
+	// LimitRanges keeps its own.
+	if !e.blind[p.exec.key] || e.printOut != io.Discard { // print() output stays per namespace
+		return e.runRego(ctx, p, q, input)
+	}
+	k := sharedKey{policy: p, which: which}
+	if p.exec.gatekeeper {
+		k.limited = in.limited
+	}
+	b := in.base
+	b.sharedMu.Lock()
+	r, ok := b.shared[k]
+	b.sharedMu.Unlock()
+	if ok {
+		return r
+	}
+	r = e.runRego(ctx, p, q, input)
+	if ctx.Err() == nil { // a cancelled or timed-out run is not the policy's answer
+		b.sharedMu.Lock()
+		if b.shared == nil {
+			b.shared = map[sharedKey]result{}
+		}
+		b.shared[k] = r
+		b.sharedMu.Unlock()
+	}
+	return r
+}
+
+// sharedKey names a Rego result shared between namespaces: a policy on one request of a probe,
+// with the namespace whose LimitRanges shaped the review ("" for none).
+type sharedKey struct {
+	policy  *Policy
+	which   requestKind
+	limited string
+}
+
+// runRego evaluates p's prepared query on input.
+func (e *Evaluator) runRego(ctx context.Context, p *Policy, q *compiled, input ast.Value) result {
 	rs, err := q.pq.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		return result{verdict: VerdictError, err: e.evalError(ctx, p, err)}

@@ -1,0 +1,83 @@
+package policies
+
+import (
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// namespaceBlind reports whether Rego modules cannot tell which namespace a probe was placed
+// in, so that one evaluation of a probe serves every namespace whose input differs from it
+// only in the namespace (docs/semantics.md, "Evaluations shared between namespaces"). The
+// namespace reaches Rego only as the value of a "namespace" key (metadata.namespace,
+// input.review.namespace) or of data.inventory's namespaced tree. The reading is
+// conservative: the modules are blind when no string, key or reference in them mentions a
+// namespace or the inventory, no built-in walks or serialises whole values, and nothing
+// iterates over or takes whole a metadata object, the review or input.
+func namespaceBlind(modules map[string]*ast.Module) bool {
+	blind := true
+	for _, m := range modules {
+		ast.NewGenericVisitor(func(x any) bool {
+			if !blind {
+				return true
+			}
+			switch v := x.(type) {
+			case ast.String:
+				if s := strings.ToLower(string(v)); strings.Contains(s, "namespace") || strings.Contains(s, "inventory") {
+					blind = false
+				}
+			case ast.Var:
+				if strings.Contains(strings.ToLower(string(v)), "namespace") {
+					blind = false
+				}
+			case ast.Ref:
+				if !refBlind(v) {
+					blind = false
+				}
+			}
+			return !blind
+		}).Walk(m)
+		if !blind {
+			return false
+		}
+	}
+	return blind
+}
+
+// wholeValueBuiltins see every key and value of their arguments.
+var wholeValueBuiltins = map[string]bool{
+	"walk": true, "json.marshal": true, "json.marshal_with_options": true, "yaml.marshal": true,
+	"object.keys": true, "object.remove": true, "object.filter": true, "object.union": true,
+	"object.union_n": true, "object.subset": true, "json.filter": true, "json.remove": true,
+	"json.patch": true, "strings.render_template": true,
+}
+
+// refBlind reports whether one reference stays clear of the namespace: it is no whole-value
+// built-in, and it neither iterates over nor ends at input, the review or a metadata object.
+func refBlind(r ast.Ref) bool {
+	if wholeValueBuiltins[r.String()] {
+		return false
+	}
+	if len(r) == 0 {
+		return true
+	}
+	holds := func(t *ast.Term) bool { // t names an object that holds a namespace key
+		s, ok := t.Value.(ast.String)
+		return ok && (s == "metadata" || s == "review")
+	}
+	if r[0].Value.Compare(ast.InputRootDocument.Value) == 0 && len(r) > 1 && !r[1].IsGround() {
+		return false // input[x]
+	}
+	for i := 1; i < len(r); i++ {
+		if !holds(r[i]) {
+			continue
+		}
+		if i == len(r)-1 {
+			return false // the whole metadata or review
+		}
+		if _, ok := r[i+1].Value.(ast.String); !ok {
+			return false // metadata[x], review[x]
+		}
+	}
+	return true
+}
