@@ -13,7 +13,7 @@ import (
 // input.review.namespace) or of data.inventory's namespaced tree. The reading is
 // conservative: the modules are blind when no string, key or reference in them mentions a
 // namespace or the inventory, no built-in walks or serialises whole values, and nothing
-// iterates over or takes whole a metadata object, the review or input.
+// iterates over input, nor iterates over or takes whole a metadata object or the review.
 func namespaceBlind(modules map[string]*ast.Module) bool {
 	blind := true
 	for _, m := range modules {

@@ -373,6 +373,9 @@ type probeInput struct {
 	objectRequest   request
 	podRequest      request
 	base            *probeBase
+	values     func() error // builds objectValue and the reviews (regoValues)
+	valuesOnce sync.Once
+	valuesErr  error
 	// limited names the namespace when LimitRanges mutated the admitted object or Pod ("" when
 	// none did): reviews built here differ from other namespaces' in more than the namespace.
 	limited string
@@ -468,24 +471,39 @@ func (e *Evaluator) base(probe probes.Probe) *probeBase {
 	})
 }
 
-// placed is probes.Place on an object and its Rego value: the namespace is set when the
-// kind is namespaced and the object names none. The result shares all but its top level and
-// metadata with obj and v, which nothing modifies.
-func placed(obj map[string]any, v ast.Value, namespace string) (map[string]any, ast.Value) {
-	kind, _ := obj["kind"].(string)
-	if probes.ClusterScoped(kind) {
-		return obj, v
+// placed is probes.Place on an object: the namespace is set when the kind is namespaced and
+// the object names none. The result shares all but its top level and metadata with obj,
+// which nothing modifies. placedValue is the same on the object's Rego value v.
+func placed(obj map[string]any, namespace string) map[string]any {
+	if !needsPlacing(obj) {
+		return obj
 	}
 	md, _ := obj["metadata"].(map[string]any)
-	if ns, _ := md["namespace"].(string); ns != "" {
-		return obj, v
-	}
-	return withNamespace(obj, md, v, namespace)
+	return withNamespace(obj, md, namespace)
 }
 
-// withNamespace returns obj and v with metadata.namespace set to namespace (md is obj's
-// metadata, nil when it has none or it is not an object).
-func withNamespace(obj, md map[string]any, v ast.Value, namespace string) (map[string]any, ast.Value) {
+func placedValue(obj map[string]any, v ast.Value, namespace string) ast.Value {
+	if !needsPlacing(obj) {
+		return v
+	}
+	md, _ := obj["metadata"].(map[string]any)
+	return withNamespaceValue(md, v, namespace)
+}
+
+func needsPlacing(obj map[string]any) bool {
+	kind, _ := obj["kind"].(string)
+	if probes.ClusterScoped(kind) {
+		return false
+	}
+	md, _ := obj["metadata"].(map[string]any)
+	ns, _ := md["namespace"].(string)
+	return ns == ""
+}
+
+// withNamespace returns obj with metadata.namespace set to namespace (md is obj's metadata,
+// nil when it has none or it is not an object); withNamespaceValue the same on obj's Rego
+// value v.
+func withNamespace(obj, md map[string]any, namespace string) map[string]any {
 	out := make(map[string]any, len(obj)+1)
 	for k, x := range obj {
 		out[k] = x
@@ -496,7 +514,10 @@ func withNamespace(obj, md map[string]any, v ast.Value, namespace string) (map[s
 	}
 	outMD["namespace"] = namespace
 	out["metadata"] = outMD
+	return out
+}
 
+func withNamespaceValue(md map[string]any, v ast.Value, namespace string) ast.Value {
 	metadataKey, nsKey := ast.StringTerm("metadata"), ast.StringTerm("namespace")
 	mdValue := ast.NewObject()
 	if md != nil {
@@ -516,7 +537,7 @@ func withNamespace(obj, md map[string]any, v ast.Value, namespace string) (map[s
 		}
 	})
 	objValue.Insert(metadataKey, ast.NewTerm(mdValue))
-	return out, objValue
+	return objValue
 }
 
 func (e *Evaluator) nsLabels(namespace string) map[string]string {
@@ -549,8 +570,8 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 		in.err = fmt.Errorf("probe %s: %v", probe.Name, b.admittedErr)
 		return in
 	}
-	in.object, in.objectValue = placed(b.object, b.objectValue, namespace)
-	admitted, admittedValue := placed(b.admitted, b.admittedValue, namespace)
+	in.object = placed(b.object, namespace)
+	admitted := placed(b.admitted, namespace)
 	// LimitRanger fills resources from the namespace's LimitRanges: a per-namespace mutation,
 	// converted again only where a namespace has one.
 	ranges := e.inv.limitRanges(namespace)
@@ -558,33 +579,20 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 		in.limited = namespace
 	}
 	creates := (probe.Operation == "" || probe.Operation == "CREATE") && probe.SubResource == ""
-	if len(ranges) > 0 && creates && str(admitted, "kind") == "Pod" {
+	limitedAdmitted := len(ranges) > 0 && creates && str(admitted, "kind") == "Pod"
+	if limitedAdmitted {
 		admitted = probes.ApplyLimitRanges(admitted, ranges)
-		var err error
-		if admittedValue, err = ast.InterfaceToValue(admitted); err != nil {
-			in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
-			return in
-		}
 	}
 	nsLabels := e.nsLabels(namespace)
 	in.admitted = admitted
 	in.objectRequest = requestFor(admitted, nsLabels, probes.Attacker)
-	var old ast.Value
-	if b.old != nil {
-		if b.oldErr != nil {
-			in.err = fmt.Errorf("probe %s: %v", probe.Name, b.oldErr)
-			return in
-		}
-		_, old = placed(b.old, b.oldValue, namespace)
+	if b.old != nil && b.oldErr != nil {
+		in.err = fmt.Errorf("probe %s: %v", probe.Name, b.oldErr)
+		return in
 	}
 	op := probe.Operation
 	if op == "" {
 		op = "CREATE"
-	}
-	var err error
-	if in.objectReview, err = review(admittedValue, old, str(in.object, "apiVersion"), op, probe.SubResource, in.objectRequest); err != nil {
-		in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
-		return in
 	}
 	if b.pod != nil {
 		if b.podErr != nil {
@@ -593,41 +601,90 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 		}
 		// ExpandPod gives the Pod its workload's namespace.
 		in.pod = b.pod
-		podValue := b.podValue
 		if ns := str(in.object, "metadata", "namespace"); ns != "" {
 			md, _ := b.pod["metadata"].(map[string]any)
-			in.pod, podValue = withNamespace(b.pod, md, b.podValue, ns)
+			in.pod = withNamespace(b.pod, md, ns)
 		}
 		if len(ranges) > 0 {
 			in.pod = probes.ApplyLimitRanges(in.pod, ranges)
-			if podValue, err = ast.InterfaceToValue(in.pod); err != nil {
-				in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
-				return in
-			}
 		}
 		// The controller creates the Pod: an original request from its service account.
 		controller, _ := probes.Controller(str(in.object, "kind"))
 		in.podRequest = requestFor(in.pod, nsLabels, controller)
-		if in.podReview, err = review(podValue, nil, str(in.pod, "apiVersion"), op, "", in.podRequest); err != nil {
-			in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
-			return in
-		}
 		if e.inv.expandsToPod(str(in.object, "kind")) {
-			expanded, expandedValue := b.expanded, b.expandedValue
+			expanded := b.expanded
 			if ns := str(in.object, "metadata", "namespace"); ns != "" {
 				md, _ := expanded["metadata"].(map[string]any)
-				expanded, expandedValue = withNamespace(expanded, md, expandedValue, ns)
+				expanded = withNamespace(expanded, md, ns)
 			}
 			in.expanded = expanded
 			in.expandedRequest = requestFor(expanded, nsLabels, probes.Attacker)
 			in.expandedRequest.generated = true
-			if in.expandedReview, err = review(expandedValue, nil, str(expanded, "apiVersion"), op, "", in.expandedRequest); err != nil {
-				in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
-				return in
-			}
 		}
 	}
+	// The Rego values are built on first use: a namespace-blind policy's evaluation shared
+	// from another namespace needs none of them. With LimitRanges they are built now, so a
+	// conversion error fails every policy as before.
+	values := func() error {
+		in.objectValue = placedValue(b.object, b.objectValue, namespace)
+		admittedValue := placedValue(b.admitted, b.admittedValue, namespace)
+		var err error
+		if limitedAdmitted {
+			if admittedValue, err = ast.InterfaceToValue(admitted); err != nil {
+				return err
+			}
+		}
+		var old ast.Value
+		if b.old != nil {
+			old = placedValue(b.old, b.oldValue, namespace)
+		}
+		if in.objectReview, err = review(admittedValue, old, str(in.object, "apiVersion"), op, probe.SubResource, in.objectRequest); err != nil {
+			return err
+		}
+		if in.pod == nil {
+			return nil
+		}
+		podValue := b.podValue
+		if ns := str(in.object, "metadata", "namespace"); ns != "" {
+			md, _ := b.pod["metadata"].(map[string]any)
+			podValue = withNamespaceValue(md, b.podValue, ns)
+		}
+		if len(ranges) > 0 {
+			if podValue, err = ast.InterfaceToValue(in.pod); err != nil {
+				return err
+			}
+		}
+		if in.podReview, err = review(podValue, nil, str(in.pod, "apiVersion"), op, "", in.podRequest); err != nil {
+			return err
+		}
+		if in.expanded != nil {
+			expandedValue := b.expandedValue
+			if ns := str(in.object, "metadata", "namespace"); ns != "" {
+				md, _ := b.expanded["metadata"].(map[string]any)
+				expandedValue = withNamespaceValue(md, expandedValue, ns)
+			}
+			if in.expandedReview, err = review(expandedValue, nil, str(in.expanded, "apiVersion"), op, "", in.expandedRequest); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	in.values = func() error {
+		if err := values(); err != nil {
+			return fmt.Errorf("probe %s: %v", probe.Name, err)
+		}
+		return nil
+	}
+	if len(ranges) > 0 {
+		in.err = in.regoValues()
+	}
 	return in
+}
+
+// regoValues builds in's Rego values once.
+func (in *probeInput) regoValues() error {
+	in.valuesOnce.Do(func() { in.valuesErr = in.values() })
+	return in.valuesErr
 }
 
 func requestFor(obj map[string]any, nsLabels map[string]string, user probes.UserInfo) request {
@@ -768,7 +825,7 @@ func (e *Evaluator) judge(ctx context.Context, p *Policy, probe probes.Probe, in
 	// either way no Pod runs. Judged in that order; the first denial decides.
 	results := []result{obj}
 	vias := []string{ViaObject}
-	if in.expandedReview != nil && p.Engine == EngineGatekeeper {
+	if in.expanded != nil && p.Engine == EngineGatekeeper {
 		results, vias = append(results, eval(reqExpanded)), append(vias, ViaExpansion)
 	}
 	results, vias = append(results, eval(reqPod)), append(vias, ViaPod)
@@ -825,14 +882,13 @@ func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, whi
 	if q.err != "" {
 		return result{verdict: VerdictError, err: q.err}
 	}
-	var input ast.Value = in.objectValue
 	if p.exec.gatekeeper {
-		req, rev := in.objectRequest, in.objectReview
+		req := in.objectRequest
 		switch which {
 		case reqPod:
-			req, rev = in.podRequest, in.podReview
+			req = in.podRequest
 		case reqExpanded:
-			req, rev = in.expandedRequest, in.expandedReview
+			req = in.expandedRequest
 		}
 		if why := e.inv.gatekeeperExempt(req.namespace, req.nsLabels); why != "" && !req.clusterScoped() {
 			return result{verdict: VerdictNotApplicable, messages: []string{why}}
@@ -844,10 +900,6 @@ func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, whi
 		if !ok {
 			return result{verdict: VerdictNotApplicable}
 		}
-		input = ast.NewObject(
-			[2]*ast.Term{ast.StringTerm("review"), rev},
-			[2]*ast.Term{ast.StringTerm("parameters"), e.params[p.ID]},
-		)
 	}
 	// A namespace-blind policy gives the same result in every namespace where its input
 	// differs only in the namespace: the match and exemptions above are per namespace, the
@@ -855,7 +907,7 @@ func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, whi
 	// namespaces"). Gatekeeper's reviews also carry LimitRange defaults, so a namespace with
 	// LimitRanges keeps its own.
 	if !e.blind[p.exec.key] || e.printOut != io.Discard { // print() output stays per namespace
-		return e.runRego(ctx, p, q, input)
+		return e.runRego(ctx, p, q, in, which)
 	}
 	k := sharedKey{policy: p, which: which}
 	if p.exec.gatekeeper {
@@ -868,7 +920,7 @@ func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, whi
 	if ok {
 		return r
 	}
-	r = e.runRego(ctx, p, q, input)
+	r = e.runRego(ctx, p, q, in, which)
 	if ctx.Err() == nil { // a cancelled or timed-out run is not the policy's answer
 		b.sharedMu.Lock()
 		if b.shared == nil {
@@ -888,8 +940,26 @@ type sharedKey struct {
 	limited string
 }
 
-// runRego evaluates p's prepared query on input.
-func (e *Evaluator) runRego(ctx context.Context, p *Policy, q *compiled, input ast.Value) result {
+// runRego evaluates p's prepared query on one request of in: the manifest for a Rego file's
+// policy, Gatekeeper's input.review and the Constraint's parameters for a template.
+func (e *Evaluator) runRego(ctx context.Context, p *Policy, q *compiled, in *probeInput, which requestKind) result {
+	if err := in.regoValues(); err != nil {
+		return result{verdict: VerdictError, err: err.Error()}
+	}
+	var input ast.Value = in.objectValue
+	if p.exec.gatekeeper {
+		rev := in.objectReview
+		switch which {
+		case reqPod:
+			rev = in.podReview
+		case reqExpanded:
+			rev = in.expandedReview
+		}
+		input = ast.NewObject(
+			[2]*ast.Term{ast.StringTerm("review"), rev},
+			[2]*ast.Term{ast.StringTerm("parameters"), e.params[p.ID]},
+		)
+	}
 	rs, err := q.pq.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		return result{verdict: VerdictError, err: e.evalError(ctx, p, err)}
