@@ -11,9 +11,10 @@ import (
 // only in the namespace (docs/semantics.md, "Evaluations shared between namespaces"). The
 // namespace reaches Rego only as the value of a "namespace" key (metadata.namespace,
 // input.review.namespace) or of data.inventory's namespaced tree. The reading is
-// conservative: the modules are blind when no string, key or reference in them mentions a
-// namespace or the inventory, no built-in walks or serialises whole values, and nothing
-// iterates over input, nor iterates over or takes whole a metadata object or the review.
+// conservative: the modules are blind when no string, key or reference in them mentions the
+// namespace (mentionsNamespace) or the inventory, no built-in walks or serialises whole
+// values, and nothing iterates over input, nor iterates over or takes whole a metadata
+// object or the review.
 func namespaceBlind(modules map[string]*ast.Module) bool {
 	blind := true
 	for _, m := range modules {
@@ -23,11 +24,11 @@ func namespaceBlind(modules map[string]*ast.Module) bool {
 			}
 			switch v := x.(type) {
 			case ast.String:
-				if s := strings.ToLower(string(v)); strings.Contains(s, "namespace") || strings.Contains(s, "inventory") {
+				if mentionsNamespace(string(v)) || strings.Contains(strings.ToLower(string(v)), "inventory") {
 					blind = false
 				}
 			case ast.Var:
-				if strings.Contains(strings.ToLower(string(v)), "namespace") {
+				if mentionsNamespace(string(v)) {
 					blind = false
 				}
 			case ast.Ref:
@@ -42,6 +43,28 @@ func namespaceBlind(modules map[string]*ast.Module) bool {
 		}
 	}
 	return blind
+}
+
+// mentionsNamespace reports whether s names the namespace key or a path to it: "namespace"
+// in any case, not inside a longer identifier ("metadata.namespace", "Namespace", but not
+// "host_namespaces" or "excludedNamespaces").
+func mentionsNamespace(s string) bool {
+	low := strings.ToLower(s)
+	for i := 0; ; {
+		j := strings.Index(low[i:], "namespace")
+		if j < 0 {
+			return false
+		}
+		j += i
+		if j == 0 || !identChar(low[j-1]) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func identChar(c byte) bool {
+	return c == '_' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
 }
 
 // wholeValueBuiltins see every key and value of their arguments.

@@ -24,6 +24,10 @@ func TestNamespaceBlind(t *testing.T) {
 		{"alias of the object, fields below metadata", `r := input.review.object
 deny contains r.metadata.name if r.spec.hostPID`, true},
 		{"labels", `deny contains "x" if input.metadata.labels.team == "a"`, true},
+		{"host namespaces, by name", `host_namespaces := ["hostPID", "hostIPC"]
+deny contains "x" if input.spec[host_namespaces[_]]`, true},
+		{"a path to the namespace", `deny contains "x" if object.get(input, split("metadata.namespace", "."), "") == "apps"`, false},
+		{"Namespace", `deny contains "x" if input.metadata.Namespace`, false},
 		{"reads metadata.namespace", `deny contains "x" if input.metadata.namespace == "apps"`, false},
 		{"reads review.namespace", `deny contains "x" if startswith(input.review.namespace, "kube")`, false},
 		{"key in a string", `deny contains "x" if object.get(input.metadata, "namespace", "") == "apps"`, false},

@@ -373,9 +373,9 @@ type probeInput struct {
 	objectRequest   request
 	podRequest      request
 	base            *probeBase
-	values     func() error // builds objectValue and the reviews (regoValues)
-	valuesOnce sync.Once
-	valuesErr  error
+	values          func() error // builds objectValue and the reviews (regoValues)
+	valuesOnce      sync.Once
+	valuesErr       error
 	// limited names the namespace when LimitRanges mutated the admitted object or Pod ("" when
 	// none did): reviews built here differ from other namespaces' in more than the namespace.
 	limited string
