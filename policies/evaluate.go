@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"runtime"
 	"sort"
 	"strings"
@@ -117,11 +118,11 @@ type Evaluator struct {
 	printOut io.Writer
 	printMu  sync.Mutex
 
-	queries map[string]*compiled   // by execSpec.key
-	blind   map[string]bool        // by execSpec.key: the modules cannot see the namespace
-	params  map[string]*ast.Term   // Gatekeeper parameters by policy ID
-	inputs  map[string]*probeInput // by probe identity and namespace
-	bases   map[string]*probeBase  // by probe identity
+	queries map[string]*compiled // by execSpec.key
+	blind   map[string]bool      // by execSpec.key: the modules cannot see the namespace
+	params  map[string]*ast.Term // Gatekeeper parameters by policy ID
+	inputs  map[inputKey]*probeInput
+	bases   map[baseKey]*probeBase
 	mu      sync.Mutex
 	psa     psaRegistry
 	mem     *memGuard
@@ -146,8 +147,8 @@ func NewEvaluator(inv *Inventory, opts ...Option) (*Evaluator, error) {
 		queries:  map[string]*compiled{},
 		blind:    map[string]bool{},
 		params:   map[string]*ast.Term{},
-		inputs:   map[string]*probeInput{},
-		bases:    map[string]*probeBase{},
+		inputs:   map[inputKey]*probeInput{},
+		bases:    map[baseKey]*probeBase{},
 		mem:      newMemGuard(DefaultMemoryLimit),
 	}
 	for _, o := range opts {
@@ -383,24 +384,42 @@ type probeInput struct {
 }
 
 // inputKey identifies a converted input: the probe (by name and object identity) placed in a
-// namespace. It starts with the probe's baseKey.
-func inputKey(probe probes.Probe, namespace string) string {
-	return fmt.Sprintf("%s\x00%s\x00%p\x00%p", probe.Name, namespace, probe.Object, probe.OldObject)
+// namespace.
+type inputKey struct {
+	base      baseKey
+	namespace string
 }
 
 // baseKey identifies a probe by name and object identity.
-func baseKey(probe probes.Probe) string {
-	return fmt.Sprintf("%s\x00%p\x00%p", probe.Name, probe.Object, probe.OldObject)
+type baseKey struct {
+	name     string
+	obj, old uintptr
+}
+
+func baseKeyOf(probe probes.Probe) baseKey {
+	return baseKey{probe.Name, reflect.ValueOf(probe.Object).Pointer(), reflect.ValueOf(probe.OldObject).Pointer()}
+}
+
+func (k inputKey) less(o inputKey) bool {
+	switch {
+	case k.base.name != o.base.name:
+		return k.base.name < o.base.name
+	case k.base.obj != o.base.obj:
+		return k.base.obj < o.base.obj
+	case k.base.old != o.base.old:
+		return k.base.old < o.base.old
+	}
+	return k.namespace < o.namespace
 }
 
 func (e *Evaluator) input(probe probes.Probe, namespace string) *probeInput {
-	key := inputKey(probe, namespace)
+	key := inputKey{baseKeyOf(probe), namespace}
 	return cached(&e.mu, e.inputs, key, func() *probeInput { return e.buildInput(probe, namespace) })
 }
 
 // cached returns m[key], building it outside the lock when missing; when two goroutines build
 // the same key, the first one stored wins.
-func cached[T any](mu *sync.Mutex, m map[string]T, key string, build func() T) T {
+func cached[K comparable, T any](mu *sync.Mutex, m map[K]T, key K, build func() T) T {
 	mu.Lock()
 	v, ok := m[key]
 	mu.Unlock()
@@ -447,7 +466,7 @@ type probeBase struct {
 }
 
 func (e *Evaluator) base(probe probes.Probe) *probeBase {
-	return cached(&e.mu, e.bases, baseKey(probe), func() *probeBase {
+	return cached(&e.mu, e.bases, baseKeyOf(probe), func() *probeBase {
 		b := &probeBase{object: probe.Object, old: probe.OldObject}
 		b.objectValue, b.objectErr = ast.InterfaceToValue(b.object)
 		b.admitted, b.admittedValue, b.admittedErr = b.object, b.objectValue, b.objectErr
@@ -1041,24 +1060,23 @@ func (e *Evaluator) EvaluateAll(ctx context.Context, jobs []Job) []Evaluation {
 	// probes x namespaces. Sorted by inputKey, the jobs of one probe in every namespace are
 	// together too, and its namespace-free conversion goes after the last. The results keep
 	// the order of jobs.
-	keys := make([]string, len(jobs))
-	bases := make([]string, len(jobs))
-	remaining := map[string]int{}
+	keys := make([]inputKey, len(jobs))
+	remaining := map[inputKey]int{}
+	remainingBase := map[baseKey]int{}
 	order := make([]int, len(jobs))
 	for i, j := range jobs {
-		keys[i] = inputKey(j.Probe, j.Namespace)
-		bases[i] = "\x00base\x00" + baseKey(j.Probe)
+		keys[i] = inputKey{baseKeyOf(j.Probe), j.Namespace}
 		remaining[keys[i]]++
-		remaining[bases[i]]++
+		remainingBase[keys[i].base]++
 		order[i] = i
 	}
-	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
+	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]].less(keys[order[b]]) })
 	// A worker takes all the jobs of one probe at a time, so one worker converts its input and
 	// no two race to build the same one; workers pull groups from a counter rather than a
 	// channel, which cost a goroutine hand-off per job.
 	var groups [][]int
 	for k, i := range order {
-		if k == 0 || bases[i] != bases[order[k-1]] {
+		if k == 0 || keys[i].base != keys[order[k-1]].base {
 			groups = append(groups, nil)
 		}
 		groups[len(groups)-1] = append(groups[len(groups)-1], i)
@@ -1076,8 +1094,8 @@ func (e *Evaluator) EvaluateAll(ctx context.Context, jobs []Job) []Evaluation {
 					if remaining[keys[i]]--; remaining[keys[i]] == 0 {
 						delete(e.inputs, keys[i])
 					}
-					if remaining[bases[i]]--; remaining[bases[i]] == 0 {
-						delete(e.bases, bases[i][len("\x00base\x00"):])
+					if remainingBase[keys[i].base]--; remainingBase[keys[i].base] == 0 {
+						delete(e.bases, keys[i].base)
 					}
 					e.mu.Unlock()
 				}
