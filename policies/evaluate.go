@@ -793,9 +793,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, p *Policy, probe probes.Probe,
 	}
 	var out Evaluation
 	stopped := e.mem.run(ctx, func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, e.timeout)
-		defer cancel()
-		out = e.judge(ctx, p, probe, in, ev)
+		ec := &engineCtx{parent: ctx, deadline: time.Now().Add(e.timeout)}
+		defer ec.stop()
+		out = e.judge(ec, p, probe, in, ev)
 		return nil
 	})
 	if stopped {
@@ -806,8 +806,31 @@ func (e *Evaluator) Evaluate(ctx context.Context, p *Policy, probe probes.Probe,
 	return out
 }
 
-// judge runs the policy on the prepared input within ctx's time limit.
-func (e *Evaluator) judge(ctx context.Context, p *Policy, probe probes.Probe, in *probeInput, ev Evaluation) Evaluation {
+// engineCtx is the context of one Evaluate call's engine runs: one deadline for all of them,
+// its timer started only when an engine runs (most calls end at a match, an exemption or a
+// result shared between namespaces).
+type engineCtx struct {
+	parent   context.Context
+	deadline time.Time
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+func (c *engineCtx) get() context.Context {
+	if c.ctx == nil {
+		c.ctx, c.cancel = context.WithDeadline(c.parent, c.deadline)
+	}
+	return c.ctx
+}
+
+func (c *engineCtx) stop() {
+	if c.cancel != nil {
+		c.cancel()
+	}
+}
+
+// judge runs the policy on the prepared input within ec's time limit.
+func (e *Evaluator) judge(ec *engineCtx, p *Policy, probe probes.Probe, in *probeInput, ev Evaluation) Evaluation {
 	namespace := ev.Namespace
 	if p.exec.psaNamespace != "" {
 		// A namespace's Pod Security level governs only pods created in it.
@@ -827,9 +850,9 @@ func (e *Evaluator) judge(ctx context.Context, p *Policy, probe probes.Probe, in
 	}
 	eval := func(which requestKind) result {
 		if p.exec.cel != nil {
-			return e.evalCEL(ctx, p, probe, in, which)
+			return e.evalCEL(ec.get(), p, probe, in, which)
 		}
-		return e.evalRego(ctx, p, in, which)
+		return e.evalRego(ec, p, in, which)
 	}
 	obj := eval(reqObject)
 	if p.Point != probes.PointAdmission || in.pod == nil {
@@ -887,7 +910,7 @@ type result struct {
 	err      string
 }
 
-func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, which requestKind) result {
+func (e *Evaluator) evalRego(ec *engineCtx, p *Policy, in *probeInput, which requestKind) result {
 	if which != reqObject && in.pod == nil {
 		return result{verdict: VerdictNotApplicable}
 	}
@@ -926,7 +949,7 @@ func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, whi
 	// namespaces"). Gatekeeper's reviews also carry LimitRange defaults, so a namespace with
 	// LimitRanges keeps its own.
 	if !e.blind[p.exec.key] || e.printOut != io.Discard { // print() output stays per namespace
-		return e.runRego(ctx, p, q, in, which)
+		return e.runRego(ec.get(), p, q, in, which)
 	}
 	k := sharedKey{policy: p, which: which}
 	if p.exec.gatekeeper {
@@ -939,6 +962,7 @@ func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, whi
 	if ok {
 		return r
 	}
+	ctx := ec.get()
 	r = e.runRego(ctx, p, q, in, which)
 	if ctx.Err() == nil { // a cancelled or timed-out run is not the policy's answer
 		b.sharedMu.Lock()
