@@ -43,7 +43,7 @@ type stepEval struct {
 // (stepFacts.collect), so twins run after the probes, only there.
 func evaluateSteps(ctx context.Context, in *Input) ([]*stepEval, error) {
 	evals, jobs := plan(in)
-	results := map[jobKey]policies.Evaluation{}
+	results := make(map[jobKey]policies.Evaluation, len(jobs))
 	run := func(jobs []policies.Job) {
 		if len(jobs) == 0 {
 			return
