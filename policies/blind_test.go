@@ -58,8 +58,8 @@ deny contains "x" if m.name`, false},
 
 // TestSharedEvaluationsUnchanged: sharing the results of namespace-blind policies between
 // namespaces changes no evaluation. An evaluator that captures print() output shares nothing,
-// so it is the reference. The example gets a LimitRange in one namespace, and a fifth,
-// unlabelled namespace is tried too.
+// so it is the reference. The example gets a LimitRange in one namespace and a policy that
+// reads the namespace, and a fifth, unlabelled namespace is tried too.
 func TestSharedEvaluationsUnchanged(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS("../examples/platform")); err != nil {
@@ -75,6 +75,23 @@ spec:
       defaultRequest: {cpu: 100m, memory: 64Mi}
 `
 	if err := os.WriteFile(filepath.Join(dir, "limitrange.yaml"), []byte(lr), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A policy that reads the namespace, through the library's alias of the object: its
+	// verdicts differ between namespaces and must stay so.
+	nsAware := `package deny_payments_pods
+
+import data.lib.core
+
+deny contains "no pods in payments" if {
+	core.kind == "Pod"
+	core.resource.metadata.namespace == "payments"
+}
+`
+	if err := os.MkdirAll(filepath.Join(dir, "rego", "deny_payments_pods"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rego", "deny_payments_pods", "src.rego"), []byte(nsAware), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	inv, err := Load(dir)
@@ -109,6 +126,15 @@ spec:
 	}
 	ctx := context.Background()
 	want, got := alone.EvaluateAll(ctx, jobs), shared.EvaluateAll(ctx, jobs)
+	denied := map[string]bool{}
+	for i, ev := range want {
+		if jobs[i].Policy.ID == "rego:deny_payments_pods" && ev.Verdict == VerdictDenied {
+			denied[ev.Namespace] = true
+		}
+	}
+	if !denied["payments"] || len(denied) != 1 {
+		t.Fatalf("the namespace-aware policy denied in %v, want payments only", denied)
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("shared evaluations differ (-alone +shared):\n%s", diff)
 	}
