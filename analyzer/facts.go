@@ -74,7 +74,11 @@ func (f *stepFacts) collect(in *Input, step *mapping.Step, results map[jobKey]po
 		}
 	}
 	for _, pol := range considered(in.Inventory, step) {
-		pf := policyFacts{id: pol.ID, mode: pol.Mode, declared: !pol.Verifiable, mapped: mappedTo(in.Inventory, step, pol),
+		mapped := mappedTo(in.Inventory, step, pol)
+		if !mapped && !deniesAny(pol.ID, f.keys, results) {
+			continue // neither named nor denying: the report does not show it (below)
+		}
+		pf := policyFacts{id: pol.ID, mode: pol.Mode, declared: !pol.Verifiable, mapped: mapped,
 			proof: map[probeKey]bool{}, overBroad: map[probeKey]bool{}, outOfScope: map[probeKey]bool{}, errors: map[probeKey]string{}}
 		var verdicts []Verdict
 		for _, k := range f.keys {
@@ -119,6 +123,17 @@ func (f *stepFacts) collect(in *Input, step *mapping.Step, results map[jobKey]po
 		}
 	}
 	sort.Slice(f.policies, func(i, j int) bool { return f.policies[i].id < f.policies[j].id })
+}
+
+// deniesAny reports whether the policy denied any of the requests. Every policy runs on every
+// probe, and most deny none of a step's: deciding that first spares building their verdicts.
+func deniesAny(policy string, keys []probeKey, results map[jobKey]policies.Evaluation) bool {
+	for _, k := range keys {
+		if results[jobKey{policy, k.probe, k.ns}].Verdict == policies.VerdictDenied {
+			return true
+		}
+	}
+	return false
 }
 
 func appendUnique(s []string, v string) []string {

@@ -39,16 +39,22 @@ type stepEval struct {
 // deployed policy is executed on every probe of every step it could act on (discovery: a
 // policy the mapping does not name still counts when it denies the attack), and on each
 // probe's benign twin; each (policy, probe, namespace) triple runs once, spread over the
-// evaluator's workers.
+// evaluator's workers. A twin's verdict is read only where its probe was denied
+// (stepFacts.collect), so twins run after the probes, only there.
 func evaluateSteps(ctx context.Context, in *Input) ([]*stepEval, error) {
 	evals, jobs := plan(in)
-	results := map[jobKey]policies.Evaluation{}
-	if len(jobs) > 0 {
+	results := make(map[jobKey]policies.Evaluation, len(jobs))
+	run := func(jobs []policies.Job) {
+		if len(jobs) == 0 {
+			return
+		}
 		for i, ev := range in.Evaluator.EvaluateAll(ctx, jobs) {
 			j := jobs[i]
 			results[jobKey{j.Policy.ID, j.Probe.Name, j.Namespace}] = ev
 		}
 	}
+	run(jobs)
+	run(twinJobs(jobs, results))
 	live := liveVerdicts(ctx, in)
 	twinOf := map[string]*probes.Probe{}
 	for _, p := range in.Probes {
@@ -70,8 +76,8 @@ func evaluateSteps(ctx context.Context, in *Input) ([]*stepEval, error) {
 	return evals, ctx.Err()
 }
 
-// plan lists the steps to decide and the evaluations they need, each (policy, probe,
-// namespace) once.
+// plan lists the steps to decide and the evaluations of their probes they need, each
+// (policy, probe, namespace) once; twinJobs adds the twins' afterwards.
 func plan(in *Input) ([]*stepEval, []policies.Job) {
 	byFamily := map[string][]probes.Probe{}
 	for _, p := range in.Probes {
@@ -104,9 +110,6 @@ func plan(in *Input) ([]*stepEval, []policies.Job) {
 					se.facts.keys = append(se.facts.keys, probeKey{probe.Name, ns})
 					for _, pol := range candidates {
 						add(pol, probe, ns)
-						if probe.Twin != nil {
-							add(pol, *probe.Twin, ns)
-						}
 					}
 				}
 			}
@@ -114,6 +117,27 @@ func plan(in *Input) ([]*stepEval, []policies.Job) {
 		sortKeys(se.facts.keys)
 	}
 	return evals, jobs
+}
+
+// twinJobs lists the evaluations of benign twins that facts need: a policy on the twin of a
+// probe it denied, in that namespace, each once and none already in results (a twin can be a
+// step's probe too). A policy that admits a probe is never asked about its twin.
+func twinJobs(jobs []policies.Job, results map[jobKey]policies.Evaluation) []policies.Job {
+	var out []policies.Job
+	seen := map[jobKey]bool{}
+	for _, j := range jobs {
+		twin := j.Probe.Twin
+		if twin == nil || results[jobKey{j.Policy.ID, j.Probe.Name, j.Namespace}].Verdict != policies.VerdictDenied {
+			continue
+		}
+		k := jobKey{j.Policy.ID, twin.Name, j.Namespace}
+		if _, done := results[k]; done || seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, policies.Job{Policy: j.Policy, Probe: *twin, Namespace: j.Namespace})
+	}
+	return out
 }
 
 // liveVerdicts sends every probe into every namespace of a live cluster (nil without one).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"runtime"
 	"sort"
 	"strings"
@@ -117,10 +118,11 @@ type Evaluator struct {
 	printOut io.Writer
 	printMu  sync.Mutex
 
-	queries map[string]*compiled   // by execSpec.key
-	params  map[string]*ast.Term   // Gatekeeper parameters by policy ID
-	inputs  map[string]*probeInput // by probe identity and namespace
-	bases   map[string]*probeBase  // by probe identity
+	queries map[string]*compiled // by execSpec.key
+	blind   map[string]bool      // by execSpec.key: the modules cannot see the namespace
+	params  map[string]*ast.Term // Gatekeeper parameters by policy ID
+	inputs  map[inputKey]*probeInput
+	bases   map[baseKey]*probeBase
 	mu      sync.Mutex
 	psa     psaRegistry
 	mem     *memGuard
@@ -143,9 +145,10 @@ func NewEvaluator(inv *Inventory, opts ...Option) (*Evaluator, error) {
 		timeout:  DefaultTimeout,
 		printOut: io.Discard,
 		queries:  map[string]*compiled{},
+		blind:    map[string]bool{},
 		params:   map[string]*ast.Term{},
-		inputs:   map[string]*probeInput{},
-		bases:    map[string]*probeBase{},
+		inputs:   map[inputKey]*probeInput{},
+		bases:    map[baseKey]*probeBase{},
 		mem:      newMemGuard(DefaultMemoryLimit),
 	}
 	for _, o := range opts {
@@ -165,6 +168,7 @@ func NewEvaluator(inv *Inventory, opts ...Option) (*Evaluator, error) {
 			continue
 		}
 		if _, done := e.queries[p.exec.key]; !done {
+			e.blind[p.exec.key] = namespaceBlind(p.exec.modules)
 			if q := shared[p.exec.key]; q != nil {
 				e.queries[p.exec.key] = q
 			} else {
@@ -370,28 +374,52 @@ type probeInput struct {
 	objectRequest   request
 	podRequest      request
 	base            *probeBase
-	err             error
+	values          func() error // builds objectValue and the reviews (regoValues)
+	valuesOnce      sync.Once
+	valuesErr       error
+	// limited names the namespace when LimitRanges mutated the admitted object or Pod ("" when
+	// none did): reviews built here differ from other namespaces' in more than the namespace.
+	limited string
+	err     error
 }
 
 // inputKey identifies a converted input: the probe (by name and object identity) placed in a
-// namespace. It starts with the probe's baseKey.
-func inputKey(probe probes.Probe, namespace string) string {
-	return fmt.Sprintf("%s\x00%s\x00%p\x00%p", probe.Name, namespace, probe.Object, probe.OldObject)
+// namespace.
+type inputKey struct {
+	base      baseKey
+	namespace string
 }
 
 // baseKey identifies a probe by name and object identity.
-func baseKey(probe probes.Probe) string {
-	return fmt.Sprintf("%s\x00%p\x00%p", probe.Name, probe.Object, probe.OldObject)
+type baseKey struct {
+	name     string
+	obj, old uintptr
+}
+
+func baseKeyOf(probe probes.Probe) baseKey {
+	return baseKey{probe.Name, reflect.ValueOf(probe.Object).Pointer(), reflect.ValueOf(probe.OldObject).Pointer()}
+}
+
+func (k inputKey) less(o inputKey) bool {
+	switch {
+	case k.base.name != o.base.name:
+		return k.base.name < o.base.name
+	case k.base.obj != o.base.obj:
+		return k.base.obj < o.base.obj
+	case k.base.old != o.base.old:
+		return k.base.old < o.base.old
+	}
+	return k.namespace < o.namespace
 }
 
 func (e *Evaluator) input(probe probes.Probe, namespace string) *probeInput {
-	key := inputKey(probe, namespace)
+	key := inputKey{baseKeyOf(probe), namespace}
 	return cached(&e.mu, e.inputs, key, func() *probeInput { return e.buildInput(probe, namespace) })
 }
 
 // cached returns m[key], building it outside the lock when missing; when two goroutines build
 // the same key, the first one stored wins.
-func cached[T any](mu *sync.Mutex, m map[string]T, key string, build func() T) T {
+func cached[K comparable, T any](mu *sync.Mutex, m map[K]T, key K, build func() T) T {
 	mu.Lock()
 	v, ok := m[key]
 	mu.Unlock()
@@ -425,6 +453,11 @@ type probeBase struct {
 	expanded      map[string]any
 	expandedValue ast.Value
 
+	// Rego results of namespace-blind policies on this probe, shared by every namespace
+	// (docs/semantics.md, "Evaluations shared between namespaces").
+	sharedMu sync.Mutex
+	shared   map[sharedKey]result
+
 	// The Pod as Pod Security Admission reads it, converted on first use: its checks read the
 	// spec and annotations, never the namespace, so one conversion serves every namespace.
 	typedOnce   sync.Once
@@ -433,7 +466,7 @@ type probeBase struct {
 }
 
 func (e *Evaluator) base(probe probes.Probe) *probeBase {
-	return cached(&e.mu, e.bases, baseKey(probe), func() *probeBase {
+	return cached(&e.mu, e.bases, baseKeyOf(probe), func() *probeBase {
 		b := &probeBase{object: probe.Object, old: probe.OldObject}
 		b.objectValue, b.objectErr = ast.InterfaceToValue(b.object)
 		b.admitted, b.admittedValue, b.admittedErr = b.object, b.objectValue, b.objectErr
@@ -457,24 +490,39 @@ func (e *Evaluator) base(probe probes.Probe) *probeBase {
 	})
 }
 
-// placed is probes.Place on an object and its Rego value: the namespace is set when the
-// kind is namespaced and the object names none. The result shares all but its top level and
-// metadata with obj and v, which nothing modifies.
-func placed(obj map[string]any, v ast.Value, namespace string) (map[string]any, ast.Value) {
-	kind, _ := obj["kind"].(string)
-	if probes.ClusterScoped(kind) {
-		return obj, v
+// placed is probes.Place on an object: the namespace is set when the kind is namespaced and
+// the object names none. The result shares all but its top level and metadata with obj,
+// which nothing modifies. placedValue is the same on the object's Rego value v.
+func placed(obj map[string]any, namespace string) map[string]any {
+	if !needsPlacing(obj) {
+		return obj
 	}
 	md, _ := obj["metadata"].(map[string]any)
-	if ns, _ := md["namespace"].(string); ns != "" {
-		return obj, v
-	}
-	return withNamespace(obj, md, v, namespace)
+	return withNamespace(obj, md, namespace)
 }
 
-// withNamespace returns obj and v with metadata.namespace set to namespace (md is obj's
-// metadata, nil when it has none or it is not an object).
-func withNamespace(obj, md map[string]any, v ast.Value, namespace string) (map[string]any, ast.Value) {
+func placedValue(obj map[string]any, v ast.Value, namespace string) ast.Value {
+	if !needsPlacing(obj) {
+		return v
+	}
+	md, _ := obj["metadata"].(map[string]any)
+	return withNamespaceValue(md, v, namespace)
+}
+
+func needsPlacing(obj map[string]any) bool {
+	kind, _ := obj["kind"].(string)
+	if probes.ClusterScoped(kind) {
+		return false
+	}
+	md, _ := obj["metadata"].(map[string]any)
+	ns, _ := md["namespace"].(string)
+	return ns == ""
+}
+
+// withNamespace returns obj with metadata.namespace set to namespace (md is obj's metadata,
+// nil when it has none or it is not an object); withNamespaceValue the same on obj's Rego
+// value v.
+func withNamespace(obj, md map[string]any, namespace string) map[string]any {
 	out := make(map[string]any, len(obj)+1)
 	for k, x := range obj {
 		out[k] = x
@@ -485,7 +533,10 @@ func withNamespace(obj, md map[string]any, v ast.Value, namespace string) (map[s
 	}
 	outMD["namespace"] = namespace
 	out["metadata"] = outMD
+	return out
+}
 
+func withNamespaceValue(md map[string]any, v ast.Value, namespace string) ast.Value {
 	metadataKey, nsKey := ast.StringTerm("metadata"), ast.StringTerm("namespace")
 	mdValue := ast.NewObject()
 	if md != nil {
@@ -505,7 +556,7 @@ func withNamespace(obj, md map[string]any, v ast.Value, namespace string) (map[s
 		}
 	})
 	objValue.Insert(metadataKey, ast.NewTerm(mdValue))
-	return out, objValue
+	return objValue
 }
 
 func (e *Evaluator) nsLabels(namespace string) map[string]string {
@@ -538,39 +589,29 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 		in.err = fmt.Errorf("probe %s: %v", probe.Name, b.admittedErr)
 		return in
 	}
-	in.object, in.objectValue = placed(b.object, b.objectValue, namespace)
-	admitted, admittedValue := placed(b.admitted, b.admittedValue, namespace)
+	in.object = placed(b.object, namespace)
+	admitted := placed(b.admitted, namespace)
 	// LimitRanger fills resources from the namespace's LimitRanges: a per-namespace mutation,
 	// converted again only where a namespace has one.
 	ranges := e.inv.limitRanges(namespace)
+	if len(ranges) > 0 {
+		in.limited = namespace
+	}
 	creates := (probe.Operation == "" || probe.Operation == "CREATE") && probe.SubResource == ""
-	if len(ranges) > 0 && creates && str(admitted, "kind") == "Pod" {
+	limitedAdmitted := len(ranges) > 0 && creates && str(admitted, "kind") == "Pod"
+	if limitedAdmitted {
 		admitted = probes.ApplyLimitRanges(admitted, ranges)
-		var err error
-		if admittedValue, err = ast.InterfaceToValue(admitted); err != nil {
-			in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
-			return in
-		}
 	}
 	nsLabels := e.nsLabels(namespace)
 	in.admitted = admitted
 	in.objectRequest = requestFor(admitted, nsLabels, probes.Attacker)
-	var old ast.Value
-	if b.old != nil {
-		if b.oldErr != nil {
-			in.err = fmt.Errorf("probe %s: %v", probe.Name, b.oldErr)
-			return in
-		}
-		_, old = placed(b.old, b.oldValue, namespace)
+	if b.old != nil && b.oldErr != nil {
+		in.err = fmt.Errorf("probe %s: %v", probe.Name, b.oldErr)
+		return in
 	}
 	op := probe.Operation
 	if op == "" {
 		op = "CREATE"
-	}
-	var err error
-	if in.objectReview, err = review(admittedValue, old, str(in.object, "apiVersion"), op, probe.SubResource, in.objectRequest); err != nil {
-		in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
-		return in
 	}
 	if b.pod != nil {
 		if b.podErr != nil {
@@ -579,41 +620,90 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 		}
 		// ExpandPod gives the Pod its workload's namespace.
 		in.pod = b.pod
-		podValue := b.podValue
 		if ns := str(in.object, "metadata", "namespace"); ns != "" {
 			md, _ := b.pod["metadata"].(map[string]any)
-			in.pod, podValue = withNamespace(b.pod, md, b.podValue, ns)
+			in.pod = withNamespace(b.pod, md, ns)
 		}
 		if len(ranges) > 0 {
 			in.pod = probes.ApplyLimitRanges(in.pod, ranges)
-			if podValue, err = ast.InterfaceToValue(in.pod); err != nil {
-				in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
-				return in
-			}
 		}
 		// The controller creates the Pod: an original request from its service account.
 		controller, _ := probes.Controller(str(in.object, "kind"))
 		in.podRequest = requestFor(in.pod, nsLabels, controller)
-		if in.podReview, err = review(podValue, nil, str(in.pod, "apiVersion"), op, "", in.podRequest); err != nil {
-			in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
-			return in
-		}
 		if e.inv.expandsToPod(str(in.object, "kind")) {
-			expanded, expandedValue := b.expanded, b.expandedValue
+			expanded := b.expanded
 			if ns := str(in.object, "metadata", "namespace"); ns != "" {
 				md, _ := expanded["metadata"].(map[string]any)
-				expanded, expandedValue = withNamespace(expanded, md, expandedValue, ns)
+				expanded = withNamespace(expanded, md, ns)
 			}
 			in.expanded = expanded
 			in.expandedRequest = requestFor(expanded, nsLabels, probes.Attacker)
 			in.expandedRequest.generated = true
-			if in.expandedReview, err = review(expandedValue, nil, str(expanded, "apiVersion"), op, "", in.expandedRequest); err != nil {
-				in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
-				return in
-			}
 		}
 	}
+	// The Rego values are built on first use: a namespace-blind policy's evaluation shared
+	// from another namespace needs none of them. With LimitRanges they are built now, so a
+	// conversion error fails every policy as before.
+	values := func() error {
+		in.objectValue = placedValue(b.object, b.objectValue, namespace)
+		admittedValue := placedValue(b.admitted, b.admittedValue, namespace)
+		var err error
+		if limitedAdmitted {
+			if admittedValue, err = ast.InterfaceToValue(admitted); err != nil {
+				return err
+			}
+		}
+		var old ast.Value
+		if b.old != nil {
+			old = placedValue(b.old, b.oldValue, namespace)
+		}
+		if in.objectReview, err = review(admittedValue, old, str(in.object, "apiVersion"), op, probe.SubResource, in.objectRequest); err != nil {
+			return err
+		}
+		if in.pod == nil {
+			return nil
+		}
+		podValue := b.podValue
+		if ns := str(in.object, "metadata", "namespace"); ns != "" {
+			md, _ := b.pod["metadata"].(map[string]any)
+			podValue = withNamespaceValue(md, b.podValue, ns)
+		}
+		if len(ranges) > 0 {
+			if podValue, err = ast.InterfaceToValue(in.pod); err != nil {
+				return err
+			}
+		}
+		if in.podReview, err = review(podValue, nil, str(in.pod, "apiVersion"), op, "", in.podRequest); err != nil {
+			return err
+		}
+		if in.expanded != nil {
+			expandedValue := b.expandedValue
+			if ns := str(in.object, "metadata", "namespace"); ns != "" {
+				md, _ := b.expanded["metadata"].(map[string]any)
+				expandedValue = withNamespaceValue(md, expandedValue, ns)
+			}
+			if in.expandedReview, err = review(expandedValue, nil, str(in.expanded, "apiVersion"), op, "", in.expandedRequest); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	in.values = func() error {
+		if err := values(); err != nil {
+			return fmt.Errorf("probe %s: %v", probe.Name, err)
+		}
+		return nil
+	}
+	if len(ranges) > 0 {
+		in.err = in.regoValues()
+	}
 	return in
+}
+
+// regoValues builds in's Rego values once.
+func (in *probeInput) regoValues() error {
+	in.valuesOnce.Do(func() { in.valuesErr = in.values() })
+	return in.valuesErr
 }
 
 func requestFor(obj map[string]any, nsLabels map[string]string, user probes.UserInfo) request {
@@ -706,9 +796,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, p *Policy, probe probes.Probe,
 	}
 	var out Evaluation
 	stopped := e.mem.run(ctx, func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, e.timeout)
-		defer cancel()
-		out = e.judge(ctx, p, probe, in, ev)
+		ec := &engineCtx{parent: ctx, deadline: time.Now().Add(e.timeout)}
+		defer ec.stop()
+		out = e.judge(ec, p, probe, in, ev)
 		return nil
 	})
 	if stopped {
@@ -719,8 +809,31 @@ func (e *Evaluator) Evaluate(ctx context.Context, p *Policy, probe probes.Probe,
 	return out
 }
 
-// judge runs the policy on the prepared input within ctx's time limit.
-func (e *Evaluator) judge(ctx context.Context, p *Policy, probe probes.Probe, in *probeInput, ev Evaluation) Evaluation {
+// engineCtx is the context of one Evaluate call's engine runs: one deadline for all of them,
+// its timer started only when an engine runs (most calls end at a match, an exemption or a
+// result shared between namespaces).
+type engineCtx struct {
+	parent   context.Context
+	deadline time.Time
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+func (c *engineCtx) get() context.Context {
+	if c.ctx == nil {
+		c.ctx, c.cancel = context.WithDeadline(c.parent, c.deadline)
+	}
+	return c.ctx
+}
+
+func (c *engineCtx) stop() {
+	if c.cancel != nil {
+		c.cancel()
+	}
+}
+
+// judge runs the policy on the prepared input within ec's time limit.
+func (e *Evaluator) judge(ec *engineCtx, p *Policy, probe probes.Probe, in *probeInput, ev Evaluation) Evaluation {
 	namespace := ev.Namespace
 	if p.exec.psaNamespace != "" {
 		// A namespace's Pod Security level governs only pods created in it.
@@ -740,9 +853,9 @@ func (e *Evaluator) judge(ctx context.Context, p *Policy, probe probes.Probe, in
 	}
 	eval := func(which requestKind) result {
 		if p.exec.cel != nil {
-			return e.evalCEL(ctx, p, probe, in, which)
+			return e.evalCEL(ec.get(), p, probe, in, which)
 		}
-		return e.evalRego(ctx, p, in, which)
+		return e.evalRego(ec, p, in, which)
 	}
 	obj := eval(reqObject)
 	if p.Point != probes.PointAdmission || in.pod == nil {
@@ -757,7 +870,7 @@ func (e *Evaluator) judge(ctx context.Context, p *Policy, probe probes.Probe, in
 	// either way no Pod runs. Judged in that order; the first denial decides.
 	results := []result{obj}
 	vias := []string{ViaObject}
-	if in.expandedReview != nil && p.Engine == EngineGatekeeper {
+	if in.expanded != nil && p.Engine == EngineGatekeeper {
 		results, vias = append(results, eval(reqExpanded)), append(vias, ViaExpansion)
 	}
 	results, vias = append(results, eval(reqPod)), append(vias, ViaPod)
@@ -828,7 +941,7 @@ type result struct {
 	err      string
 }
 
-func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, which requestKind) result {
+func (e *Evaluator) evalRego(ec *engineCtx, p *Policy, in *probeInput, which requestKind) result {
 	if which != reqObject && in.pod == nil {
 		return result{verdict: VerdictNotApplicable}
 	}
@@ -842,12 +955,61 @@ func (e *Evaluator) evalRego(ctx context.Context, p *Policy, in *probeInput, whi
 	if q.err != "" {
 		return result{verdict: VerdictError, err: q.err}
 	}
-	var input ast.Value = in.objectValue
 	if p.exec.gatekeeper {
-		req, rev := in.request(which)
+		req, _ := in.request(which)
 		if skip, ok := e.gatekeeperSkips(p, req); ok {
 			return skip
 		}
+	}
+	// A namespace-blind policy gives the same result in every namespace where its input
+	// differs only in the namespace: the match and exemptions above are per namespace, the
+	// Rego evaluation below is shared (docs/semantics.md, "Evaluations shared between
+	// namespaces"). Gatekeeper's reviews also carry LimitRange defaults, so a namespace with
+	// LimitRanges keeps its own.
+	if !e.blind[p.exec.key] || e.printOut != io.Discard { // print() output stays per namespace
+		return e.runRego(ec.get(), p, q, in, which)
+	}
+	k := sharedKey{policy: p, which: which}
+	if p.exec.gatekeeper {
+		k.limited = in.limited
+	}
+	b := in.base
+	b.sharedMu.Lock()
+	r, ok := b.shared[k]
+	b.sharedMu.Unlock()
+	if ok {
+		return r
+	}
+	ctx := ec.get()
+	r = e.runRego(ctx, p, q, in, which)
+	if ctx.Err() == nil { // a cancelled or timed-out run is not the policy's answer
+		b.sharedMu.Lock()
+		if b.shared == nil {
+			b.shared = map[sharedKey]result{}
+		}
+		b.shared[k] = r
+		b.sharedMu.Unlock()
+	}
+	return r
+}
+
+// sharedKey names a Rego result shared between namespaces: a policy on one request of a probe,
+// with the namespace whose LimitRanges shaped the review ("" for none).
+type sharedKey struct {
+	policy  *Policy
+	which   requestKind
+	limited string
+}
+
+// runRego evaluates p's prepared query on one request of in: the manifest for a Rego file's
+// policy, Gatekeeper's input.review and the Constraint's parameters for a template.
+func (e *Evaluator) runRego(ctx context.Context, p *Policy, q *compiled, in *probeInput, which requestKind) result {
+	if err := in.regoValues(); err != nil {
+		return result{verdict: VerdictError, err: err.Error()}
+	}
+	var input ast.Value = in.objectValue
+	if p.exec.gatekeeper {
+		_, rev := in.request(which) // built by regoValues
 		input = ast.NewObject(
 			[2]*ast.Term{ast.StringTerm("review"), rev},
 			[2]*ast.Term{ast.StringTerm("parameters"), e.params[p.ID]},
@@ -934,24 +1096,23 @@ func (e *Evaluator) EvaluateAll(ctx context.Context, jobs []Job) []Evaluation {
 	// probes x namespaces. Sorted by inputKey, the jobs of one probe in every namespace are
 	// together too, and its namespace-free conversion goes after the last. The results keep
 	// the order of jobs.
-	keys := make([]string, len(jobs))
-	bases := make([]string, len(jobs))
-	remaining := map[string]int{}
+	keys := make([]inputKey, len(jobs))
+	remaining := map[inputKey]int{}
+	remainingBase := map[baseKey]int{}
 	order := make([]int, len(jobs))
 	for i, j := range jobs {
-		keys[i] = inputKey(j.Probe, j.Namespace)
-		bases[i] = "\x00base\x00" + baseKey(j.Probe)
+		keys[i] = inputKey{baseKeyOf(j.Probe), j.Namespace}
 		remaining[keys[i]]++
-		remaining[bases[i]]++
+		remainingBase[keys[i].base]++
 		order[i] = i
 	}
-	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
+	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]].less(keys[order[b]]) })
 	// A worker takes all the jobs of one probe at a time, so one worker converts its input and
 	// no two race to build the same one; workers pull groups from a counter rather than a
 	// channel, which cost a goroutine hand-off per job.
 	var groups [][]int
 	for k, i := range order {
-		if k == 0 || bases[i] != bases[order[k-1]] {
+		if k == 0 || keys[i].base != keys[order[k-1]].base {
 			groups = append(groups, nil)
 		}
 		groups[len(groups)-1] = append(groups[len(groups)-1], i)
@@ -969,8 +1130,8 @@ func (e *Evaluator) EvaluateAll(ctx context.Context, jobs []Job) []Evaluation {
 					if remaining[keys[i]]--; remaining[keys[i]] == 0 {
 						delete(e.inputs, keys[i])
 					}
-					if remaining[bases[i]]--; remaining[bases[i]] == 0 {
-						delete(e.bases, bases[i][len("\x00base\x00"):])
+					if remainingBase[keys[i].base]--; remainingBase[keys[i].base] == 0 {
+						delete(e.bases, keys[i].base)
 					}
 					e.mu.Unlock()
 				}

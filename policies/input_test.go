@@ -26,6 +26,9 @@ func TestBuildInputMatchesFullConversion(t *testing.T) {
 	for _, p := range ps {
 		for _, ns := range []string{"payments", "legacy", "default"} {
 			got, want := ev.buildInput(p, ns), fullInput(ev, p, ns)
+			if got.err == nil {
+				got.err = got.regoValues() // built on first use
+			}
 			if (got.err == nil) != (want.err == nil) {
 				t.Fatalf("%s@%s: error %v, want %v", p.Name, ns, got.err, want.err)
 			}
