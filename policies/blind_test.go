@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"testing"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/threatcov/threatcov/probes"
-	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
