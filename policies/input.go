@@ -234,12 +234,8 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 	}
 	b := e.base(probe)
 	in.base = b
-	if b.objectErr != nil {
-		in.err = fmt.Errorf("probe %s: %v", probe.Name, b.objectErr)
-		return in
-	}
-	if b.admittedErr != nil {
-		in.err = fmt.Errorf("probe %s: %v", probe.Name, b.admittedErr)
+	if err := b.err(); err != nil {
+		in.err = fmt.Errorf("probe %s: %v", probe.Name, err)
 		return in
 	}
 	in.object = placed(b.object, namespace)
@@ -258,91 +254,14 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 	nsLabels := e.nsLabels(namespace)
 	in.admitted = admitted
 	in.objectRequest = requestFor(admitted, nsLabels, probes.Attacker)
-	if b.old != nil && b.oldErr != nil {
-		in.err = fmt.Errorf("probe %s: %v", probe.Name, b.oldErr)
-		return in
-	}
-	op := probe.Operation
-	if op == "" {
-		op = "CREATE"
-	}
 	if b.pod != nil {
-		if b.podErr != nil {
-			in.err = fmt.Errorf("probe %s: %v", probe.Name, b.podErr)
-			return in
-		}
-		// ExpandPod gives the Pod its workload's namespace.
-		in.pod = b.pod
-		if ns := str(in.object, "metadata", "namespace"); ns != "" {
-			md, _ := b.pod["metadata"].(map[string]any)
-			in.pod = withNamespace(b.pod, md, ns)
-		}
-		if len(ranges) > 0 {
-			in.pod = probes.ApplyLimitRanges(in.pod, ranges)
-		}
-		// The controller creates the Pod: an original request from its service account.
-		controller, _ := probes.Controller(str(in.object, "kind"))
-		in.podRequest = requestFor(in.pod, nsLabels, controller)
-		if e.inv.expandsToPod(str(in.object, "kind")) {
-			expanded := b.expanded
-			if ns := str(in.object, "metadata", "namespace"); ns != "" {
-				md, _ := expanded["metadata"].(map[string]any)
-				expanded = withNamespace(expanded, md, ns)
-			}
-			in.expanded = expanded
-			in.expandedRequest = requestFor(expanded, nsLabels, probes.Attacker)
-			in.expandedRequest.generated = true
-		}
+		e.workloadRequests(in, nsLabels, ranges)
 	}
 	// The Rego values are built on first use: a namespace-blind policy's evaluation shared
 	// from another namespace needs none of them. With LimitRanges they are built now, so a
 	// conversion error fails every policy as before.
-	values := func() error {
-		in.objectValue = placedValue(b.object, b.objectValue, namespace)
-		admittedValue := placedValue(b.admitted, b.admittedValue, namespace)
-		var err error
-		if limitedAdmitted {
-			if admittedValue, err = ast.InterfaceToValue(admitted); err != nil {
-				return err
-			}
-		}
-		var old ast.Value
-		if b.old != nil {
-			old = placedValue(b.old, b.oldValue, namespace)
-		}
-		if in.objectReview, err = review(admittedValue, old, str(in.object, "apiVersion"), op, probe.SubResource, in.objectRequest); err != nil {
-			return err
-		}
-		if in.pod == nil {
-			return nil
-		}
-		podValue := b.podValue
-		if ns := str(in.object, "metadata", "namespace"); ns != "" {
-			md, _ := b.pod["metadata"].(map[string]any)
-			podValue = withNamespaceValue(md, b.podValue, ns)
-		}
-		if len(ranges) > 0 {
-			if podValue, err = ast.InterfaceToValue(in.pod); err != nil {
-				return err
-			}
-		}
-		if in.podReview, err = review(podValue, nil, str(in.pod, "apiVersion"), op, "", in.podRequest); err != nil {
-			return err
-		}
-		if in.expanded != nil {
-			expandedValue := b.expandedValue
-			if ns := str(in.object, "metadata", "namespace"); ns != "" {
-				md, _ := b.expanded["metadata"].(map[string]any)
-				expandedValue = withNamespaceValue(md, expandedValue, ns)
-			}
-			if in.expandedReview, err = review(expandedValue, nil, str(in.expanded, "apiVersion"), op, "", in.expandedRequest); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	in.values = func() error {
-		if err := values(); err != nil {
+		if err := in.buildValues(probe, namespace, limitedAdmitted, len(ranges) > 0); err != nil {
 			return fmt.Errorf("probe %s: %v", probe.Name, err)
 		}
 		return nil
@@ -351,6 +270,100 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 		in.err = in.regoValues()
 	}
 	return in
+}
+
+// err is the first error converting the probe's objects to Rego values.
+func (b *probeBase) err() error {
+	for _, err := range []error{b.objectErr, b.admittedErr, b.oldErr, b.podErr} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// workloadRequests adds the requests a workload probe makes besides its own: the Pod its
+// controller creates (an original request from the controller's service account, after
+// LimitRanger) and, where ExpansionTemplates apply, Gatekeeper's expansion of it (the
+// attacker's request, source Generated).
+func (e *Evaluator) workloadRequests(in *probeInput, nsLabels map[string]string, ranges []map[string]any) {
+	b := in.base
+	in.pod = inWorkloadNamespace(in.object, b.pod)
+	if len(ranges) > 0 {
+		in.pod = probes.ApplyLimitRanges(in.pod, ranges)
+	}
+	kind := str(in.object, "kind")
+	controller, _ := probes.Controller(kind)
+	in.podRequest = requestFor(in.pod, nsLabels, controller)
+	if e.inv.expandsToPod(kind) {
+		in.expanded = inWorkloadNamespace(in.object, b.expanded)
+		in.expandedRequest = requestFor(in.expanded, nsLabels, probes.Attacker)
+		in.expandedRequest.generated = true
+	}
+}
+
+// inWorkloadNamespace gives a workload's Pod the workload's namespace (ExpandPod copies the
+// namespace the workload names, not the one it is placed in).
+func inWorkloadNamespace(workload, pod map[string]any) map[string]any {
+	if ns := str(workload, "metadata", "namespace"); ns != "" {
+		md, _ := pod["metadata"].(map[string]any)
+		return withNamespace(pod, md, ns)
+	}
+	return pod
+}
+
+// inWorkloadNamespaceValue is inWorkloadNamespace on the Pod's Rego value.
+func inWorkloadNamespaceValue(workload, pod map[string]any, v ast.Value) ast.Value {
+	if ns := str(workload, "metadata", "namespace"); ns != "" {
+		md, _ := pod["metadata"].(map[string]any)
+		return withNamespaceValue(md, v, ns)
+	}
+	return v
+}
+
+// buildValues converts what buildInput placed into Rego values: the pipeline input and the
+// reviews of every request. limitedAdmitted and limitedPod say LimitRanger mutated the
+// admitted object or the Pod in this namespace, so they are converted anew.
+func (in *probeInput) buildValues(probe probes.Probe, namespace string, limitedAdmitted, limitedPod bool) error {
+	b := in.base
+	op := probe.Operation
+	if op == "" {
+		op = "CREATE"
+	}
+	in.objectValue = placedValue(b.object, b.objectValue, namespace)
+	admittedValue := placedValue(b.admitted, b.admittedValue, namespace)
+	var err error
+	if limitedAdmitted {
+		if admittedValue, err = ast.InterfaceToValue(in.admitted); err != nil {
+			return err
+		}
+	}
+	var old ast.Value
+	if b.old != nil {
+		old = placedValue(b.old, b.oldValue, namespace)
+	}
+	if in.objectReview, err = review(admittedValue, old, str(in.object, "apiVersion"), op, probe.SubResource, in.objectRequest); err != nil {
+		return err
+	}
+	if in.pod == nil {
+		return nil
+	}
+	podValue := inWorkloadNamespaceValue(in.object, b.pod, b.podValue)
+	if limitedPod {
+		if podValue, err = ast.InterfaceToValue(in.pod); err != nil {
+			return err
+		}
+	}
+	if in.podReview, err = review(podValue, nil, str(in.pod, "apiVersion"), op, "", in.podRequest); err != nil {
+		return err
+	}
+	if in.expanded != nil {
+		expandedValue := inWorkloadNamespaceValue(in.object, b.expanded, b.expandedValue)
+		if in.expandedReview, err = review(expandedValue, nil, str(in.expanded, "apiVersion"), op, "", in.expandedRequest); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // regoValues builds in's Rego values once.
