@@ -111,24 +111,7 @@ func TestTreeSVGConcurrent(t *testing.T) {
 // would otherwise keep graphviz busy for a very long time); the HTML report says so instead of
 // failing.
 func TestTreeTooLargeToDraw(t *testing.T) {
-	const n = 100000
-	nodes := make([]*attacktrees.Node, 0, n)
-	for i := 0; i < n; i++ {
-		node := &attacktrees.Node{ID: fmt.Sprintf("chain-%d", i), Kind: attacktrees.KindOr, Label: "link"}
-		if i == 0 {
-			node.Kind, node.Gate = attacktrees.KindGoal, attacktrees.GateOr
-		}
-		if i < n-1 {
-			node.Children = []string{fmt.Sprintf("chain-%d", i+1)}
-		} else {
-			node.Kind = attacktrees.KindStep
-		}
-		nodes = append(nodes, node)
-	}
-	c, err := attacktrees.Build([]*attacktrees.Tree{{ID: "chain", Title: "Chain", Nodes: nodes}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := chainCatalog(t, 100000)
 	if _, err := TreeSVG(context.Background(), c, nil, "chain"); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("got %v, want ErrTooLarge", err)
 	}
@@ -217,23 +200,7 @@ func TestTreeSVGOptions(t *testing.T) {
 // graphviz's orthogonal router would take minutes (a minute for 1,000 nodes), straight segments.
 func TestLargeTreeSplines(t *testing.T) {
 	for _, n := range []int{orthoMaxNodes, orthoMaxNodes + 1} {
-		nodes := make([]*attacktrees.Node, 0, n)
-		for i := 0; i < n; i++ {
-			node := &attacktrees.Node{ID: fmt.Sprintf("chain-%d", i), Kind: attacktrees.KindOr, Label: "link"}
-			if i == 0 {
-				node.Kind, node.Gate = attacktrees.KindGoal, attacktrees.GateOr
-			}
-			if i < n-1 {
-				node.Children = []string{fmt.Sprintf("chain-%d", i+1)}
-			} else {
-				node.Kind = attacktrees.KindStep
-			}
-			nodes = append(nodes, node)
-		}
-		c, err := attacktrees.Build([]*attacktrees.Tree{{ID: "chain", Title: "Chain", Nodes: nodes}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := chainCatalog(t, n)
 		dot, err := TreeDOT(c, nil, "chain")
 		if err != nil {
 			t.Fatal(err)
@@ -246,4 +213,28 @@ func TestLargeTreeSplines(t *testing.T) {
 			t.Errorf("%d nodes: the DOT lacks %s", n, want)
 		}
 	}
+}
+
+// chainCatalog is one tree "chain" of n nodes, each the only child of the one before: a goal,
+// ORs, and a step at the end.
+func chainCatalog(t *testing.T, n int) *attacktrees.Catalog {
+	t.Helper()
+	nodes := make([]*attacktrees.Node, 0, n)
+	for i := 0; i < n; i++ {
+		node := &attacktrees.Node{ID: fmt.Sprintf("chain-%d", i), Kind: attacktrees.KindOr, Label: "link"}
+		if i == 0 {
+			node.Kind, node.Gate = attacktrees.KindGoal, attacktrees.GateOr
+		}
+		if i < n-1 {
+			node.Children = []string{fmt.Sprintf("chain-%d", i+1)}
+		} else {
+			node.Kind = attacktrees.KindStep
+		}
+		nodes = append(nodes, node)
+	}
+	c, err := attacktrees.Build([]*attacktrees.Tree{{ID: "chain", Title: "Chain", Nodes: nodes}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
