@@ -97,12 +97,15 @@ func (f *stepFacts) collect(in *Input, step *mapping.Step, results map[jobKey]po
 					pf.proof[k] = true
 					break
 				}
-				// A policy that fails on the twin admits it, as a webhook failing open does.
-				tv := results[jobKey{pol.ID, twin.Name, k.ns}]
+				// A policy that fails on the twin admits it, as a webhook failing open does. A
+				// twin never evaluated proves nothing either way: the denial is not counted.
+				tv, judged := results[jobKey{pol.ID, twin.Name, k.ns}]
 				v.Twin = string(tv.Verdict)
-				if tv.Verdict == policies.VerdictDenied {
+				switch {
+				case !judged:
+				case tv.Verdict == policies.VerdictDenied:
 					pf.overBroad[k] = true
-				} else {
+				default:
 					pf.proof[k] = true
 				}
 			case policies.VerdictNotApplicable:
