@@ -149,6 +149,10 @@ func (p *LiveProber) DryRun(ctx context.Context, probe probes.Probe, namespace s
 			what += " (" + asCaller + ")"
 		}
 		switch {
+		case pv.Denied && asCaller != "":
+			// Judged on the wrong requester: a policy that exempts the controller would let
+			// the real Pod through, so this denial proves nothing (never a live block).
+			v = analyzer.LiveVerdict{Err: fmt.Sprintf("%s is denied, but that proves nothing about the Pod the controller creates: %s", what, pv.Message)}
 		case pv.Denied:
 			pv.Message = fmt.Sprintf("%s %q was admitted%s, but %s is denied: %s", obj.GetKind(), obj.GetName(), bracket(v.Message), what, pv.Message)
 			v = pv

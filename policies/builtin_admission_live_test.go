@@ -195,7 +195,8 @@ func TestBuiltinAdmissionOfflineEqualsAPIServer(t *testing.T) {
 	}
 
 	// Without the right to impersonate, the prober sends the Pod as the caller, says so once
-	// and in the verdict: the exemption then does not apply, and the variant looks blocked.
+	// and in the verdict: the exemption then does not apply, so the caller's denial proves
+	// nothing and is no live block (an error), never a false green.
 	if err := grantLiveProber(t, c, "id-hostpid"); err != nil {
 		t.Fatal(err)
 	}
@@ -206,10 +207,10 @@ func TestBuiltinAdmissionOfflineEqualsAPIServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		v := fallback.DryRun(ctx, byName["host-pid/deployment"], "id-hostpid")
-		if v.Err == "" {
+		if strings.Contains(v.Err, "proves nothing") {
 			want := "sent as the caller, not as system:serviceaccount:kube-system:replicaset-controller"
-			if !v.Denied || !strings.Contains(v.Message, want) {
-				t.Errorf("without impersonation: %+v, want denied with %q", v, want)
+			if v.Denied || !strings.Contains(v.Err, want) {
+				t.Errorf("without impersonation: %+v, want not denied, an error with %q", v, want)
 			}
 			if notes := fallback.Notes(); len(notes) != 1 || !strings.Contains(notes[0], "cannot impersonate") {
 				t.Errorf("without impersonation, notes %q, want one naming the refusal", notes)
