@@ -68,25 +68,19 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	closed := make([]bool, len(m.element))
-	for _, se := range evals {
-		if !se.closes {
-			continue
-		}
-		i := int(se.node.GraphID())
-		if a, ok := m.action[i]; ok {
-			closed[a] = true
-		} else {
-			closed[i] = true
-		}
-	}
+	closed := m.elements(evals, func(se *stepEval) bool { return se.closes })
+	// Policy-addressable elements: steps some policy is mapped to. A path with none of them is
+	// beyond what policies can close (docs/semantics.md, "Figures": the ceiling).
+	addressable := m.elements(evals, func(se *stepEval) bool {
+		return se.step != nil && se.step.OutOfScope == "" && len(se.step.Policies) > 0
+	})
 	res := header(&in)
 	res.Inputs.MaxPaths = in.MaxPaths
 	for _, t := range in.Catalog.Trees() {
 		res.Inputs.Trees = append(res.Inputs.Trees, t.ID)
 	}
 	res.Warnings = append(res.Warnings, in.Mapping.Warnings...)
-	goals := goalResults(&in, m, byNode, closed, res)
+	goals := goalResults(&in, m, byNode, closed, addressable, res)
 	res.Nodes, res.Steps = nodeResults(&in, m, byNode, evals, goals, closed)
 	res.Recommendations = recommend(&in, m, evals, goals, closed)
 	return res, nil
@@ -132,14 +126,16 @@ func header(in *Input) *Result {
 
 // goalResults counts all and open paths per goal, lists the open ones shortest first, and
 // fills the tree and summary figures of res.
-func goalResults(in *Input, m *model, byNode map[string]*stepEval, closed []bool, res *Result) []goalRoot {
+func goalResults(in *Input, m *model, byNode map[string]*stepEval, closed, addressable []bool, res *Result) []goalRoot {
 	blocked := func(i int) bool { return closed[i] }
+	beyond := func(i int) bool { return addressable[i] }                  // avoided: paths beyond policies
+	beyondOpen := func(i int) bool { return addressable[i] || closed[i] } // and open
 	var goals []goalRoot
-	total := pathTotals{}
+	total := pathCounts{}
 	var goalsBlocked, goalsAll int64
 	for _, t := range in.Catalog.Trees() {
 		tr := TreeResult{ID: t.ID, Title: t.Title}
-		tt := pathTotals{}
+		tt := pathCounts{}
 		var tBlocked int64
 		for _, g := range in.Catalog.Goals(t.ID) {
 			i := int(g.GraphID())
@@ -155,16 +151,17 @@ func goalResults(in *Input, m *model, byNode map[string]*stepEval, closed []bool
 				return true
 			})
 			gr.NotShown = new(big.Int).Sub(open, big.NewInt(int64(shown)))
-			gr.Figures.Paths = pathFigures(all, open)
+			counts := pathCounts{all: all, open: open, residual: m.engine.CountAvoiding(i, beyond), residualOpen: m.engine.CountAvoiding(i, beyondOpen)}
+			gr.Figures.Paths = counts.figures()
 			tr.Goals = append(tr.Goals, gr)
-			tt.add(all, open)
+			tt.add(counts)
 			goals = append(goals, goalRoot{i, all, open})
 		}
 		nGoals := int64(len(tr.Goals))
-		tr.Figures.Paths = pathFigures(tt.all, tt.open)
+		tr.Figures.Paths = tt.figures()
 		tr.Figures.Goals = ratio(big.NewInt(tBlocked), big.NewInt(nGoals))
-		tr.Figures.Steps, tr.Figures.StepCounts = stepFigures(in.Catalog, byNode, in.Catalog.Leaves(t.ID))
-		total.add(tt.all, tt.open)
+		tr.Figures.Steps, tr.Figures.StepCounts, tr.Figures.OpenCounts = stepFigures(in.Catalog, byNode, in.Catalog.Leaves(t.ID))
+		total.add(tt)
 		goalsBlocked += tBlocked
 		goalsAll += nGoals
 		res.Trees = append(res.Trees, tr)
@@ -178,9 +175,9 @@ func goalResults(in *Input, m *model, byNode map[string]*stepEval, closed []bool
 			allLeaves = append(allLeaves, n)
 		}
 	}
-	res.Summary.Paths = pathFigures(total.all, total.open)
+	res.Summary.Paths = total.figures()
 	res.Summary.Goals = ratio(big.NewInt(goalsBlocked), big.NewInt(goalsAll))
-	res.Summary.Steps, res.Summary.StepCounts = stepFigures(in.Catalog, byNode, allLeaves)
+	res.Summary.Steps, res.Summary.StepCounts, res.Summary.OpenCounts = stepFigures(in.Catalog, byNode, allLeaves)
 	return goals
 }
 
@@ -269,15 +266,52 @@ type goalRoot struct {
 	all, open *big.Int
 }
 
-// pathTotals sums path counts.
-type pathTotals struct{ all, open *big.Int }
+// pathCounts are the path counts of a goal, or their sums over a tree or the catalog: all and
+// open paths, and the residual ones beyond policies (no step a policy is mapped to), all and
+// open.
+type pathCounts struct{ all, open, residual, residualOpen *big.Int }
 
-func (t *pathTotals) add(all, open *big.Int) {
+func (t *pathCounts) add(o pathCounts) {
 	if t.all == nil {
-		t.all, t.open = new(big.Int), new(big.Int)
+		t.all, t.open, t.residual, t.residualOpen = new(big.Int), new(big.Int), new(big.Int), new(big.Int)
 	}
-	t.all.Add(t.all, all)
-	t.open.Add(t.open, open)
+	t.all.Add(t.all, o.all)
+	t.open.Add(t.open, o.open)
+	t.residual.Add(t.residual, o.residual)
+	t.residualOpen.Add(t.residualOpen, o.residualOpen)
+}
+
+// figures: coverage = blocked / all; ceiling = paths policies can close (all but the
+// residual) / all; coverage of the ceiling = blocked paths among those / the ceiling.
+func (t pathCounts) figures() PathFigures {
+	if t.all == nil {
+		t.add(pathCounts{all: new(big.Int), open: new(big.Int), residual: new(big.Int), residualOpen: new(big.Int)})
+	}
+	f := pathFigures(t.all, t.open)
+	closable := new(big.Int).Sub(t.all, t.residual)
+	openClosable := new(big.Int).Sub(t.open, t.residualOpen)
+	f.Ceiling = ratio(closable, t.all)
+	f.OfCeiling = ratio(new(big.Int).Sub(closable, openClosable), closable)
+	f.Residual = t.residualOpen
+	return f
+}
+
+// elements marks the path elements of the steps pred selects: a mapped inner node's own
+// action, else the node.
+func (m *model) elements(evals []*stepEval, pred func(*stepEval) bool) []bool {
+	out := make([]bool, len(m.element))
+	for _, se := range evals {
+		if !pred(se) {
+			continue
+		}
+		i := int(se.node.GraphID())
+		if a, ok := m.action[i]; ok {
+			out[a] = true
+		} else {
+			out[i] = true
+		}
+	}
+	return out
 }
 
 // buildModel turns the catalog's expansion (attacktrees.Catalog.Expansion: subtree boxes as
@@ -432,16 +466,23 @@ func ratio(num, den *big.Int) *Ratio {
 	return r
 }
 
-func stepFigures(c *attacktrees.Catalog, byNode map[string]*stepEval, leaves []*attacktrees.Node) (*Ratio, map[Status]int) {
+func stepFigures(c *attacktrees.Catalog, byNode map[string]*stepEval, leaves []*attacktrees.Node) (*Ratio, map[Status]int, map[OpenKind]int) {
 	counts := map[Status]int{}
+	var open map[OpenKind]int
 	var covered, addressable int64
 	for _, l := range leaves {
 		se := byNode[l.ID]
-		st := StatusOpen
+		st, kind := StatusOpen, OpenUncovered
 		if se != nil {
-			st = se.result.Status
+			st, kind = se.result.Status, se.result.OpenKind
 		}
 		counts[st]++
+		if st == StatusOpen {
+			if open == nil {
+				open = map[OpenKind]int{}
+			}
+			open[kind]++
+		}
 		if st == StatusOutOfScope {
 			continue
 		}
@@ -450,5 +491,5 @@ func stepFigures(c *attacktrees.Catalog, byNode map[string]*stepEval, leaves []*
 			covered++
 		}
 	}
-	return ratio(big.NewInt(covered), big.NewInt(addressable)), counts
+	return ratio(big.NewInt(covered), big.NewInt(addressable)), counts, open
 }

@@ -28,7 +28,7 @@ import (
 func decide(now time.Time, namespaces []string, n *attacktrees.Node, step *mapping.Step, leaf bool, f *stepFacts) StepResult {
 	r := StepResult{Node: n.ID, Tree: n.Tree, Label: n.Label, Ref: n.Ref, Leaf: leaf}
 	if step == nil {
-		r.Status = StatusOpen
+		r.Status, r.OpenKind = StatusOpen, OpenUncovered
 		r.Reason = "unmapped: no mapping entry names this step"
 		r.Explanation = "open: the mapping names no policy, scope or attestation for this step; add a mapping entry (docs/mapping.md)"
 		return r
@@ -79,6 +79,12 @@ func decide(now time.Time, namespaces []string, n *attacktrees.Node, step *mappi
 	default:
 		r.Status = StatusOpen
 		r.Explanation = openExplanation(step, f, ro.monitors)
+	}
+	if r.Status == StatusOpen {
+		r.OpenKind = OpenUncovered
+		if len(step.Policies) == 0 && step.Attestable != "" {
+			r.OpenKind = OpenAttestation
+		}
 	}
 	r.Discovered, r.MappedNotBlocking = expectation(&r, f, keys)
 	r.Explanation += explanationNotes(&r, f)

@@ -103,12 +103,31 @@ type Figures struct {
 	// blocked here and are also counted apart in StepCounts).
 	Steps      *Ratio         `json:"steps,omitempty"`
 	StepCounts map[Status]int `json:"stepCounts,omitempty"`
+	// OpenCounts splits the open steps by why they are open (OpenKind).
+	OpenCounts map[OpenKind]int `json:"openCounts,omitempty"`
 }
+
+// OpenKind says why an open step is open: nothing deployed addresses it, or it awaits a
+// written attestation (no policy can address it). Out-of-scope steps are a status of their
+// own.
+type OpenKind string
+
+const (
+	OpenUncovered   OpenKind = "uncovered"            // no deployed control addresses it
+	OpenAttestation OpenKind = "awaiting-attestation" // attestable, not attested (or expired)
+)
 
 // PathFigures counts minimal attack paths: all, blocked (containing a closed leaf) and open.
 type PathFigures struct {
 	Coverage Ratio    `json:"coverage"` // blocked / all
 	Open     *big.Int `json:"open"`
+	// Ceiling is the paths policies can close (those with a step some policy is mapped to)
+	// / all paths; OfCeiling is blocked / those paths, coverage against what policies can
+	// reach; Residual counts the open paths beyond policies (out-of-scope and attestable steps
+	// only): residual risk for other controls (docs/semantics.md, "Figures").
+	Ceiling   *Ratio   `json:"ceiling,omitempty"`
+	OfCeiling *Ratio   `json:"coverageOfCeiling,omitempty"`
+	Residual  *big.Int `json:"residualOpen,omitempty"`
 }
 
 // Result is everything one analysis computed. Every report format, the console summary and
@@ -234,8 +253,9 @@ type StepResult struct {
 	Missing     []string     `json:"missing,omitempty"`
 	Verdicts    []Verdict    `json:"verdicts,omitempty"`
 	Attestation *Attestation `json:"attestation,omitempty"`
-	Reason      string       `json:"reason,omitempty"` // why out of scope, or why not addressable
-	OpenPaths   *big.Int     `json:"openPaths"`        // open paths (all goals) through this step
+	Reason      string       `json:"reason,omitempty"`   // why out of scope, or why not addressable
+	OpenKind    OpenKind     `json:"openKind,omitempty"` // for open steps: why
+	OpenPaths   *big.Int     `json:"openPaths"`          // open paths (all goals) through this step
 	Explanation string       `json:"explanation"`
 }
 

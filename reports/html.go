@@ -51,7 +51,8 @@ func writeHTML(w io.Writer, v *view) error {
 		"NotShown":    v.notShown(),
 		"Unmapped":    v.unmapped(),
 		"OutOfScope":  v.withStatus(analyzer.StatusOutOfScope),
-		"StepCounts":  stepCounts(v.r.Summary.StepCounts),
+		"StepCounts":  StepCounts(v.r.Summary),
+		"Ceiling":     CeilingText(v.r.Summary.Paths),
 		"PathsFigure": v.r.Summary.Paths.Coverage.Text("paths"),
 		"GoalsFigure": v.r.Summary.Goals.Text("goals"),
 		"StepsFigure": v.r.Summary.Steps.Text("addressable steps"),
@@ -126,7 +127,8 @@ code { font-size: 0.9em; }
 <h2>Summary</h2>
 <table>
 <tr><th>Path coverage (blocked / all paths)</th><td>{{.PathsFigure}}</td></tr>
-<tr><th>Open paths</th><td>{{intStr .R.Summary.Paths.Open}}</td></tr>
+<tr><th>Open paths</th><td>{{intStr .R.Summary.Paths.Open}}</td></tr>{{if .Ceiling}}
+<tr><th>Path ceiling (paths policies can close)</th><td>{{.Ceiling}}</td></tr>{{end}}
 <tr><th>Goal coverage (blocked / goals)</th><td>{{.GoalsFigure}}</td></tr>
 <tr><th>Step coverage (blocked / addressable steps)</th><td>{{.StepsFigure}}</td></tr>
 {{if .StepCounts}}<tr><th>Steps by status</th><td>{{.StepCounts}}</td></tr>{{end}}

@@ -22,9 +22,12 @@ func writeMarkdown(w io.Writer, v *view) error {
 	ew.printf("| Figure | Value |\n|---|---|\n")
 	ew.printf("| Path coverage (blocked / all paths) | %s |\n", mdCell(r.Summary.Paths.Coverage.Text("paths")))
 	ew.printf("| Open paths | %s |\n", analyzer.CountText(r.Summary.Paths.Open))
+	if c := CeilingText(r.Summary.Paths); c != "" {
+		ew.printf("| Path ceiling (paths policies can close) | %s |\n", mdCell(c))
+	}
 	ew.printf("| Goal coverage (blocked / goals) | %s |\n", mdCell(r.Summary.Goals.Text("goals")))
 	ew.printf("| Step coverage (blocked / addressable steps) | %s |\n", mdCell(r.Summary.Steps.Text("addressable steps")))
-	if c := stepCounts(r.Summary.StepCounts); c != "" {
+	if c := StepCounts(r.Summary); c != "" {
 		ew.printf("| Steps by status | %s |\n", mdCell(c))
 	}
 	ew.printf("\nInputs: trees %s; policies %s; mapping %s.\n", mdCell(joinOr(r.Inputs.Trees, "-")), mdCell(joinOr(r.Inputs.Policies, "none")), mdCell(joinOr(r.Inputs.Mapping, "-")))

@@ -22,9 +22,12 @@ func writeTable(w io.Writer, v *view) error {
 	ew.printf("\nSUMMARY\n")
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  path coverage (blocked/all paths)\t%s, %s open\n", r.Summary.Paths.Coverage.Text("paths"), analyzer.CountText(r.Summary.Paths.Open))
+	if c := CeilingText(r.Summary.Paths); c != "" {
+		fmt.Fprintf(tw, "  path ceiling (policies can close)\t%s\n", c)
+	}
 	fmt.Fprintf(tw, "  goal coverage (blocked/goals)\t%s\n", r.Summary.Goals.Text("goals"))
 	steps := r.Summary.Steps.Text("addressable steps")
-	if c := stepCounts(r.Summary.StepCounts); c != "" {
+	if c := StepCounts(r.Summary); c != "" {
 		steps += "  [" + c + "]"
 	}
 	fmt.Fprintf(tw, "  step coverage (blocked/addressable)\t%s\n", steps)

@@ -123,11 +123,18 @@ var stepCountOrder = []analyzer.Status{
 	analyzer.StatusBypassed, analyzer.StatusOpen, analyzer.StatusOutOfScope,
 }
 
-func stepCounts(m map[analyzer.Status]int) string {
+// StepCounts prints a figure's steps by status, the open ones split by why they are open
+// (no deployed control, awaiting an attestation).
+func StepCounts(f analyzer.Figures) string {
+	m := f.StepCounts
 	var parts []string
 	for _, s := range stepCountOrder {
 		if n, ok := m[s]; ok {
-			parts = append(parts, fmt.Sprintf("%s %d", s, n))
+			part := fmt.Sprintf("%s %d", s, n)
+			if s == analyzer.StatusOpen && len(f.OpenCounts) > 0 {
+				part += " (" + openCounts(f.OpenCounts) + ")"
+			}
+			parts = append(parts, part)
 		}
 	}
 	// Statuses this version does not know still show, sorted, so nothing is hidden.
@@ -143,6 +150,33 @@ func stepCounts(m map[analyzer.Status]int) string {
 	}
 	sort.Strings(extra)
 	return strings.Join(append(parts, extra...), ", ")
+}
+
+// openKindText names the kinds of open steps as reports print them.
+var openKindText = map[analyzer.OpenKind]string{
+	analyzer.OpenUncovered:   "no deployed control",
+	analyzer.OpenAttestation: "awaiting attestation",
+}
+
+func openCounts(m map[analyzer.OpenKind]int) string {
+	var parts []string
+	for _, k := range []analyzer.OpenKind{analyzer.OpenUncovered, analyzer.OpenAttestation} {
+		if n, ok := m[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s %d", openKindText[k], n))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// CeilingText says what policies can reach: the paths with a step some policy is mapped to,
+// coverage against them, and the open paths beyond policies (residual risk), or "" for a
+// result without these figures.
+func CeilingText(f analyzer.PathFigures) string {
+	if f.Ceiling == nil || f.OfCeiling == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s can be closed by policies; blocked %s of those; %s open paths beyond policies (residual risk)",
+		f.Ceiling.Text("paths"), f.OfCeiling.Text("closable paths"), analyzer.CountText(f.Residual))
 }
 
 // unmapped lists the steps no policy is mapped to and that are neither out of scope nor

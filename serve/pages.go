@@ -12,6 +12,7 @@ import (
 
 	"github.com/threatcov/threatcov/analyzer"
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/reports"
 )
 
 //go:embed templates/*.html
@@ -102,8 +103,8 @@ func newLayout(snap *snapshot, title, page string) layout {
 
 // figures is a Figures as text, plus percentages for <meter> bars (nil when undefined).
 type figures struct {
-	Paths, Goals, Steps, Open, StepCounts string
-	PathsPct, GoalsPct, StepsPct          string // "" when undefined
+	Paths, Goals, Steps, Open, StepCounts, Ceiling string
+	PathsPct, GoalsPct, StepsPct                   string // "" when undefined
 }
 
 func newFigures(f analyzer.Figures) figures {
@@ -118,18 +119,9 @@ func newFigures(f analyzer.Figures) figures {
 	if f.Steps != nil {
 		out.Steps, out.StepsPct = f.Steps.Text("addressable steps"), pctValue(f.Steps)
 	}
-	if len(f.StepCounts) > 0 {
-		keys := make([]string, 0, len(f.StepCounts))
-		for k := range f.StepCounts {
-			keys = append(keys, string(k))
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = fmt.Sprintf("%s %d", k, f.StepCounts[analyzer.Status(k)])
-		}
-		out.StepCounts = strings.Join(parts, ", ")
-	}
+	// As the reports print them: one way everywhere.
+	out.StepCounts = reports.StepCounts(f)
+	out.Ceiling = reports.CeilingText(f.Paths)
 	return out
 }
 
