@@ -157,7 +157,7 @@ type Inputs struct {
 	NamespacesUnusable []string `json:"namespacesUnusable,omitempty"`
 	MaxPaths           int      `json:"maxPaths"`
 	// Date is the day attestations were judged against (YYYY-MM-DD, UTC).
-	Date string `json:"date"`
+	Date string `json:"date,omitempty"`
 }
 
 // TreeResult is one tree's figures and goals.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -155,7 +156,11 @@ func Load(ctx context.Context, c Config) (*analyzer.Input, error) {
 	if c.Timestamp {
 		in.Stamp = clock.UTC().Truncate(time.Second)
 	}
-	in.Sources.Policies = append([]string{}, c.Policies...)
+	// Paths as written would make two spellings of one folder two reports.
+	in.Sources.Policies = []string{}
+	for _, p := range c.Policies {
+		in.Sources.Policies = append(in.Sources.Policies, filepath.ToSlash(filepath.Clean(p)))
+	}
 	if c.clusterRequested() && c.Cluster.ContextName != "" {
 		in.Sources.Policies = append(in.Sources.Policies, "cluster:"+c.Cluster.ContextName)
 	}

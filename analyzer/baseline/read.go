@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/threatcov/threatcov/analyzer"
 )
@@ -151,4 +152,14 @@ func validate(r *analyzer.Result) error {
 		}
 	}
 	return nil
+}
+
+// Stable leaves out of a result what changes without coverage changing: the day attestations
+// were judged on and the generation time. A baseline written from it changes only when
+// coverage does (the attestations' expiry dates stay in the steps).
+func Stable(r *analyzer.Result) *analyzer.Result {
+	out := *r
+	out.Inputs.Date = ""
+	out.GeneratedAt = time.Time{}
+	return &out
 }

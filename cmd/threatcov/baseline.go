@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/threatcov/threatcov/analyzer/baseline"
 	"github.com/threatcov/threatcov/internal/atomicfile"
 	"github.com/threatcov/threatcov/pipeline"
 	"github.com/threatcov/threatcov/reports"
@@ -33,8 +34,8 @@ func newBaselineWriteCmd(s streams) *cobra.Command {
 		Long: `Analyse and write the JSON report to FILE: a baseline is the JSON report itself (schema
 in docs/report-schema.md), so 'analyze -o json' output serves as well. The file is replaced
 atomically: an interrupted run leaves the previous baseline intact. Commit it, and run
-'threatcov check --baseline FILE' in CI. Reports are byte-identical for the same inputs unless
---timestamp is given, so the baseline only changes when coverage does.`,
+'threatcov check --baseline FILE' in CI. The baseline leaves out the day and the generation time, and
+policy paths are normalised, so it changes only when coverage does.`,
 		Example: `  threatcov baseline write threatcov-baseline.json --policies policies/`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -46,7 +47,8 @@ atomically: an interrupted run leaves the previous baseline intact. Commit it, a
 			if err != nil {
 				return err
 			}
-			if err := atomicfile.Write(args[0], func(w io.Writer) error { return reports.Render(w, "json", res, cat) }); err != nil {
+			stable := baseline.Stable(res)
+			if err := atomicfile.Write(args[0], func(w io.Writer) error { return reports.Render(w, "json", stable, cat) }); err != nil {
 				return err
 			}
 			open := "0"

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // gateFixture copies testdata/gate into a temporary folder (the test edits its policy) and
@@ -235,5 +238,34 @@ func TestMappingSuggest(t *testing.T) {
 		if strings.Contains(string(data), "["+s.Node+"]") && s.Status != "blocked" {
 			t.Errorf("%s is %s, want blocked", s.Node, s.Status)
 		}
+	}
+}
+
+// TestBaselineStable: a baseline written on another day from another spelling of the same
+// policy folder is byte-identical: it changes only when coverage does.
+func TestBaselineStable(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
+	for _, run := range []struct{ file, policies, date string }{
+		{a, "../../examples/platform", "2026-12-01"},
+		{b, "./../../examples/platform/", "2026-12-06"},
+	} {
+		if code, _, stderr := runCLI(t, "baseline", "write", run.file, "--policies", run.policies, "--date", run.date); code != exitOK {
+			t.Fatalf("baseline write: exit %d: %s", code, stderr)
+		}
+	}
+	da, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := os.ReadFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(da, db) {
+		t.Errorf("baselines differ:\n%s", cmp.Diff(string(da), string(db)))
+	}
+	if strings.Contains(string(da), `"date"`) || strings.Contains(string(da), "generatedAt") {
+		t.Errorf("the baseline carries a date or a generation time")
 	}
 }
