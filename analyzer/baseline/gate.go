@@ -118,6 +118,10 @@ func Check(base, cur *analyzer.Result, g Gate) (*Outcome, error) {
 		o.Notes = append(o.Notes, fmt.Sprintf("%d goal(s) have more open paths than listed (--max-paths): their paths were compared by the exact counts and the listed paths: %s",
 			len(o.Diff.Partial), strings.Join(o.Diff.Partial, ", ")))
 	}
+	if o.Diff != nil && len(o.Diff.ClosedPaths) > 0 {
+		// Otherwise a later change could reopen them without the gate noticing.
+		o.Notes = append(o.Notes, fmt.Sprintf("%d path(s) closed since the baseline: rewrite it ('threatcov baseline write FILE' with the same flags) so that reopening them fails the gate", len(o.Diff.ClosedPaths)))
+	}
 	o.Passed = len(o.Failures) == 0
 	return o, nil
 }

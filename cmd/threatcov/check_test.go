@@ -88,9 +88,19 @@ func TestGateScenario(t *testing.T) {
 		t.Errorf("check -o json --fail-on new-open-goals: %+v", outcome)
 	}
 
+	// A baseline written while the constraint was in dryrun: restoring deny closes paths, and
+	// check says to rewrite the baseline so that reopening them would fail.
+	weak := filepath.Join(dir, "weak.json")
+	if code, _, stderr := runCLI(t, append([]string{"baseline", "write", weak}, analysis...)...); code != exitOK {
+		t.Fatalf("baseline write: exit %d: %s", code, stderr)
+	}
 	setEnforcement(t, dir, "dryrun", "deny")
 	if code, out, stderr := runCLI(t, append([]string{"check", "--baseline", base}, analysis...)...); code != exitOK {
 		t.Fatalf("check after restoring: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, append([]string{"check", "--baseline", weak, "--fail-on", "new-open-paths"}, analysis...)...)
+	if code != exitOK || !strings.Contains(out, "closed since the baseline: rewrite it") {
+		t.Errorf("check against the weaker baseline: exit %d, want a note to rewrite it:\n%s%s", code, out, stderr)
 	}
 }
 
