@@ -132,6 +132,7 @@ func Load(ctx context.Context, c Config) (*analyzer.Input, error) {
 	if err := c.checkDeployed(mp, inv); err != nil {
 		return nil, err
 	}
+	c.warnInputs(inv)
 	clock := c.Now
 	if clock.IsZero() {
 		clock = time.Now()
@@ -333,6 +334,21 @@ func (c Config) checkDeployed(mp *mapping.Mapping, inv *policies.Inventory) erro
 // TenantNamespace is the name of the new, unlabelled namespace tried when tenants may create
 // namespaces: no Namespace object declares it, so no label-based policy selects it.
 const TenantNamespace = "threatcov-new-tenant"
+
+// warnInputs says, on Stderr, what makes an analysis say less than the user may think: no
+// policy set at all, and a --namespace that nothing declares or names.
+func (c Config) warnInputs(inv *policies.Inventory) {
+	w := c.stderr()
+	if len(c.Policies) == 0 && !c.clusterRequested() {
+		fmt.Fprintln(w, "threatcov: no --policies and no cluster: nothing is deployed, so no step is blocked by a policy; point --policies at your policy set")
+	}
+	known := inv.AttackerNamespaces()
+	for _, ns := range c.Namespaces {
+		if !slices.Contains(known, ns) {
+			fmt.Fprintf(w, "threatcov: --namespace %s: no Namespace object declares it and no policy names it, so it has no labels (Pod Security, namespace selectors); check the name\n", ns)
+		}
+	}
+}
 
 // namespaces are where probes are placed: the live prober's own namespaces, else the
 // configured ones, else every namespace the attacker can use less those attested unusable

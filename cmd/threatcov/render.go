@@ -80,18 +80,24 @@ func (o *renderOptions) run(ctx context.Context, s streams, trees []string) erro
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	res, cat, err := pipeline.RunOrRead(ctx, o.analysis.config(s), o.report)
+	cfg := o.analysis.config(s)
+	// A mistyped tree id fails before any policy is run.
+	cat, err := cfg.LoadTrees()
+	if err != nil {
+		return err
+	}
+	for _, id := range trees {
+		if _, err := cat.FindTree(id); err != nil {
+			return err
+		}
+	}
+	res, cat, err := pipeline.RunOrRead(ctx, cfg, o.report)
 	if err != nil {
 		return err
 	}
 	if len(trees) == 0 {
 		for _, t := range cat.Trees() {
 			trees = append(trees, t.ID)
-		}
-	}
-	for _, id := range trees {
-		if _, ok := cat.Tree(id); !ok {
-			return fmt.Errorf("no tree %q: run 'threatcov trees list' for the tree ids", id)
 		}
 	}
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {

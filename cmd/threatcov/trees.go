@@ -98,9 +98,9 @@ func newTreesShowCmd(s streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t, ok := c.Tree(args[0])
-			if !ok {
-				return fmt.Errorf("no tree %q: run 'threatcov trees list' for the tree ids", args[0])
+			t, err := c.FindTree(args[0])
+			if err != nil {
+				return err
 			}
 			return o.out.write(s, func(w io.Writer) error {
 				switch o.out.format {

@@ -50,16 +50,30 @@ func newExplainCmd(s streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "explain NODE",
 		Short: "Explain why a node is open or blocked: policies, probes, verdicts, open paths",
-		Args:  cobra.ExactArgs(1),
+		Long: `Explain why a node is open or blocked: its policies, probes and verdicts, and the open paths
+through it. NODE is a node id, or a node's label as the trees draw it.`,
+		Example: `  threatcov explain mce-find-pod-with-hostpid --policies examples/platform
+  threatcov explain "Container is running as root" --policies examples/platform -o json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.out.validate(); err != nil {
 				return err
 			}
-			res, cat, err := pipeline.Run(cmd.Context(), o.analysis.config(s))
+			cfg := o.analysis.config(s)
+			// An unknown node fails before any policy is run.
+			cat, err := cfg.LoadTrees()
 			if err != nil {
 				return err
 			}
-			return o.out.write(s, func(w io.Writer) error { return reports.Explain(w, o.out.format, res, cat, args[0]) })
+			n, err := cat.FindNode(args[0])
+			if err != nil {
+				return err
+			}
+			res, cat, err := pipeline.Run(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			return o.out.write(s, func(w io.Writer) error { return reports.Explain(w, o.out.format, res, cat, n.ID) })
 		},
 	}
 	o.analysis.register(cmd)
