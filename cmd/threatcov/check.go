@@ -61,6 +61,7 @@ not fail a threshold; the output says so.`,
 	fl.StringVar(&o.minPaths, "min-path-coverage", "", "fail when path coverage is below this percentage")
 	fl.StringVar(&o.minGoals, "min-goal-coverage", "", "fail when goal coverage is below this percentage")
 	fl.StringSliceVar(&o.failOn, "fail-on", nil, "failure rules: new-open-paths, new-open-goals, any-open-goal")
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeValues("new-open-paths", "new-open-goals", "any-open-goal"))
 	fl.StringArrayVar(&o.reports, "report", nil, "also write the analysis as FORMAT=FILE, e.g. sarif=threatcov.sarif (repeatable; formats as analyze -o)")
 	return cmd
 }

@@ -173,3 +173,22 @@ current-context: tok
 		}
 	}
 }
+
+// TestCompletion: shells complete tree ids, node ids, output formats and gate rules.
+func TestCompletion(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"__complete", "trees", "show", "mal"}, "malicious-code-execution\tMalicious code execution"},
+		{[]string{"__complete", "render", "scenario-c"}, "scenario-compromised-container"},
+		{[]string{"__complete", "explain", "mce-find-pod-with-h"}, "mce-find-pod-with-hostpid\t"},
+		{[]string{"__complete", "analyze", "-o", ""}, "sarif"},
+		{[]string{"__complete", "check", "--fail-on", ""}, "new-open-paths"},
+	} {
+		code, out, stderr := runCLI(t, tt.args...)
+		if code != exitOK || !strings.Contains(out, tt.want) {
+			t.Errorf("%v: exit %d, %q (stderr %q), want %q", tt.args, code, out, stderr, tt.want)
+		}
+	}
+}

@@ -23,6 +23,7 @@ func (f *outputFlags) register(cmd *cobra.Command, def string, allowed ...string
 	f.allowed = allowed
 	cmd.Flags().StringVarP(&f.format, "output", "o", def, "output format: "+strings.Join(allowed, "|"))
 	cmd.Flags().StringVar(&f.file, "file", "", "write the output to this file (atomically) instead of standard output")
+	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(allowed...))
 }
 
 func (f *outputFlags) validate() error {

@@ -49,6 +49,7 @@ same --trees and --trees-mode as the analysis that wrote it.`,
 		},
 	}
 	o.analysis.register(cmd)
+	cmd.ValidArgsFunction = completeTrees(&o.analysis.trees)
 	o.analysis.progress = s.err
 	cmd.Flags().StringVar(&o.dir, "dir", ".", "folder to write one <tree>.svg (or .dot) per tree into; created if missing")
 	cmd.Flags().StringVar(&o.format, "format", "svg", "file format: svg or dot")

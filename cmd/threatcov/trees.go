@@ -116,6 +116,7 @@ func newTreesShowCmd(s streams) *cobra.Command {
 	}
 	o.trees.register(cmd)
 	o.out.register(cmd, "tree", "tree", "json", "yaml")
+	cmd.ValidArgsFunction = completeTrees(&o.trees)
 	return cmd
 }
 

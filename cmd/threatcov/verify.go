@@ -77,6 +77,7 @@ through it. NODE is a node id, or a node's label as the trees draw it.`,
 		},
 	}
 	o.analysis.register(cmd)
+	cmd.ValidArgsFunction = completeNode(&o.analysis.trees)
 	o.out.register(cmd, "table", "table", "json")
 	return cmd
 }
