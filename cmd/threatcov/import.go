@@ -26,7 +26,9 @@ var importers = map[string]func(io.Reader, string) (*attacktrees.Tree, error){
 func newTreesImportCmd(s streams) *cobra.Command {
 	var o treesImportOptions
 	cmd := &cobra.Command{
-		Use:   "import --format openpsa|adtool FILE",
+		Use: "import --format openpsa|adtool FILE",
+		Example: `  threatcov trees import --format openpsa model.xml > model.yaml
+  threatcov trees import --format adtool tree.xml --file tree.yaml`,
 		Short: "Convert an Open-PSA MEF fault tree or an ADTool attack tree into the tree schema (YAML)",
 		Long: `Convert an Open-PSA MEF fault tree (and, or, atleast gates, gate and basic-event
 references) or an ADTool XML attack tree into threatcov's tree schema, written as YAML to

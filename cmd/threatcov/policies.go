@@ -27,7 +27,9 @@ type policiesListOptions struct {
 func newPoliciesListCmd(s streams) *cobra.Command {
 	var o policiesListOptions
 	cmd := &cobra.Command{
-		Use:   "list",
+		Use: "list",
+		Example: `  threatcov policies list --policies examples/platform
+  threatcov policies list --context prod -o json`,
 		Short: "List the policies found: id, engine, enforcement point, enforcement, scope, source",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

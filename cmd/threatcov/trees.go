@@ -29,7 +29,9 @@ type treesListOptions struct {
 func newTreesListCmd(s streams) *cobra.Command {
 	var o treesListOptions
 	cmd := &cobra.Command{
-		Use:   "list",
+		Use: "list",
+		Example: `  threatcov trees list
+  threatcov trees list --trees my-trees/ --trees-mode replace`,
 		Short: "List the attack trees with their node, leaf and goal counts",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
@@ -87,7 +89,9 @@ type treesShowOptions struct {
 func newTreesShowCmd(s streams) *cobra.Command {
 	var o treesShowOptions
 	cmd := &cobra.Command{
-		Use:   "show TREE",
+		Use: "show TREE",
+		Example: `  threatcov trees show malicious-code-execution
+  threatcov trees show denial-of-service -o yaml`,
 		Short: "Show one attack tree as an outline, JSON or YAML",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
@@ -122,8 +126,9 @@ func newTreesShowCmd(s streams) *cobra.Command {
 
 func newTreesValidateCmd(s streams) *cobra.Command {
 	return &cobra.Command{
-		Use:   "validate FILE...",
-		Short: "Check attack tree files: schema, ids, children, cycles, reachability",
+		Use:     "validate FILE...",
+		Example: `  threatcov trees validate my-trees/*.yaml`,
+		Short:   "Check attack tree files: schema, ids, children, cycles, reachability",
 		Long: `Check attack tree files. Each file is checked on its own, then together; subtree
 targets that none of them defines are resolved against the embedded catalog. Every problem is
 reported as file:line: node "id": what is wrong and what to do.`,
@@ -154,7 +159,9 @@ var exporters = map[string]func(io.Writer, *attacktrees.Catalog) error{
 func newTreesExportCmd(s streams) *cobra.Command {
 	var o treesExportOptions
 	cmd := &cobra.Command{
-		Use:   "export --format openpsa",
+		Use: "export --format openpsa",
+		Example: `  threatcov trees export --format openpsa --file catalog.xml
+  scram --zbdd catalog.xml`,
 		Short: "Write the loaded attack trees as Open-PSA MEF fault trees, one per goal",
 		Long: `Write every goal of the loaded catalog (the embedded one, plus or instead of --trees) as an
 Open-PSA MEF fault tree, so an independent fault-tree tool such as SCRAM can recount the minimal

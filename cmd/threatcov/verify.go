@@ -17,7 +17,9 @@ type verifyOptions struct {
 func newVerifyCmd(s streams) *cobra.Command {
 	var o verifyOptions
 	cmd := &cobra.Command{
-		Use:   "verify",
+		Use: "verify",
+		Example: `  threatcov verify --policies examples/platform
+  threatcov verify --policies policies/ --namespace apps -o json`,
 		Short: "Execute the deployed policies on the attack probes and show every verdict",
 		Long: `Show the matrix step x probe x policy with each verdict (denied, admitted,
 not-applicable, error) and the resulting step status: blocked (verified or declared),

@@ -38,9 +38,10 @@ func version() string {
 
 func newVersionCmd(s streams) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the threatcov version, commit and Go version it was built with",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Example: `  threatcov version`,
+		Short:   "Print the threatcov version, commit and Go version it was built with",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := fmt.Fprintf(s.out, "threatcov %s\n", version())
 			return err
