@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -203,5 +205,59 @@ attestations:
 	_, err = Resolve(cat, []string{"host-pid"}, false, g)
 	if want := `p.yaml:3: unknown probe family "no-such-family": add it to the probes or fix the name`; err == nil || err.Error() != want {
 		t.Errorf("unknown family: %v, want %s", err, want)
+	}
+}
+
+// TestAttestationSelectors: one attestation covers every node its labels or refs select (a
+// step drawn in several trees), as a step entry does; a namespace attestation names no node.
+func TestAttestationSelectors(t *testing.T) {
+	cat, err := attacktrees.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	trees := map[string]map[string]bool{}
+	for _, n := range cat.Nodes() {
+		if n.Kind == attacktrees.KindStep {
+			if trees[n.Label] == nil {
+				trees[n.Label] = map[string]bool{}
+			}
+			trees[n.Label][n.Tree] = true
+		}
+	}
+	label := ""
+	for l, ts := range trees {
+		if len(ts) >= 2 && (label == "" || l < label) {
+			label = l
+		}
+	}
+	if label == "" {
+		t.Fatal("no step label is drawn in two trees")
+	}
+	f, err := Parse([]byte("version: 1\nattestations:\n  - labels: ["+strconv.Quote(label)+"]\n    control: c\n    evidence: e\n    expires: 2030-01-01\n  - namespace: kube-system\n    control: rbac\n    evidence: e\n    expires: 2030-01-01\n"), "a.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Resolve(cat, nil, true, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := 0
+	for _, n := range cat.Nodes() {
+		if n.Label == label {
+			if s := m.Step(n.ID); s == nil || s.Attestation == nil {
+				t.Errorf("%s (%s) is not attested", n.ID, n.Tree)
+			} else {
+				covered++
+			}
+		}
+	}
+	if covered < 2 {
+		t.Errorf("the attestation covers %d nodes labelled %q, want every one (>= 2)", covered, label)
+	}
+	if got := m.UnusableNamespaces(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)); len(got) != 1 || got[0] != "kube-system" {
+		t.Errorf("unusable namespaces %v, want [kube-system]", got)
+	}
+	if _, err := Parse([]byte("version: 1\nattestations:\n  - labels: [x]\n    namespace: y\n    control: c\n    evidence: e\n    expires: 2030-01-01\n"), "b.yaml"); err == nil {
+		t.Error("an attestation naming both nodes and a namespace was accepted")
 	}
 }

@@ -66,11 +66,16 @@ type Entry struct {
 // Namespace instead of Node, that the attacker cannot create workloads in that namespace
 // (RBAC, say), so probes are not tried there.
 type AttestationSpec struct {
-	Node      string `yaml:"node"`
-	Namespace string `yaml:"namespace"`
-	Control   string `yaml:"control"`
-	Evidence  string `yaml:"evidence"`
-	Expires   string `yaml:"expires"` // YYYY-MM-DD
+	// Node, Nodes, Labels and Refs select the nodes it covers the way a step entry does, so
+	// one attestation covers a step drawn in several trees.
+	Node      string   `yaml:"node"`
+	Nodes     []string `yaml:"nodes"`
+	Labels    []string `yaml:"labels"`
+	Refs      []string `yaml:"refs"`
+	Namespace string   `yaml:"namespace"`
+	Control   string   `yaml:"control"`
+	Evidence  string   `yaml:"evidence"`
+	Expires   string   `yaml:"expires"` // YYYY-MM-DD
 
 	File string `yaml:"-"`
 	Line int    `yaml:"-"`
@@ -321,8 +326,9 @@ func CheckPolicyRef(ref string) error {
 
 func (a *AttestationSpec) parse() (*Attestation, error) {
 	where := fmt.Sprintf("%s:%d", a.File, a.Line)
-	if (a.Node == "") == (a.Namespace == "") || a.Control == "" || a.Evidence == "" || a.Expires == "" {
-		return nil, fmt.Errorf("%s: an attestation needs node (or namespace, for one the attacker cannot create workloads in), control, evidence and expires (YYYY-MM-DD)", where)
+	selects := a.Node != "" || len(a.Nodes)+len(a.Labels)+len(a.Refs) > 0
+	if selects == (a.Namespace != "") || a.Control == "" || a.Evidence == "" || a.Expires == "" {
+		return nil, fmt.Errorf("%s: an attestation needs the nodes it covers (node, nodes, labels or refs) or a namespace the attacker cannot create workloads in, and control, evidence and expires (YYYY-MM-DD)", where)
 	}
 	exp, err := time.Parse("2006-01-02", a.Expires)
 	if err != nil {
@@ -458,17 +464,25 @@ func (r *resolver) applyAttestation(a *AttestationSpec) {
 		r.m.namespaces[a.Namespace] = att
 		return
 	}
-	n, ok := r.c.Node(a.Node)
-	if !ok {
-		r.warn("%s:%d: attestation for node %q, which is not in the catalog", a.File, a.Line, a.Node)
-		return
+	if a.Node != "" {
+		if _, ok := r.c.Node(a.Node); !ok {
+			r.warn("%s:%d: attestation for node %q, which is not in the catalog", a.File, a.Line, a.Node)
+			return
+		}
 	}
-	s := r.m.steps[n.ID]
-	if s == nil {
-		s = &Step{Node: n, Points: []probes.Point{probes.PointAdmission}, File: a.File, Line: a.Line}
-		r.m.steps[n.ID] = s
+	// The same selectors as a step entry: by id, label and ref.
+	sel := &Entry{Nodes: a.Nodes, Labels: a.Labels, Refs: a.Refs, File: a.File, Line: a.Line}
+	if a.Node != "" {
+		sel.Nodes = append([]string{a.Node}, a.Nodes...)
 	}
-	s.Attestation = att
+	for _, n := range r.selected(sel) {
+		s := r.m.steps[n.ID]
+		if s == nil {
+			s = &Step{Node: n, Points: []probes.Point{probes.PointAdmission}, File: a.File, Line: a.Line}
+			r.m.steps[n.ID] = s
+		}
+		s.Attestation = att
+	}
 }
 
 func sorted[T cmp.Ordered](in []T) []T {
