@@ -12,9 +12,10 @@ import (
 // stepFacts is what execution found for one step: everything decide needs, so that the
 // decision is a pure function a table test drives without OPA.
 type stepFacts struct {
-	keys     []probeKey    // every probe request of the step, sorted
-	policies []policyFacts // the policies considered for the step, sorted by id
-	live     map[probeKey]LiveVerdict
+	keys       []probeKey    // every probe request of the step, sorted
+	candidates []stepPolicy  // the policies planned for the step (considered)
+	policies   []policyFacts // the policies considered for the step, sorted by id
+	live       map[probeKey]LiveVerdict
 	// missing are the mapping's references with no policy deployed at a point the step
 	// crosses; inert the mapped policies that act on nothing (a template without a
 	// constraint); elsewhere the mapped policies deployed only at a point the step does
@@ -73,8 +74,8 @@ func (f *stepFacts) collect(in *Input, step *mapping.Step, results map[jobKey]po
 			}
 		}
 	}
-	for _, pol := range considered(in.Inventory, step) {
-		mapped := mappedTo(in.Inventory, step, pol)
+	for _, c := range f.candidates {
+		pol, mapped := c.policy, c.mapped
 		if !mapped && !deniesAny(pol.ID, f.keys, results) {
 			continue // neither named nor denying: the report does not show it (below)
 		}

@@ -103,13 +103,13 @@ func plan(in *Input) ([]*stepEval, []policies.Job) {
 		if step == nil || step.OutOfScope != "" {
 			continue
 		}
-		candidates := considered(in.Inventory, step)
+		se.facts.candidates = considered(in.Inventory, step)
 		for _, fam := range step.Probes {
 			for _, probe := range byFamily[fam] {
 				for _, ns := range in.Namespaces {
 					se.facts.keys = append(se.facts.keys, probeKey{probe.Name, ns})
-					for _, pol := range candidates {
-						add(pol, probe, ns)
+					for _, c := range se.facts.candidates {
+						add(c.policy, probe, ns)
 					}
 				}
 			}
@@ -157,18 +157,24 @@ func liveVerdicts(ctx context.Context, in *Input) map[probeKey]LiveVerdict {
 // jobKey names one evaluation: a policy on a probe in a namespace.
 type jobKey struct{ policy, probe, ns string }
 
+// stepPolicy is a deployed policy considered for a step, and whether the mapping names it.
+type stepPolicy struct {
+	policy *policies.Policy
+	mapped bool
+}
+
 // considered returns the deployed policies that could act on a step: every policy at a point
 // the step crosses that is executable, and the declared (not executable) ones the mapping
 // names. A declared policy is never credited from discovery: nothing shows it denies the
 // attack.
-func considered(inv *policies.Inventory, step *mapping.Step) []*policies.Policy {
-	var out []*policies.Policy
+func considered(inv *policies.Inventory, step *mapping.Step) []stepPolicy {
+	var out []stepPolicy
 	for _, p := range inv.Policies {
 		if !step.Crosses(p.Point) || p.Mode == policies.ModeNone {
 			continue
 		}
-		if p.Verifiable || mappedTo(inv, step, p) {
-			out = append(out, p)
+		if mapped := mappedTo(inv, step, p); p.Verifiable || mapped {
+			out = append(out, stepPolicy{p, mapped})
 		}
 	}
 	return out
