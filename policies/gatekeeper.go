@@ -55,7 +55,7 @@ func (inv *Inventory) gatekeeperExempt(namespace string, labels map[string]strin
 	switch {
 	case namespace == GatekeeperNamespace:
 		return "Gatekeeper's webhook does not judge requests in its own namespace " + GatekeeperNamespace
-	case labels[GatekeeperIgnoreLabel] != "" || hasKey(labels, GatekeeperIgnoreLabel):
+	case hasKey(labels, GatekeeperIgnoreLabel):
 		return fmt.Sprintf("namespace %s is labelled %s, which Gatekeeper's webhook skips", namespace, GatekeeperIgnoreLabel)
 	}
 	for _, p := range inv.gkExempt {
