@@ -755,7 +755,7 @@ func TestLoadProbesErrors(t *testing.T) {
 // TestAlternativePSAAndObjectTwins: an alternative's own psaLevel/psaChecks replace the
 // family's for its probe only, and an object's benign twin is loaded like its object (JSON
 // numbers, strict validation) and named after it.
-func TestAlternativePSAAndObjectTwins(t *testing.T) {
+func TestAlternativePSAAndObjecttwinsOf(t *testing.T) {
 	dir := writeProbeFiles(t, map[string]string{
 		"root.yaml": `name: root-custom
 description: Runs as root.
@@ -806,7 +806,7 @@ objects:
 		t.Fatalf("want one probe with a twin, got %+v", ps)
 	}
 	tw := ps[0].Twin
-	if tw.Name != "svc-custom/nodeport~benign" || !tw.IsTwin() || tw.Operation != "CREATE" {
+	if tw.Name != "svc-custom/nodeport~benign" || tw.Family != TwinFamily || tw.Operation != "CREATE" {
 		t.Errorf("twin %s (family %s, %s)", tw.Name, tw.Family, tw.Operation)
 	}
 	port := tw.Object["spec"].(map[string]any)["ports"].([]any)[0].(map[string]any)["port"]
@@ -929,7 +929,7 @@ func TestProbesAgainstRealAPIServer(t *testing.T) {
 	}
 	all := defaultProbes(t)
 	// The benign twins are requests a correct policy admits: the cluster must accept them too.
-	all = append(all, Twins(all)...)
+	all = append(all, twinsOf(all)...)
 	for _, p := range all {
 		if p.Operation == "CONNECT" {
 			continue
@@ -947,7 +947,7 @@ func TestProbesAgainstRealAPIServer(t *testing.T) {
 			}
 			err := send(p, restricted)
 			var checks []string // a twin fails none
-			if !p.IsTwin() {
+			if p.Family != TwinFamily {
 				_, checks = fams[p.Family].psa(p.Variant)
 			}
 			if want := len(checks) > 0; want != (err != nil) {
@@ -999,7 +999,7 @@ func TestTwins(t *testing.T) {
 				continue
 			}
 			tw := *p.Twin
-			if !strings.HasSuffix(tw.Name, "~benign") || !tw.IsTwin() {
+			if !strings.HasSuffix(tw.Name, "~benign") || tw.Family != TwinFamily {
 				t.Errorf("%s: object twin named %s, family %s", p.Name, tw.Name, tw.Family)
 			}
 			if tw.Object["kind"] != p.Object["kind"] || tw.Operation != p.Operation || tw.SubResource != p.SubResource {
@@ -1023,8 +1023,8 @@ func TestTwins(t *testing.T) {
 			t.Errorf("%s has no benign twin", p.Name)
 			continue
 		}
-		if !tw.IsTwin() || p.IsTwin() {
-			t.Errorf("%s: IsTwin wrong for the probe or its twin %s", p.Name, tw.Name)
+		if tw.Family != TwinFamily || p.Family == TwinFamily {
+			t.Errorf("%s: twin family wrong for the probe or its twin %s", p.Name, tw.Name)
 		}
 		if tw.Object["kind"] != p.Object["kind"] || tw.Operation != p.Operation || tw.SubResource != p.SubResource {
 			t.Errorf("%s: twin %s is a %v %s/%s, the probe a %v %s/%s", p.Name, tw.Name, tw.Object["kind"], tw.Operation, tw.SubResource, p.Object["kind"], p.Operation, p.SubResource)
@@ -1043,7 +1043,7 @@ func TestTwins(t *testing.T) {
 	if len(shared) != 5 {
 		t.Errorf("%d distinct twins of the embedded families, want one per variant (5)", len(shared))
 	}
-	if got := len(Twins(defaultProbes(t))); got < len(shared) {
+	if got := len(twinsOf(defaultProbes(t))); got < len(shared) {
 		t.Errorf("Twins returned %d, want at least %d", got, len(shared))
 	}
 }
@@ -1084,4 +1084,18 @@ func TestEvasionMatrixListsEveryVariant(t *testing.T) {
 			}
 		}
 	}
+}
+
+// twinsOf returns the distinct benign twins of ps, sorted by name.
+func twinsOf(ps []Probe) []Probe {
+	seen := map[string]bool{}
+	var out []Probe
+	for _, p := range ps {
+		if p.Twin != nil && !seen[p.Twin.Name] {
+			seen[p.Twin.Name] = true
+			out = append(out, *p.Twin)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }

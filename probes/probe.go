@@ -1,7 +1,5 @@
 package probes
 
-import "sort"
-
 // Probe is one attack manifest: the smallest request that performs an attack step, in one
 // variant (bare Pod, a workload's pod template, an init or ephemeral container, ...).
 type Probe struct {
@@ -34,26 +32,9 @@ type Probe struct {
 	Twin *Probe `json:"-"`
 }
 
-// IsTwin reports whether p is a benign twin rather than an attack.
-func (p Probe) IsTwin() bool { return p.Family == TwinFamily }
-
 // TwinFamily is the family every benign twin belongs to. A pod or container family's twin
 // is named "benign/<variant>"; an object family's "<family>/<object>~benign".
 const TwinFamily = "benign"
-
-// Twins returns the distinct benign twins of ps, sorted by name.
-func Twins(ps []Probe) []Probe {
-	seen := map[string]bool{}
-	var out []Probe
-	for _, p := range ps {
-		if p.Twin != nil && !seen[p.Twin.Name] {
-			seen[p.Twin.Name] = true
-			out = append(out, *p.Twin)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
 
 // Point is an enforcement point: where a policy acts, and so which form of a probe it sees
 // (docs/semantics.md, "Enforcement points"). A step crosses one or more points; a policy acts
