@@ -64,50 +64,50 @@ nodes:
 	}
 	fmt.Println(strings.Contains(string(svg), `<g id="demo&#45;hostpid" class="node">`))
 	// Output:
-// # Attack-path coverage report
-//
-// ## Summary
-//
-// | Figure | Value |
-// |---|---|
-// | Path coverage (blocked / all paths) | 0/1 (0.00%) |
-// | Open paths | 1 |
-// | Goal coverage (blocked / goals) | n/a (no goals) |
-// | Step coverage (blocked / addressable steps) | n/a (no addressable steps) |
-//
-// Inputs: trees -; policies none; mapping -.
-//
-// ## Coverage per tree
-//
-// | Tree | Goal | Status | Path coverage | Open paths |
-// |---|---|---|---|---|
-// | **Demo** | | | 0/1 (0.00%) | 1 |
-// | | Run code on the node (`demo-goal`) | ❌ open | 0/1 (0.00%) | 1 |
-//
-// ## Open attack paths policies can close
-//
-// Shortest first: each is a set of attack steps that together reach the goal with no enforcing policy in the way, and at least one step a policy addresses.
-//
-// | Steps | Goal | Path |
-// |---|---|---|
-// | 1 | Run code on the node | Start a pod in the host PID namespace |
-//
-// ## Residual risk: open paths beyond admission policies
-//
-// None.
-//
-// ## Recommendations
-//
-// None.
-//
-// ## Steps without a mapped policy
-//
-// | Step | Tree | Status | Open paths through it | Why |
-// |---|---|---|---|---|
-// | Start a pod in the host PID namespace (`demo-hostpid`) | demo | open | 0 | - |
-//
-// ## Out-of-scope steps
-//
-// None.
-// true
+	// # Attack-path coverage report
+	//
+	// ## Summary
+	//
+	// | Figure | Value |
+	// |---|---|
+	// | Path coverage (blocked / all paths) | 0/1 (0.00%) |
+	// | Open paths | 1 |
+	// | Goal coverage (blocked / goals) | n/a (no goals) |
+	// | Step coverage (blocked / addressable steps) | n/a (no addressable steps) |
+	//
+	// Inputs: trees -; policies none; mapping -.
+	//
+	// ## Coverage per tree
+	//
+	// | Tree | Goal | Status | Path coverage | Open paths |
+	// |---|---|---|---|---|
+	// | **Demo** | | | 0/1 (0.00%) | 1 |
+	// | | Run code on the node (`demo-goal`) | ❌ open | 0/1 (0.00%) | 1 |
+	//
+	// ## Open attack paths policies can close
+	//
+	// Shortest first: each is a set of attack steps that together reach the goal with no enforcing policy in the way, and at least one step a policy addresses.
+	//
+	// | Steps | Goal | Path |
+	// |---|---|---|
+	// | 1 | Run code on the node | Start a pod in the host PID namespace |
+	//
+	// ## Residual risk: open paths beyond admission policies
+	//
+	// None.
+	//
+	// ## Recommendations
+	//
+	// None.
+	//
+	// ## Steps without a mapped policy
+	//
+	// | Step | Tree | Status | Open paths through it | Why |
+	// |---|---|---|---|---|
+	// | Start a pod in the host PID namespace (`demo-hostpid`) | demo | open | 0 | - |
+	//
+	// ## Out-of-scope steps
+	//
+	// None.
+	// true
 }
