@@ -38,6 +38,20 @@ type Input struct {
 	// Stamp, when set, is recorded as the result's GeneratedAt.
 	Stamp   time.Time
 	Sources Inputs
+
+	// only, when set, restricts evaluation to these nodes (re-analysing a recommendation).
+	only map[string]bool
+	// results are the verdicts of the last evaluation; reuse, when set, supplies a
+	// re-analysis with those of the original its change leaves as they were.
+	results map[jobKey]policies.Evaluation
+	reuse   *reuse
+}
+
+// reuse is what a re-analysis takes from the analysis it changes: every verdict but those
+// stale says the change may alter.
+type reuse struct {
+	results map[jobKey]policies.Evaluation
+	stale   func(policies.Job) bool
 }
 
 // model is the catalog as a path-engine model: one model node per catalog node (same index)
@@ -83,8 +97,8 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 	res.Warnings = append(res.Warnings, in.Mapping.Warnings...)
 	goals := goalResults(&in, m, byNode, closed, addressable, res)
 	res.Nodes, res.Steps = nodeResults(&in, m, byNode, evals, goals, closed)
-	res.Recommendations = recommend(&in, m, evals, goals, closed)
 	res.BypassCauses = bypassCauses(&in, evals)
+	res.Recommendations = recommend(ctx, &in, m, evals, goals, closed, res.BypassCauses)
 	return res, nil
 }
 

@@ -48,6 +48,8 @@ type BypassCause struct {
 	Policies []string `json:"policies"`
 	// Requests counts the admitted probe requests (probe@namespace) it explains.
 	Requests int `json:"requests"`
+
+	stepsOf map[string][]string // policy -> the steps where it lets these requests through
 }
 
 // bypassCauses explains every admitted request of every bypassed step by one cause, the first
@@ -129,6 +131,12 @@ func bypassCauses(in *Input, evals []*stepEval) []BypassCause {
 				}
 				if recognises(pf, f.keys, familyOf, family, k) || (kk.kind == CauseNoDenial && pf.mapped) {
 					policiesOf[kk][pf.id] = true
+					if c.stepsOf == nil {
+						c.stepsOf = map[string][]string{}
+					}
+					if ss := c.stepsOf[pf.id]; len(ss) == 0 || ss[len(ss)-1] != se.node.ID {
+						c.stepsOf[pf.id] = append(ss, se.node.ID)
+					}
 				}
 			}
 		}

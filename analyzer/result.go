@@ -298,11 +298,26 @@ type NodeResult struct {
 	OpenPaths *big.Int `json:"openPaths"`          // open paths through the node, over all goals
 }
 
-// Recommendation is one policy to deploy or switch to enforcing, ranked by the paths it closes.
+// Recommendation is one change to the policy set (or one attestation), ranked by the paths it
+// closes (docs/semantics.md, "Recommendations").
 type Recommendation struct {
-	Rank   int    `json:"rank"`
-	Action string `json:"action"` // "deploy", "enforce" (switch from monitor) or "fix" (close a bypass)
-	Policy string `json:"policy"` // a mapping reference (deploy) or a policy id (enforce, fix)
+	Rank int `json:"rank"`
+	// Action is "enforce" (switch a monitoring policy), "label" (a namespace, for Pod
+	// Security), "fix" (an enforcing policy that is bypassed), "deploy" (a policy from a public
+	// library, or one the team's mapping names) or "attest" (a namespace tenants cannot use).
+	Action string `json:"action"`
+	// Policy is the policy id or mapping reference it concerns ("" for an attestation).
+	Policy string `json:"policy,omitempty"`
+	// Change is the concrete change: the field and file, the namespace and label, the
+	// library folder.
+	Change   string `json:"change"`
+	Source   string `json:"source,omitempty"`   // deploy: the library folder at a pinned commit
+	Location string `json:"location,omitempty"` // the file (and line) to change
+	// Why lists, for a fix, the bypass causes the policy must address.
+	Why []string `json:"why,omitempty"`
+	// Established says how the steps it closes are known: re-analysed with the change
+	// applied, or estimated (assumed to close the steps it addresses).
+	Established Established `json:"established"`
 	// Alternatives close exactly the same steps (e.g. the Kyverno twin of a Gatekeeper kind).
 	Alternatives []string `json:"alternatives,omitempty"`
 	Steps        []string `json:"steps"` // node ids it would block
@@ -310,3 +325,11 @@ type Recommendation struct {
 	Closes *big.Int `json:"closes"`
 	Exact  bool     `json:"exact"` // the set was found by exhaustive search, not greedily
 }
+
+// Established says how a recommendation's effect is known.
+type Established string
+
+const (
+	EstablishedSimulated Established = "simulated" // re-analysed with the change applied
+	EstablishedEstimated Established = "estimated" // assumed from what the change addresses
+)

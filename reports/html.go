@@ -174,9 +174,10 @@ code { font-size: 0.9em; }
 </section>{{end}}
 <section id="recommendations">
 <h2>Recommendations</h2>
-{{if .R.Recommendations}}<table>
-<tr><th>Rank</th><th>Action</th><th>Policy</th><th>Closes paths</th><th>Steps</th></tr>
-{{range .R.Recommendations}}<tr><td>{{.Rank}}</td><td>{{.Action}}</td><td><code>{{.Policy}}</code></td><td>{{intStr .Closes}}{{if not .Exact}} (greedy){{end}}</td><td>{{range $i, $s := .Steps}}{{if $i}}; {{end}}{{label $s}}{{end}}</td></tr>
+{{if .R.Recommendations}}<p>Each closes the open paths shown, given those ranked above it. <em>Simulated</em>: re-analysed with the change applied; <em>estimated</em>: assumed to close the steps it addresses.</p>
+<table>
+<tr><th>Rank</th><th>Change</th><th>Closes paths</th><th>How known</th><th>Or instead</th><th>Steps</th></tr>
+{{range .R.Recommendations}}<tr><td>{{.Rank}}</td><td>{{.Change}}{{range .Why}}<br>for: {{.}}{{end}}</td><td>{{intStr .Closes}}{{if not .Exact}} (greedy){{end}}</td><td>{{.Established}}</td><td>{{range $i, $a := .Alternatives}}{{if $i}}<br>{{end}}{{$a}}{{end}}</td><td>{{range $i, $s := .Steps}}{{if $i}}; {{end}}{{label $s}}{{end}}</td></tr>
 {{end}}</table>{{else}}<p>None.</p>{{end}}
 </section>
 <section id="steps">

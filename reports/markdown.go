@@ -61,17 +61,22 @@ func writeMarkdown(w io.Writer, v *view) error {
 	if len(r.Recommendations) == 0 {
 		ew.printf("None.\n")
 	} else {
-		ew.printf("| Rank | Action | Policy | Closes paths | Steps |\n|---|---|---|---|---|\n")
+		ew.printf("Each closes the open paths shown, given those ranked above it. *Simulated*: re-analysed with the change applied; *estimated*: assumed to close the steps it addresses.\n\n")
+		ew.printf("| Rank | Change | Closes paths | How known | Or instead | Steps |\n|---|---|---|---|---|---|\n")
 		for _, rec := range r.Recommendations {
-			closes := analyzer.CountText(rec.Closes)
-			if !rec.Exact {
-				closes += " (greedy)"
-			}
 			steps := make([]string, len(rec.Steps))
 			for i, s := range rec.Steps {
 				steps[i] = mdCell(v.label(s))
 			}
-			ew.printf("| %d | %s | `%s` | %s | %s |\n", rec.Rank, mdCell(rec.Action), mdCode(rec.Policy), closes, strings.Join(steps, "; "))
+			change := mdCell(rec.Change)
+			for _, why := range rec.Why {
+				change += "<br>for: " + mdCell(why)
+			}
+			alts := make([]string, len(rec.Alternatives))
+			for i, a := range rec.Alternatives {
+				alts[i] = mdCell(a)
+			}
+			ew.printf("| %d | %s | %s | %s | %s | %s |\n", rec.Rank, change, recCloses(rec), rec.Established, strings.Join(alts, "<br>"), strings.Join(steps, "; "))
 		}
 	}
 

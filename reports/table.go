@@ -66,20 +66,20 @@ func writeTable(w io.Writer, v *view) error {
 		}
 	}
 
-	ew.printf("\nRECOMMENDATIONS\n")
+	ew.printf("\nRECOMMENDATIONS (each closes the open paths shown, given those ranked above it)\n")
 	if len(r.Recommendations) == 0 {
 		ew.printf("  none\n")
-	} else {
-		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  RANK\tACTION\tPOLICY\tCLOSES\tSTEPS\n")
-		for _, rec := range r.Recommendations {
-			closes := analyzer.CountText(rec.Closes)
-			if !rec.Exact {
-				closes += " (greedy)"
-			}
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", rec.Rank, oneLine(rec.Action), oneLine(rec.Policy), closes, oneLine(strings.Join(rec.Steps, ", ")))
+	}
+	for _, rec := range r.Recommendations {
+		ew.printf("  %d. %s\n", rec.Rank, oneLine(rec.Change))
+		ew.printf("     closes %s paths; %s: %s\n", recCloses(rec), rec.Established, establishedText[rec.Established])
+		for _, why := range rec.Why {
+			ew.printf("     for: %s\n", oneLine(why))
 		}
-		tw.Flush()
+		for _, alt := range rec.Alternatives {
+			ew.printf("     or: %s\n", oneLine(alt))
+		}
+		ew.printf("     steps: %s\n", oneLine(strings.Join(rec.Steps, ", ")))
 	}
 	for i, warn := range r.Warnings {
 		if i == 0 {

@@ -212,3 +212,18 @@ func statusText(s analyzer.Status, e analyzer.Evidence) string {
 	}
 	return string(s)
 }
+
+// establishedText says what a recommendation's "established" means, once per format.
+var establishedText = map[analyzer.Established]string{
+	analyzer.EstablishedSimulated: "re-analysed with the change applied",
+	analyzer.EstablishedEstimated: "assumed to close the steps it addresses; not re-analysed",
+}
+
+// recCloses is the paths a recommendation closes, with how the set was chosen.
+func recCloses(rec analyzer.Recommendation) string {
+	closes := analyzer.CountText(rec.Closes)
+	if !rec.Exact {
+		closes += " (greedy)"
+	}
+	return closes
+}

@@ -171,11 +171,13 @@ func newTreeCounts(c *attacktrees.Catalog, t *attacktrees.Tree, f analyzer.Figur
 }
 
 type recommendation struct {
-	Rank           int
-	Action, Policy string
-	Steps          []stepLink
-	Closes         string
-	Exact          bool
+	Rank                int
+	Action, Policy      string
+	Change, Established string
+	Why, Alternatives   []string
+	Steps               []stepLink
+	Closes              string
+	Exact               bool
 }
 
 type indexData struct {
@@ -203,7 +205,8 @@ func (p *pages) index(snap *snapshot) ([]byte, error) {
 		if len(d.Recommendations) == 10 {
 			break
 		}
-		v := recommendation{Rank: rec.Rank, Action: rec.Action, Policy: rec.Policy, Closes: analyzer.CountText(rec.Closes), Exact: rec.Exact}
+		v := recommendation{Rank: rec.Rank, Action: rec.Action, Policy: rec.Policy, Change: rec.Change, Established: string(rec.Established),
+			Why: rec.Why, Alternatives: rec.Alternatives, Closes: analyzer.CountText(rec.Closes), Exact: rec.Exact}
 		for _, s := range rec.Steps {
 			v.Steps = append(v.Steps, snap.stepLink(s))
 		}
