@@ -5,6 +5,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ type Technique struct {
 	Platforms []string
 	// Attack are the ATT&CK ids a Threat Matrix technique names; nil for ATT&CK.
 	Attack []string
+	page   string // the Threat Matrix page's file name, which its URL is made of
 }
 
 // Parent is the technique a sub-technique belongs to (T1552 for T1552.007), or "".
@@ -86,7 +88,7 @@ func (f *Framework) URL(id string) string {
 		return "https://attack.mitre.org/techniques/" + strings.ReplaceAll(id, ".", "/") + "/"
 	}
 	if t, ok := f.byID[id]; ok {
-		return "https://microsoft.github.io/Threat-Matrix-for-Kubernetes/techniques/" + strings.ReplaceAll(t.Name, " ", "%20") + "/"
+		return "https://microsoft.github.io/Threat-Matrix-for-Kubernetes/techniques/" + url.PathEscape(t.page) + "/"
 	}
 	return ""
 }
@@ -155,8 +157,8 @@ func loadThreatMatrix() *Framework {
 		"Credential Access", "Discovery", "Lateral Movement", "Collection", "Impact"} {
 		f.tactics = append(f.tactics, Tactic{ID: name, Key: name, Name: name})
 	}
-	for _, row := range rows(threatMatrixTechniques, 4) {
-		f.add(&Technique{ID: row[0], Name: row[1], Tactics: f.ordered(list(row[2])), Attack: list(row[3])})
+	for _, row := range rows(threatMatrixTechniques, 5) {
+		f.add(&Technique{ID: row[0], Name: row[1], Tactics: f.ordered(list(row[2])), Attack: list(row[3]), page: row[4]})
 	}
 	f.sort()
 	return f

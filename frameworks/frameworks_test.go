@@ -86,6 +86,20 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// Each technique's page is the source of a mapping to it.
+func TestURL(t *testing.T) {
+	for _, c := range []struct{ fw, id, want string }{
+		{ATTACK, "T1611", "https://attack.mitre.org/techniques/T1611/"},
+		{ATTACK, "T1552.007", "https://attack.mitre.org/techniques/T1552/007/"},
+		{ThreatMatrix, "MS-TA9008", "https://microsoft.github.io/Threat-Matrix-for-Kubernetes/techniques/New%20Container/"},
+		{ThreatMatrix, "MS-TA9009", "https://microsoft.github.io/Threat-Matrix-for-Kubernetes/techniques/Application%20Exploit%20%28RCE%29/"},
+	} {
+		if got := Get(c.fw).URL(c.id); got != c.want {
+			t.Errorf("URL(%s) = %s, want %s", c.id, got, c.want)
+		}
+	}
+}
+
 // The licence texts ship beside the data they cover.
 func TestLicences(t *testing.T) {
 	for file, want := range map[string]string{

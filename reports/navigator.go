@@ -172,6 +172,9 @@ func navComment(v *view, tc *analyzer.TechniqueCoverage) string {
 	} else {
 		b.WriteString("Every step is out of scope for admission control.")
 	}
+	if n := tc.StepCounts[analyzer.StatusOutOfScope]; n > 0 && tc.Coverage.Defined() {
+		fmt.Fprintf(&b, " %d more step(s) out of scope for admission control, not counted.", n)
+	}
 	if len(tc.Blocking) > 0 {
 		fmt.Fprintf(&b, " Blocked by %s.", strings.Join(tc.Blocking, ", "))
 	}
