@@ -9,12 +9,12 @@ import (
 )
 
 func TestFrameworksList(t *testing.T) {
-	code, out, errOut := runCLI(t, "frameworks", "list", "--framework", "attack,mitre")
+	code, _, errOut := runCLI(t, "frameworks", "list", "--framework", "attack,mitre")
 	if code != exitInput || !strings.Contains(errOut, `unknown framework "mitre": use one of attack, threat-matrix`) {
 		t.Errorf("unknown framework: exit %d, stderr %q", code, errOut)
 	}
 
-	code, out, errOut = runCLI(t, "frameworks", "list", "--policies", "../../examples/platform", "--framework", "threat-matrix", "-o", "json")
+	code, out, errOut := runCLI(t, "frameworks", "list", "--policies", "../../examples/platform", "--framework", "threat-matrix", "-o", "json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
