@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"sort"
 	"time"
 
@@ -83,6 +84,7 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 	goals := goalResults(&in, m, byNode, closed, addressable, res)
 	res.Nodes, res.Steps = nodeResults(&in, m, byNode, evals, goals, closed)
 	res.Recommendations = recommend(&in, m, evals, goals, closed)
+	res.BypassCauses = bypassCauses(&in, evals)
 	return res, nil
 }
 
@@ -99,6 +101,7 @@ func StepStatuses(ctx context.Context, in Input) (*Result, error) {
 		res.Steps = append(res.Steps, se.result)
 	}
 	sort.Slice(res.Steps, func(i, j int) bool { return res.Steps[i].Node < res.Steps[j].Node })
+	res.BypassCauses = bypassCauses(&in, evals)
 	return res, nil
 }
 
@@ -147,9 +150,14 @@ func goalResults(in *Input, m *model, byNode map[string]*stepEval, closed, addre
 				tBlocked++
 			}
 			shown, _ := m.engine.Enumerate(i, blocked, in.MaxPaths, func(leaves []int) bool {
-				gr.OpenPaths = append(gr.OpenPaths, m.path(leaves))
+				p := m.path(leaves)
+				p.Residual = !slices.ContainsFunc(leaves, func(l int) bool { return addressable[l] })
+				gr.OpenPaths = append(gr.OpenPaths, p)
 				return true
 			})
+			// Paths policies can close first: residual ones need other controls and would
+			// otherwise lead the list (docs/semantics.md, "Figures").
+			sort.SliceStable(gr.OpenPaths, func(a, b int) bool { return !gr.OpenPaths[a].Residual && gr.OpenPaths[b].Residual })
 			gr.NotShown = new(big.Int).Sub(open, big.NewInt(int64(shown)))
 			counts := pathCounts{all: all, open: open, residual: m.engine.CountAvoiding(i, beyond), residualOpen: m.engine.CountAvoiding(i, beyondOpen)}
 			gr.Figures.Paths = counts.figures()

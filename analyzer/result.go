@@ -143,7 +143,9 @@ type Result struct {
 	Steps           []StepResult     `json:"steps"`
 	Nodes           []NodeResult     `json:"nodes"`
 	Recommendations []Recommendation `json:"recommendations"`
-	Warnings        []string         `json:"warnings,omitempty"`
+	// BypassCauses group the bypassed steps by why their probes got through.
+	BypassCauses []BypassCause `json:"bypassCauses,omitempty"`
+	Warnings     []string      `json:"warnings,omitempty"`
 }
 
 // Inputs records what the analysis read, so a report says what it is about.
@@ -168,7 +170,8 @@ type TreeResult struct {
 	Goals   []GoalResult `json:"goals"`
 }
 
-// GoalResult is one goal: its status, path figures and its open paths, shortest first.
+// GoalResult is one goal: its status, path figures and its open paths: those policies can
+// close, then the residual ones, each shortest first.
 type GoalResult struct {
 	ID        string  `json:"id"`
 	Tree      string  `json:"tree"`
@@ -185,6 +188,9 @@ type GoalResult struct {
 type Path struct {
 	Fingerprint string   `json:"fingerprint"`
 	Steps       []string `json:"steps"` // node ids, sorted
+	// Residual marks a path with no step any policy is mapped to: beyond what admission
+	// policies can close, a risk for other controls. A goal lists its other open paths first.
+	Residual bool `json:"residual,omitempty"`
 }
 
 // ActionSuffix marks a path element that is the own action of a mapped inner node (the

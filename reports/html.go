@@ -48,7 +48,8 @@ func writeHTML(w io.Writer, v *view) error {
 		"Fonts":       template.CSS(FontFaceCSS(fontDataURL)),
 		"Generated":   generated(v.r.GeneratedAt),
 		"Trees":       trees,
-		"OpenPaths":   v.openPaths(),
+		"OpenPaths":   v.openPaths(false),
+		"Residual":    v.openPaths(true),
 		"NotShown":    v.notShown(),
 		"Unmapped":    v.unmapped(),
 		"OutOfScope":  v.withStatus(analyzer.StatusOutOfScope),
@@ -76,6 +77,7 @@ func writeHTML(w io.Writer, v *view) error {
 		"join":       strings.Join,
 		"closes":     func(s analyzer.Status) bool { return s.Closes() },
 		"len":        func(p analyzer.Path) int { return len(p.Steps) },
+		"stepCount":  func(s []string) int { return len(s) },
 		"lines":      func(s []string) string { return strings.Join(s, "\n") },
 	}
 	tmpl, err := template.New("report").Funcs(funcs).Parse(htmlTemplate)
@@ -163,13 +165,22 @@ table.matrix td { width: 10%; font-size: 0.85em; }
 </section>
 {{end}}
 <section id="open-paths">
-<h2>Open attack paths</h2>
-{{if .OpenPaths}}<table>
-<tr><th>Steps</th><th>Goal</th><th>Path</th></tr>
-{{range .OpenPaths}}<tr><td>{{len .Path}}</td><td>{{.Goal.Label}}</td><td>{{pathLabels .Path}}</td></tr>
-{{end}}</table>{{else}}<p>No open attack path.</p>{{end}}
+<h2>Open attack paths policies can close</h2>
+{{template "paths" .OpenPaths}}
 {{if .NotShown.Sign}}<p>{{.NotShown}} more open paths are not listed (raise <code>--max-paths</code> to list them).</p>{{end}}
 </section>
+<section id="residual">
+<h2>Residual risk: open paths beyond admission policies</h2>
+<p>No step of these paths is one a policy addresses: they need other controls or written attestations.</p>
+{{template "paths" .Residual}}
+</section>
+{{with .R.BypassCauses}}<section id="bypass-causes">
+<h2>Why bypassed steps are bypassed</h2>
+<table>
+<tr><th>Cause</th><th>Steps</th><th>Requests admitted</th><th>Policies</th><th>Fix</th></tr>
+{{range .}}<tr><td>{{.Text}}</td><td>{{stepCount .Steps}}</td><td>{{.Requests}}</td><td>{{join .Policies ", "}}</td><td>{{.Fix}}</td></tr>
+{{end}}</table>
+</section>{{end}}
 <section id="recommendations">
 <h2>Recommendations</h2>
 {{if .R.Recommendations}}<table>
@@ -203,4 +214,7 @@ table.matrix td { width: 10%; font-size: 0.85em; }
 </section>
 </body>
 </html>
-`
+{{define "paths"}}{{if .}}<table>
+<tr><th>Steps</th><th>Goal</th><th>Path</th></tr>
+{{range .}}<tr><td>{{len .Path}}</td><td>{{.Goal.Label}}</td><td>{{pathLabels .Path}}</td></tr>
+{{end}}</table>{{else}}<p>None.</p>{{end}}{{end}}`

@@ -41,19 +41,20 @@ func writeMarkdown(w io.Writer, v *view) error {
 		}
 	}
 
-	ew.printf("\n## Open attack paths\n\n")
-	paths := v.openPaths()
-	if len(paths) == 0 {
-		ew.printf("No open attack path.\n")
-	} else {
-		ew.printf("Shortest first: each is a set of attack steps that together reach the goal with no enforcing policy in the way.\n\n")
-		ew.printf("| Steps | Goal | Path |\n|---|---|---|\n")
-		for _, p := range paths {
-			ew.printf("| %d | %s | %s |\n", len(p.Path.Steps), mdCell(p.Goal.Label), mdCell(v.pathLabels(p.Path)))
-		}
-	}
+	ew.printf("\n## Open attack paths policies can close\n\n")
+	writeMDPaths(ew, v, v.openPaths(false), "Shortest first: each is a set of attack steps that together reach the goal with no enforcing policy in the way, and at least one step a policy addresses.")
+	ew.printf("\n## Residual risk: open paths beyond admission policies\n\n")
+	writeMDPaths(ew, v, v.openPaths(true), "No step of these paths is one a policy addresses: they need other controls (network, supply chain, node hardening) or written attestations.")
 	if n := v.notShown(); n.Sign() > 0 {
 		ew.printf("\n%s more open paths are not listed (raise `--max-paths` to list them).\n", n)
+	}
+
+	if len(r.BypassCauses) > 0 {
+		ew.printf("\n## Why bypassed steps are bypassed\n\n")
+		ew.printf("| Cause | Steps | Requests admitted | Policies | Fix |\n|---|---|---|---|---|\n")
+		for _, c := range r.BypassCauses {
+			ew.printf("| %s | %d | %d | %s | %s |\n", mdCell(c.Text), len(c.Steps), c.Requests, mdCell(joinOr(c.Policies, "-")), mdCell(c.Fix))
+		}
 	}
 
 	ew.printf("\n## Recommendations\n\n")
@@ -86,6 +87,17 @@ func writeMarkdown(w io.Writer, v *view) error {
 		}
 	}
 	return ew.err
+}
+
+func writeMDPaths(ew *errWriter, v *view, paths []openPath, intro string) {
+	if len(paths) == 0 {
+		ew.printf("None.\n")
+		return
+	}
+	ew.printf("%s\n\n| Steps | Goal | Path |\n|---|---|---|\n", intro)
+	for _, p := range paths {
+		ew.printf("| %d | %s | %s |\n", len(p.Path.Steps), mdCell(p.Goal.Label), mdCell(v.pathLabels(p.Path)))
+	}
 }
 
 func writeMDSteps(ew *errWriter, steps []*analyzer.StepResult, none string) {

@@ -82,15 +82,18 @@ type openPath struct {
 	rank int // position of the goal in the report, to break ties stably
 }
 
-// openPaths lists every listed open path of every goal, shortest first, then in report order.
-func (v *view) openPaths() []openPath {
+// openPaths lists the listed open paths of every goal that policies can close (residual
+// false) or that are beyond them (residual true), shortest first, then in report order.
+func (v *view) openPaths(residual bool) []openPath {
 	var out []openPath
 	rank := 0
 	for ti := range v.r.Trees {
 		for gi := range v.r.Trees[ti].Goals {
 			g := &v.r.Trees[ti].Goals[gi]
 			for _, p := range g.OpenPaths {
-				out = append(out, openPath{Goal: g, Path: p, rank: rank})
+				if p.Residual == residual {
+					out = append(out, openPath{Goal: g, Path: p, rank: rank})
+				}
 			}
 			rank++
 		}
