@@ -263,6 +263,10 @@ type StepResult struct {
 	OpenKind    OpenKind     `json:"openKind,omitempty"` // for open steps: why
 	OpenPaths   *big.Int     `json:"openPaths"`          // open paths (all goals) through this step
 	Explanation string       `json:"explanation"`
+	// Attack and ThreatMatrix are the techniques the step instantiates, from the mapping: MITRE
+	// ATT&CK Enterprise and Threat Matrix for Kubernetes ids (docs/frameworks.md).
+	Attack       []string `json:"attack,omitempty"`
+	ThreatMatrix []string `json:"threatMatrix,omitempty"`
 }
 
 // Verdict is one policy's verdict on one probe.

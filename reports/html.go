@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/threatcov/threatcov/analyzer"
+	"github.com/threatcov/threatcov/frameworks"
 )
 
 // writeHTML writes one self-contained page: summary, each tree with its SVG drawing inline and
@@ -57,6 +58,7 @@ func writeHTML(w io.Writer, v *view) error {
 		"PathsFigure": v.r.Summary.Paths.Coverage.Text("paths"),
 		"GoalsFigure": v.r.Summary.Goals.Text("goals"),
 		"StepsFigure": v.r.Summary.Steps.Text("addressable steps"),
+		"Matrix":      FrameworkMatrix(v.r, frameworks.Get(frameworks.ThreatMatrix)),
 	}
 	funcs := template.FuncMap{
 		"ratio": func(r any, what string) string {
@@ -76,6 +78,7 @@ func writeHTML(w io.Writer, v *view) error {
 		"closes":     func(s analyzer.Status) bool { return s.Closes() },
 		"len":        func(p analyzer.Path) int { return len(p.Steps) },
 		"stepCount":  func(s []string) int { return len(s) },
+		"lines":      func(s []string) string { return strings.Join(s, "\n") },
 	}
 	tmpl, err := template.New("report").Funcs(funcs).Parse(htmlTemplate)
 	if err != nil {
@@ -118,6 +121,12 @@ th { background: #f3f3f3; }
 .tree svg { height: auto; }
 nav ul { columns: 2; }
 code { font-size: 0.9em; }
+table.matrix td { width: 10%; font-size: 0.85em; }
+.m-covered { background: #c7e9c0; }
+.m-partial { background: #fff3b0; }
+.m-uncovered { background: #ffc9c9; }
+.m-out-of-scope { background: #e0e0e0; }
+.m-unmapped { background: #fff; color: #666; }
 </style>
 </head>
 <body>
@@ -180,11 +189,20 @@ code { font-size: 0.9em; }
 {{range .R.Recommendations}}<tr><td>{{.Rank}}</td><td>{{.Change}}{{range .Why}}<br>for: {{.}}{{end}}</td><td>{{intStr .Closes}}{{if not .Exact}} (greedy){{end}}</td><td>{{.Established}}</td><td>{{range $i, $a := .Alternatives}}{{if $i}}<br>{{end}}{{$a}}{{end}}</td><td>{{range $i, $s := .Steps}}{{if $i}}; {{end}}{{label $s}}{{end}}</td></tr>
 {{end}}</table>{{else}}<p>None.</p>{{end}}
 </section>
+{{with .Matrix}}<section id="threat-matrix">
+<h2>{{.Name}}</h2>
+<p>Each technique is coloured by the proven coverage of the steps that instantiate it: <span class="m-covered">every addressable step blocked (verified) or attested</span> ({{index .Counts "covered"}}), <span class="m-partial">some</span> ({{index .Counts "partial"}}), <span class="m-uncovered">none</span> ({{index .Counts "uncovered"}}), <span class="m-out-of-scope">every step out of scope</span> ({{index .Counts "out-of-scope"}}), <span class="m-unmapped">no step instantiates it</span> ({{index .Counts "unmapped"}}).</p>
+<table class="matrix">
+<tr>{{range .Columns}}<th>{{.Tactic}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}{{if .}}<td class="m-{{.Class}}"{{with .Steps}} title="{{lines .}}"{{end}}>{{.Name}} <code>{{.ID}}</code>{{with .Figure}}<br>{{.}}{{end}}</td>{{else}}<td></td>{{end}}{{end}}</tr>
+{{end}}</table>
+<p>{{.Name}}, version of {{.Version}}: {{.License}}.</p>
+</section>{{end}}
 <section id="steps">
 <h2>Steps</h2>
 <table>
-<tr><th>Step</th><th>Tree</th><th>Status</th><th>Blocking</th><th>Monitoring</th><th>Open paths</th><th>Explanation</th></tr>
-{{range .R.Steps}}<tr><td>{{.Label}} <code>{{.Node}}</code></td><td>{{.Tree}}</td><td class="{{if closes .Status}}blocked{{else}}open{{end}}">{{status .Status .Evidence}}</td><td>{{join .Blocking ", "}}</td><td>{{join .Monitoring ", "}}</td><td>{{intStr .OpenPaths}}</td><td>{{.Explanation}}</td></tr>
+<tr><th>Step</th><th>Tree</th><th>Techniques</th><th>Status</th><th>Blocking</th><th>Monitoring</th><th>Open paths</th><th>Explanation</th></tr>
+{{range .R.Steps}}<tr><td>{{.Label}} <code>{{.Node}}</code></td><td>{{.Tree}}</td><td>{{join .Attack ", "}}{{if and .Attack .ThreatMatrix}}; {{end}}{{join .ThreatMatrix ", "}}</td><td class="{{if closes .Status}}blocked{{else}}open{{end}}">{{status .Status .Evidence}}</td><td>{{join .Blocking ", "}}</td><td>{{join .Monitoring ", "}}</td><td>{{intStr .OpenPaths}}</td><td>{{.Explanation}}</td></tr>
 {{end}}</table>
 </section>
 <section id="unmapped">
