@@ -158,20 +158,20 @@ func sarifStatusOf(s *analyzer.StepResult) int {
 }
 
 // SARIFFingerprintKey is the partialFingerprints key of every result; its value is a hash of
-// the step's label and the result's rule id (sarifFingerprint), so an alert follows a step
-// across runs and closes when the step's status changes.
+// the step's label, its status and the result's rule id (sarifFingerprint), so an alert follows
+// a step across runs and closes when the step's status changes.
 const SARIFFingerprintKey = "threatcovStep/v1"
 
 // sarifFingerprint hashes what identifies a result: the step (its label, which is how mappings
-// select it in every tree it appears in) and its rule.
-func sarifFingerprint(label, ruleID string) string {
-	return fingerprintHash(label + "\x00" + ruleID)
+// select it in every tree it appears in), its status and its rule.
+func sarifFingerprint(label string, status analyzer.Status, ruleID string) string {
+	return fingerprintHash(label + "\x00" + string(status) + "\x00" + ruleID)
 }
 
 // toolVersion is the threatcov version SARIF names as its tool's (tests fix it).
 var toolVersion = func() (version, semantic string) { return buildinfo.Version(), buildinfo.Semantic() }
 
-// sarifStep is one result: the nodes with one label and one status. The catalog draws one
+// sarifStep is one result: the nodes with one label, one status and one rule. The catalog draws one
 // attacker action in several trees as separate nodes (with the same label, which is how the
 // mapping selects them), and one fix covers them all.
 type sarifStep struct {
@@ -190,7 +190,7 @@ func (v *view) sarifSteps() []*sarifStep {
 		if rule < 0 {
 			continue
 		}
-		key := fmt.Sprintf("%d\x00%s", rule, s.Label)
+		key := fmt.Sprintf("%d\x00%s\x00%s", rule, s.Status, s.Label)
 		g, ok := byKey[key]
 		if !ok {
 			g = &sarifStep{rule: rule, label: s.Label, open: new(big.Int)}
@@ -256,7 +256,7 @@ func writeSARIF(w io.Writer, v *view) error {
 	}
 	for _, g := range v.sarifSteps() {
 		st := sarifStatuses[g.rule]
-		hash := sarifFingerprint(g.label, st.id)
+		hash := sarifFingerprint(g.label, g.steps[0].Status, st.id)
 		var trees, nodes []string
 		for _, s := range g.steps {
 			nodes = append(nodes, s.Node)
