@@ -138,6 +138,11 @@ func header(in *Input) *Result {
 	res := &Result{SchemaVersion: SchemaVersion, GeneratedAt: in.Stamp, Inputs: in.Sources}
 	res.Inputs.Date = in.Now.UTC().Format(time.DateOnly)
 	res.Inputs.Namespaces = in.Namespaces
+	for _, p := range in.Inventory.Policies {
+		if p.Source.File != "" {
+			res.PolicySources = append(res.PolicySources, PolicySource{Policy: p.ID, Source: p.Source})
+		}
+	}
 	return res
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/threatcov/threatcov/policies"
 	"github.com/threatcov/threatcov/probes"
 )
 
@@ -146,6 +147,20 @@ type Result struct {
 	// BypassCauses group the bypassed steps by why their probes got through.
 	BypassCauses []BypassCause `json:"bypassCauses,omitempty"`
 	Warnings     []string      `json:"warnings,omitempty"`
+	// PolicySources say where each deployed policy is written, sorted by id, so reports can
+	// point at the file to change (SARIF locations). Left out of baselines: a moved file is
+	// no change in coverage.
+	PolicySources []PolicySource `json:"policySources,omitempty"`
+}
+
+// Location is where an input is written: a file and a line (0 when unknown). A policy read
+// from a cluster has a "cluster:CONTEXT/..." name instead of a file.
+type Location = policies.Location
+
+// PolicySource is where one deployed policy is written.
+type PolicySource struct {
+	Policy string   `json:"policy"`
+	Source Location `json:"source"`
 }
 
 // Inputs records what the analysis read, so a report says what it is about.
@@ -267,6 +282,9 @@ type StepResult struct {
 	// ATT&CK Enterprise and Threat Matrix for Kubernetes ids (docs/frameworks.md).
 	Attack       []string `json:"attack,omitempty"`
 	ThreatMatrix []string `json:"threatMatrix,omitempty"`
+	// MappedAt is the mapping entry (or attestation) that maps the step: mapping.DefaultFile
+	// for the embedded mapping. Absent for an unmapped step; left out of baselines.
+	MappedAt *Location `json:"mappedAt,omitempty"`
 }
 
 // Verdict is one policy's verdict on one probe.

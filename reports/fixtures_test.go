@@ -15,6 +15,16 @@ import (
 // The fixtures are results built by hand, so the goldens pin the renderers and not the
 // analyzer: a change in the analysis cannot hide a change in a format.
 
+// The SARIF tool version is fixed in tests: a test binary's build information is no release.
+const (
+	testToolVersion  = "v1.2.3 (commit 0123456789ab)"
+	testToolSemantic = "1.2.3"
+)
+
+func init() {
+	toolVersion = func() (string, string) { return testToolVersion, testToolSemantic }
+}
+
 func bi(n int64) *big.Int { return big.NewInt(n) }
 
 func rat(num, den int64) *analyzer.Ratio {
@@ -71,6 +81,9 @@ func smallResult() *analyzer.Result {
 	release.Admitted = []string{"release-initcontainer@default"}
 	release.Explanation = "gatekeeper:K8sAllowedRepos/repos admits the initContainers variant"
 	release.Attack, release.ThreatMatrix = []string{"T1525"}, []string{"MS-TA9002"}
+	release.Blocking = []string{"gatekeeper:K8sAllowedRepos/repos"}
+	release.MappedNotBlocking = []string{"gatekeeper:K8sAllowedRepos/repos"}
+	release.MappedAt = &analyzer.Location{File: "mapping/default.yaml", Line: 40}
 	registry := step("demo-registry", "demo", "Poison image in registry &amp; \\N", analyzer.StatusAttested, 0)
 	registry.Attestation = &analyzer.Attestation{Control: "registry signing", Evidence: "SEC-42", Expires: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
 	registry.Explanation = "attested: registry signing (SEC-42) until 2027-01-01"
@@ -78,11 +91,15 @@ func smallResult() *analyzer.Result {
 	token := step("demo-token", "demo", "Steal a service account token", analyzer.StatusOpen, 0)
 	token.Explanation = "no policy is mapped to this step"
 	token.Attack, token.ThreatMatrix = []string{"T1528"}, []string{"MS-TA9016"}
+	token.OpenKind = analyzer.OpenUncovered
 	other := step("other-step", "other", "Mount the host filesystem", analyzer.StatusOpen, 2)
 	other.Mapped = []string{"gatekeeper:K8sPSPHostFilesystem"}
 	other.Missing = []string{"gatekeeper:K8sPSPHostFilesystem"}
 	other.Explanation = "mapped policy gatekeeper:K8sPSPHostFilesystem is not deployed"
 	other.Attack, other.ThreatMatrix = []string{"T1611"}, []string{"MS-TA9013"}
+	other.OpenKind = analyzer.OpenUncovered
+	other.MappedAt = &analyzer.Location{File: "testdata/mapping.yaml", Line: 7}
+	priv.MappedAt = &analyzer.Location{File: "mapping/default.yaml", Line: 12}
 
 	node := func(id, tree string, status analyzer.Status, open int64, policies ...string) analyzer.NodeResult {
 		return analyzer.NodeResult{ID: id, Tree: tree, Status: status, OpenPaths: bi(open), Policies: policies}
@@ -134,6 +151,10 @@ func smallResult() *analyzer.Result {
 			{Rank: 2, Action: "enforce", Policy: "kyverno:disallow-privileged", Steps: []string{"demo-privileged"}, Closes: bi(1), Exact: true},
 		},
 		Warnings: []string{"mapping: node \"demo-token\" has no policy"},
+		PolicySources: []analyzer.PolicySource{
+			{Policy: "gatekeeper:K8sAllowedRepos/repos", Source: analyzer.Location{File: "testdata/policies/repos.yaml", Line: 3}},
+			{Policy: "kyverno:disallow-privileged", Source: analyzer.Location{File: "testdata/policies/kyverno.yaml", Line: 1}},
+		},
 	}
 }
 

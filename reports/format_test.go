@@ -7,8 +7,14 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/net/html"
@@ -23,6 +29,17 @@ import (
 func catalogResult(t testing.TB) (*analyzer.Result, *attacktrees.Catalog) {
 	t.Helper()
 	r, c, err := pipeline.Run(context.Background(), pipeline.Config{MaxPaths: 3, Date: "2026-11-28"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, c
+}
+
+// exampleResult is a real analysis of the example platform's policies: steps of every status,
+// with the files and lines of its mapping entries and policies.
+func exampleResult(t testing.TB) (*analyzer.Result, *attacktrees.Catalog) {
+	t.Helper()
+	r, c, err := pipeline.Run(context.Background(), pipeline.Config{Policies: []string{"../examples/platform"}, MaxPaths: 3, Date: "2026-11-28"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +65,8 @@ func TestSARIFSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	catalog, cat := catalogResult(t)
-	cases := []reportCase{{"catalog", catalog, cat}}
+	example, exampleCat := exampleResult(t)
+	cases := []reportCase{{"catalog", catalog, cat}, {"example", example, exampleCat}}
 	cases = append(cases, reportCases(t)...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,13 +85,13 @@ func TestSARIFSchema(t *testing.T) {
 			ids := map[string]bool{}
 			for _, res := range log.Runs[0].Results {
 				fp := res.PartialFingerprints[SARIFFingerprintKey]
-				if fp == "" || ids[res.GUID] {
-					t.Errorf("result %+v: missing fingerprint or duplicate guid", res)
+				if fp == "" || ids[fp] || res.CorrelationGUID != guidOf(fp) {
+					t.Errorf("result %+v: missing or duplicate fingerprint, or a correlationGuid not derived from it", res)
 				}
-				ids[res.GUID] = true
+				ids[fp] = true
 				rule := log.Runs[0].Tool.Driver.Rules[res.RuleIndex]
-				if rule.ID != res.RuleID {
-					t.Errorf("ruleIndex %d names %s, result says %s", res.RuleIndex, rule.ID, res.RuleID)
+				if rule.ID != res.RuleID || res.Level != rule.DefaultConfiguration.Level {
+					t.Errorf("ruleIndex %d names %s (%s), result says %s (%s)", res.RuleIndex, rule.ID, rule.DefaultConfiguration.Level, res.RuleID, res.Level)
 				}
 			}
 			for _, rule := range log.Runs[0].Tool.Driver.Rules {
@@ -81,31 +99,138 @@ func TestSARIFSchema(t *testing.T) {
 					t.Errorf("rule %s lacks security-severity", rule.ID)
 				}
 			}
+			if d := log.Runs[0].Tool.Driver; d.Version != testToolVersion || d.SemanticVersion != testToolSemantic {
+				t.Errorf("driver version %q (%q), want %q (%q)", d.Version, d.SemanticVersion, testToolVersion, testToolSemantic)
+			}
 		})
 	}
 }
 
-// TestSARIFLocations pins where results point: the goal's line in its tree file.
-func TestSARIFLocations(t *testing.T) {
-	r, c := smallResult(), loadCatalog(t, "testdata/small/trees")
+// TestSARIFOneResultPerStep: on the whole catalog with nothing deployed, each step label with a
+// status that leaves paths open gives exactly one result at the level of its status, listing
+// every node with that label, and blocked or attested steps give none.
+func TestSARIFOneResultPerStep(t *testing.T) {
+	r, c := catalogResult(t)
 	var log sarifLog
 	if err := jsonUnmarshalStrict(render(t, "sarif", r, c), &log); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
+	levels := map[analyzer.Status]string{analyzer.StatusBypassed: "error", analyzer.StatusOpen: "error", analyzer.StatusMonitored: "warning", analyzer.StatusOutOfScope: "note"}
+	want := map[string][]string{} // rule id + label -> node ids
+	for _, s := range r.Steps {
+		if s.Status.Closes() {
+			continue
+		}
+		rule := "threatcov/step-" + string(s.Status)
+		if s.OpenKind == analyzer.OpenAttestation {
+			rule = "threatcov/step-awaiting-attestation"
+		}
+		want[rule+" "+s.Label] = append(want[rule+" "+s.Label], s.Node)
+	}
+	got := map[string][]string{}
 	for _, res := range log.Runs[0].Results {
-		loc := res.Locations[0].PhysicalLocation
-		got[res.RuleID] = fmt.Sprintf("%s:%d", loc.ArtifactLocation.URI, loc.Region.StartLine)
-	}
-	want := map[string]string{
-		"threatcov/open-goal/demo-goal":  "testdata/small/trees/demo.yaml:5",
-		"threatcov/open-goal/other-goal": "testdata/small/trees/other.yaml:4",
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s points at %q, want %q", k, got[k], v)
+		var nodes []string
+		for _, n := range res.Properties["nodes"].([]any) {
+			nodes = append(nodes, n.(string))
+		}
+		label := r.Steps[slices.IndexFunc(r.Steps, func(s analyzer.StepResult) bool { return s.Node == nodes[0] })].Label
+		key := res.RuleID + " " + label
+		if _, dup := got[key]; dup {
+			t.Errorf("two results for %s", key)
+		}
+		got[key] = nodes
+		status := analyzer.Status(res.Properties["status"].(string))
+		wantLevel := levels[status]
+		if res.Properties["openKind"] == string(analyzer.OpenAttestation) {
+			wantLevel = "warning"
+		}
+		if res.Level != wantLevel {
+			t.Errorf("%s: level %s, want %s", key, res.Level, wantLevel)
 		}
 	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	if nodes := got["threatcov/step-out-of-scope Exploit API server CVE"]; len(nodes) < 2 {
+		t.Errorf("a step drawn in several trees is one result listing its nodes; got %v", nodes)
+	}
+}
+
+// TestSARIFLocations pins where results point on the example: a bypassed step drawn in two
+// trees is one result at its entry in the embedded mapping, with its nodes in the tree files and
+// the deployed policies that let the variants through at their files and lines.
+func TestSARIFLocations(t *testing.T) {
+	r, c := exampleResult(t)
+	var log sarifLog
+	if err := jsonUnmarshalStrict(render(t, "sarif", r, c), &log); err != nil {
+		t.Fatal(err)
+	}
+	where := func(l sarifLocation) string {
+		p := l.PhysicalLocation
+		if p == nil {
+			return ""
+		}
+		if p.Region == nil {
+			return p.ArtifactLocation.URI
+		}
+		return fmt.Sprintf("%s:%d", p.ArtifactLocation.URI, p.Region.StartLine)
+	}
+	byMessage := func(prefix string) *sarifResult {
+		for i, res := range log.Runs[0].Results {
+			if strings.HasPrefix(res.Message.Text, prefix) {
+				return &log.Runs[0].Results[i]
+			}
+		}
+		t.Fatalf("no result whose message starts with %q", prefix)
+		return nil
+	}
+	res := byMessage(`Attack step gets past a deployed policy: "Host networking enabled in pod"`)
+	if res.RuleID != "threatcov/step-bypassed" || res.Level != "error" {
+		t.Errorf("rule %s, level %s", res.RuleID, res.Level)
+	}
+	entry := mappingEntryLine(t, "Host networking enabled in pod")
+	if got, want := where(res.Locations[0]), fmt.Sprintf("mapping/default.yaml:%d", entry); got != want {
+		t.Errorf("located at %s, want %s", got, want)
+	}
+	var related []string
+	for _, l := range res.RelatedLocations {
+		related = append(related, where(l))
+	}
+	for _, want := range []string{
+		"attacktrees/catalog/scenario-attacker-on-network.yaml:",
+		"attacktrees/catalog/scenario-compromised-container.yaml:",
+		"../examples/platform/gatekeeper/pod-deny-host-namespaces-constraint.yaml:",
+		"../examples/platform/namespaces.yaml:",
+	} {
+		if !slices.ContainsFunc(related, func(s string) bool { return strings.HasPrefix(s, want) }) {
+			t.Errorf("related locations %v lack %s...", related, want)
+		}
+	}
+	for _, want := range []string{`in trees "Scenario: attacker on the network", "Scenario: compromised container";`, "open attack paths go through it", "Why: bypassed:", "host-network/pod@kube-system", "Fix: label namespaces kube-system, apps, default pod-security.kubernetes.io/enforce=baseline"} {
+		if !strings.Contains(res.Message.Text, want) {
+			t.Errorf("message lacks %q:\n%s", want, res.Message.Text)
+		}
+	}
+}
+
+// mappingEntryLine is the line of the embedded mapping's entry that selects label.
+func mappingEntryLine(t *testing.T, label string) int {
+	t.Helper()
+	data, err := os.ReadFile("../mapping/default.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := 0
+	for i, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "  - ") {
+			entry = i + 1
+		}
+		if strings.Contains(line, "- "+label) || strings.Contains(line, strconv.Quote(label)) {
+			return entry
+		}
+	}
+	t.Fatalf("no mapping entry selects %q", label)
+	return 0
 }
 
 // junitShape is the JUnit structure CI systems read: which element may hold which, and the
@@ -359,7 +484,7 @@ func TestSARIFSchemaRejects(t *testing.T) {
 	}
 	good := string(render(t, "sarif", smallResult(), loadCatalog(t, "testdata/small/trees")))
 	for name, bad := range map[string]string{
-		"line 0":           strings.Replace(good, `"startLine": 5`, `"startLine": 0`, 1),
+		"line 0":           regexp.MustCompile(`"startLine": [0-9]+`).ReplaceAllString(good, `"startLine": 0`),
 		"unknown property": strings.Replace(good, `"ruleIndex": 0,`, `"ruleIndex": 0, "bogus": 1,`, 1),
 		"wrong version":    strings.Replace(good, `"version": "2.1.0"`, `"version": "2.0.0"`, 1),
 	} {
@@ -373,5 +498,34 @@ func TestSARIFSchemaRejects(t *testing.T) {
 		if schema.Validate(inst) == nil {
 			t.Errorf("%s: invalid SARIF validated", name)
 		}
+	}
+}
+
+// TestSARIFFingerprintsStable: the fingerprints identify steps and statuses, not how the run
+// was invoked: another spelling of the policy folder and another --max-paths give the same
+// fingerprint for every rule and step.
+func TestSARIFFingerprintsStable(t *testing.T) {
+	fingerprints := func(cfg pipeline.Config) map[string]string {
+		r, c, err := pipeline.Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var log sarifLog
+		if err := jsonUnmarshalStrict(render(t, "sarif", r, c), &log); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, res := range log.Runs[0].Results {
+			out[res.PartialFingerprints[SARIFFingerprintKey]] = res.RuleID + " " + fmt.Sprint(res.Properties["nodes"])
+		}
+		return out
+	}
+	a := fingerprints(pipeline.Config{Policies: []string{"../examples/platform"}, MaxPaths: 3, Date: "2026-11-28"})
+	b := fingerprints(pipeline.Config{Policies: []string{"./../examples/platform/"}, MaxPaths: 50, Date: "2026-11-28"})
+	if len(a) == 0 {
+		t.Fatal("no results")
+	}
+	if diff := cmp.Diff(a, b); diff != "" {
+		t.Errorf("fingerprints differ (-a +b):\n%s", diff)
 	}
 }

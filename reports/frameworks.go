@@ -188,35 +188,31 @@ func withUnmapped(ts []analyzer.TechniqueCoverage, fw *frameworks.Framework) []a
 	return out
 }
 
-// pathTechniques are the ATT&CK and Threat Matrix ids of the steps on the given paths, sorted:
-// the techniques an attacker uses to reach a goal by its open paths.
-func (v *view) pathTechniques(paths []analyzer.Path) (attack, threatMatrix []string) {
-	for _, p := range paths {
-		for _, e := range p.Steps {
-			node, _ := analyzer.ElementNode(e)
-			if s, ok := v.steps[node]; ok {
-				attack = append(attack, s.Attack...)
-				threatMatrix = append(threatMatrix, s.ThreatMatrix...)
-			}
-		}
+// stepTechniques are the ATT&CK and Threat Matrix ids the given steps instantiate, sorted and
+// unique.
+func stepTechniques(steps []*analyzer.StepResult) (attack, threatMatrix []string) {
+	for _, s := range steps {
+		attack = append(attack, s.Attack...)
+		threatMatrix = append(threatMatrix, s.ThreatMatrix...)
 	}
 	slices.Sort(attack)
 	slices.Sort(threatMatrix)
 	return slices.Compact(attack), slices.Compact(threatMatrix)
 }
 
-// addSARIFTechniques adds to a SARIF rule's properties the techniques of the steps on its open
-// paths: their ids under "attack" and "threatMatrix", and a tag for each.
-func (v *view) addSARIFTechniques(props map[string]any, paths []analyzer.Path) {
-	attack, threatMatrix := v.pathTechniques(paths)
+// addSARIFTechniques adds to SARIF properties the techniques of steps: their ids under
+// "attack" and "threatMatrix" and, when the properties carry tags (a rule's), a tag for each.
+func addSARIFTechniques(props map[string]any, steps []*analyzer.StepResult) {
+	attack, threatMatrix := stepTechniques(steps)
 	if len(attack) > 0 {
 		props["attack"] = attack
 	}
 	if len(threatMatrix) > 0 {
 		props["threatMatrix"] = threatMatrix
 	}
-	tags, _ := props["tags"].([]string)
-	props["tags"] = append(tags, SARIFFrameworkTags(attack, threatMatrix)...)
+	if tags, ok := props["tags"].([]string); ok {
+		props["tags"] = append(tags, SARIFFrameworkTags(attack, threatMatrix)...)
+	}
 }
 
 // SARIFFrameworkTags are the rule tags that name framework techniques:

@@ -18,8 +18,8 @@ var ErrUnknownFormat = errors.New("unknown report format")
 
 // Render writes the analysis result r in one format (see Formats). c is the catalog r was
 // computed on: it gives labels, the tree drawings of the HTML report and the file:line of each
-// goal in SARIF. Output depends on r and c only, so the same result gives byte-identical output;
-// the one time it contains is r.GeneratedAt.
+// node in SARIF. Output depends on r and c only (and SARIF on the threatcov version), so the
+// same result gives byte-identical output; the one time it contains is r.GeneratedAt.
 func Render(w io.Writer, format string, r *analyzer.Result, c *attacktrees.Catalog) error {
 	if r == nil {
 		return errors.New("render report: no analysis result")

@@ -155,11 +155,22 @@ func validate(r *analyzer.Result) error {
 }
 
 // Stable leaves out of a result what changes without coverage changing: the day attestations
-// were judged on and the generation time. A baseline written from it changes only when
+// were judged on, the generation time, and the files and lines the mapping entries and
+// policies are written at. A baseline written from it changes only when
 // coverage does (the attestations' expiry dates stay in the steps).
 func Stable(r *analyzer.Result) *analyzer.Result {
 	out := *r
 	out.Inputs.Date = ""
 	out.GeneratedAt = time.Time{}
+	// Where the mapping and policies are written is no coverage: moving a file or editing a
+	// comment above an entry leaves the baseline as it was.
+	out.PolicySources = nil
+	// Recommendations are advice, not coverage, and name the files to change as typed.
+	out.Recommendations = []analyzer.Recommendation{}
+	out.Steps = make([]analyzer.StepResult, len(r.Steps))
+	for i, s := range r.Steps {
+		s.MappedAt = nil
+		out.Steps[i] = s
+	}
 	return &out
 }

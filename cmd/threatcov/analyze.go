@@ -21,7 +21,18 @@ type analysisFlags struct {
 	progress io.Writer
 }
 
-func (f *analysisFlags) register(cmd *cobra.Command) {
+// resultFlags are the analysis flags that only some commands read: a command offers them only
+// when its output shows what they change, so --help and completion offer no flag it ignores.
+type resultFlags uint8
+
+const (
+	// listsPaths: the output lists open paths, so --max-paths changes it.
+	listsPaths resultFlags = 1 << iota
+	// stamps: the output can carry the generation time, so --timestamp changes it.
+	stamps
+)
+
+func (f *analysisFlags) register(cmd *cobra.Command, uses resultFlags) {
 	f.trees.register(cmd)
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.cfg.Policies, "policies", nil, "deployed policy file or folder: Rego, Gatekeeper, Kyverno, Namespaces, VAPs (repeatable)")
@@ -31,10 +42,14 @@ func (f *analysisFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.cfg.Namespaces, "namespace", nil, "namespace the attacker can create workloads in (repeatable; default: every namespace the policy set declares or names, and default, less those attested unusable)")
 	fl.BoolVar(&f.cfg.TenantNamespaces, "tenant-namespaces", false, "tenants may create namespaces: also try a new, unlabelled one")
 	fl.BoolVar(&f.cfg.Strict, "strict", false, "treat mapping warnings (unknown nodes or labels) as errors")
-	fl.IntVar(&f.cfg.MaxPaths, "max-paths", analyzer.DefaultMaxPaths, "open paths listed per goal (the rest are counted)")
 	fl.DurationVar(&f.cfg.PolicyTimeout, "policy-timeout", policies.DefaultTimeout, "time limit for one policy evaluation")
 	fl.StringVar(&f.cfg.Date, "date", "", "judge attestation expiry on this day (YYYY-MM-DD; default today, UTC)")
-	fl.BoolVar(&f.cfg.Timestamp, "timestamp", false, "record the generation time in the report (reports are otherwise byte-identical for the same inputs)")
+	if uses&listsPaths != 0 {
+		fl.IntVar(&f.cfg.MaxPaths, "max-paths", analyzer.DefaultMaxPaths, "open paths listed per goal (the rest are counted)")
+	}
+	if uses&stamps != 0 {
+		fl.BoolVar(&f.cfg.Timestamp, "timestamp", false, "record the generation time in the report (reports are otherwise byte-identical for the same inputs)")
+	}
 	f.cluster.register(cmd, true)
 }
 
@@ -76,7 +91,7 @@ coverage figures, open paths (shortest first) and recommendations.`,
 			return o.out.write(s, func(w io.Writer) error { return reports.Render(w, o.out.format, res, cat) })
 		},
 	}
-	o.analysis.register(cmd)
+	o.analysis.register(cmd, listsPaths|stamps)
 	o.analysis.progress = s.err
 	o.out.register(cmd, "table", reports.Formats...)
 	return cmd

@@ -59,7 +59,7 @@ policy paths are normalised, so it changes only when coverage does.`,
 			return nil
 		},
 	}
-	o.analysis.register(cmd)
+	o.analysis.register(cmd, listsPaths) // the baseline leaves the generation time out
 	o.analysis.progress = s.err
 	return cmd
 }

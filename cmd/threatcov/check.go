@@ -53,7 +53,7 @@ not fail a threshold; the output says so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), s) },
 	}
-	o.analysis.register(cmd)
+	o.analysis.register(cmd, listsPaths|stamps) // --timestamp: the --report files
 	o.analysis.progress = s.err
 	o.out.register(cmd, "table", reports.DiffFormats...)
 	fl := cmd.Flags()
@@ -63,6 +63,7 @@ not fail a threshold; the output says so.`,
 	fl.StringSliceVar(&o.failOn, "fail-on", nil, "failure rules: new-open-paths, new-open-goals, any-open-goal")
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeValues("new-open-paths", "new-open-goals", "any-open-goal"))
 	fl.StringArrayVar(&o.reports, "report", nil, "also write the analysis as FORMAT=FILE, e.g. sarif=threatcov.sarif (repeatable; formats as analyze -o)")
+	_ = cmd.RegisterFlagCompletionFunc("report", completeReportFormats)
 	return cmd
 }
 

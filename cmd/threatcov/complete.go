@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/reports"
 )
 
 // Shell completion (`threatcov completion bash|zsh|fish|powershell`) of tree ids, node ids,
@@ -52,6 +53,18 @@ func completionCatalog(trees *treeFlags) *attacktrees.Catalog {
 		return nil
 	}
 	return c
+}
+
+// completeReportFormats completes the FORMAT= part of check --report FORMAT=FILE.
+func completeReportFormats(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if strings.Contains(toComplete, "=") {
+		return nil, cobra.ShellCompDirectiveDefault
+	}
+	var out []cobra.Completion
+	for _, f := range reports.Formats {
+		out = append(out, f+"=")
+	}
+	return out, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
 }
 
 // completeValues completes a flag from a fixed list.

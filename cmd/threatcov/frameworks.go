@@ -60,7 +60,7 @@ blocked by an executed policy or attested, of its steps that admission can addre
 			})
 		},
 	}
-	o.analysis.register(cmd)
+	o.analysis.register(cmd, 0) // figures per technique: no path list, no stamp
 	o.analysis.progress = s.err
 	cmd.Flags().StringSliceVar(&o.framework, "framework", frameworks.IDs, "frameworks to list: "+strings.Join(frameworks.IDs, ", "))
 	_ = cmd.RegisterFlagCompletionFunc("framework", completeValues(frameworks.IDs...))

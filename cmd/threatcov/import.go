@@ -57,6 +57,7 @@ countermeasures are rejected with a message naming the file and line.`,
 	}
 	cmd.Flags().StringVar(&o.format, "format", "", "input format: openpsa or adtool")
 	_ = cmd.MarkFlagRequired("format")
+	_ = cmd.RegisterFlagCompletionFunc("format", completeValues("openpsa", "adtool"))
 	o.out.register(cmd, "yaml", "yaml")
 	return cmd
 }

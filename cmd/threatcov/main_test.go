@@ -185,6 +185,9 @@ func TestCompletion(t *testing.T) {
 		{[]string{"__complete", "explain", "mce-find-pod-with-h"}, "mce-find-pod-with-hostpid\t"},
 		{[]string{"__complete", "analyze", "-o", ""}, "sarif"},
 		{[]string{"__complete", "check", "--fail-on", ""}, "new-open-paths"},
+		{[]string{"__complete", "check", "--report", ""}, "sarif="},
+		{[]string{"__complete", "render", "--format", ""}, "dot"},
+		{[]string{"__complete", "trees", "import", "--format", ""}, "adtool"},
 	} {
 		code, out, stderr := runCLI(t, tt.args...)
 		if code != exitOK || !strings.Contains(out, tt.want) {

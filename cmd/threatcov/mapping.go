@@ -50,7 +50,7 @@ then pass it with --mapping so reports count those policies as expected.`,
 			return nil
 		},
 	}
-	o.analysis.register(cmd)
+	o.analysis.register(cmd, 0)
 	o.analysis.progress = s.err
 	o.out.register(cmd, "yaml", "yaml")
 	return cmd

@@ -19,11 +19,15 @@ type outputFlags struct {
 	allowed []string
 }
 
+// register adds --file, and -o when the command writes more than one format: -o completes
+// to the formats the command writes and nothing else.
 func (f *outputFlags) register(cmd *cobra.Command, def string, allowed ...string) {
-	f.allowed = allowed
-	cmd.Flags().StringVarP(&f.format, "output", "o", def, "output format: "+strings.Join(allowed, "|"))
+	f.allowed, f.format = allowed, def
+	if len(allowed) > 1 {
+		cmd.Flags().StringVarP(&f.format, "output", "o", def, "output format: "+strings.Join(allowed, "|"))
+		_ = cmd.RegisterFlagCompletionFunc("output", completeValues(allowed...))
+	}
 	cmd.Flags().StringVar(&f.file, "file", "", "write the output to this file (atomically) instead of standard output")
-	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(allowed...))
 }
 
 func (f *outputFlags) validate() error {

@@ -48,11 +48,12 @@ same --trees and --trees-mode as the analysis that wrote it.`,
 			return o.run(cmd.Context(), s, args)
 		},
 	}
-	o.analysis.register(cmd)
+	o.analysis.register(cmd, 0) // the drawings count open paths, list none, carry no time
 	cmd.ValidArgsFunction = completeTrees(&o.analysis.trees)
 	o.analysis.progress = s.err
 	cmd.Flags().StringVar(&o.dir, "dir", ".", "folder to write one <tree>.svg (or .dot) per tree into; created if missing")
 	cmd.Flags().StringVar(&o.format, "format", "svg", "file format: svg or dot")
+	_ = cmd.RegisterFlagCompletionFunc("format", completeValues("svg", "dot"))
 	cmd.Flags().StringVar(&o.report, "report", "", "draw this JSON report (analyze -o json) instead of analysing; only --trees and --trees-mode apply")
 	return cmd
 }

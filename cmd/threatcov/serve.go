@@ -60,7 +60,7 @@ pages update by themselves. Stop it with Ctrl-C. See docs/serve.md.`,
 			return srv.ListenAndServe(ctx)
 		},
 	}
-	o.analysis.register(cmd)
+	o.analysis.register(cmd, listsPaths|stamps)
 	o.analysis.progress = s.err
 	cmd.Flags().StringVar(&o.addr, "addr", serve.DefaultAddr, "host:port to listen on (a non-loopback address exposes the analysis to the network)")
 	cmd.Flags().BoolVar(&o.watch, "watch", false, "re-analyse when a file under --policies, --mapping, --probes or --trees changes")

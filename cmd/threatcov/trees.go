@@ -185,6 +185,7 @@ reference cycles between trees are written as threatcov counts them (docs/semant
 	}
 	cmd.Flags().StringVar(&o.format, "format", "", "output format: openpsa")
 	_ = cmd.MarkFlagRequired("format")
+	_ = cmd.RegisterFlagCompletionFunc("format", completeValues("openpsa"))
 	o.trees.register(cmd)
 	o.out.register(cmd, "xml", "xml")
 	return cmd

@@ -36,7 +36,7 @@ monitored, bypassed, attested, open or out-of-scope.`,
 			return o.out.write(s, func(w io.Writer) error { return reports.Verification(w, o.out.format, res) })
 		},
 	}
-	o.analysis.register(cmd)
+	o.analysis.register(cmd, 0) // statuses only: no paths, no time
 	o.analysis.progress = s.err
 	o.out.register(cmd, "table", "table", "json")
 	return cmd
@@ -78,7 +78,7 @@ through it. NODE is a node id, or a node's label as the trees draw it.`,
 			return o.out.write(s, func(w io.Writer) error { return reports.Explain(w, o.out.format, res, cat, n.ID) })
 		},
 	}
-	o.analysis.register(cmd)
+	o.analysis.register(cmd, listsPaths)
 	cmd.ValidArgsFunction = completeNode(&o.analysis.trees)
 	o.out.register(cmd, "table", "table", "json")
 	return cmd

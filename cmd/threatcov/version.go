@@ -2,38 +2,20 @@ package main
 
 import (
 	"fmt"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/threatcov/threatcov/internal/buildinfo"
 )
 
-// version is the module version and commit this binary was built from, read from the build
-// information Go records: "v1.2.3" for `go install ...@v1.2.3`, "(devel)" for a build in a
-// checkout, with the commit (and "+dirty" for uncommitted changes) when built from git.
+// version is the module version and commit this binary was built from and the Go version it
+// was built with, e.g. "v1.2.3 go1.26.8" or "(devel) (commit 0123456789ab+dirty) go1.26.8".
 func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown (no build information)"
+	v := buildinfo.Version()
+	if g := buildinfo.GoVersion(); g != "" {
+		v += " " + g
 	}
-	v := info.Main.Version
-	var rev, modified string
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				modified = "+dirty"
-			}
-		}
-	}
-	if rev != "" {
-		if len(rev) > 12 {
-			rev = rev[:12]
-		}
-		v += " (commit " + rev + modified + ")"
-	}
-	return v + " " + info.GoVersion
+	return v
 }
 
 func newVersionCmd(s streams) *cobra.Command {
