@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -157,16 +158,34 @@ func Load(ctx context.Context, c Config) (*analyzer.Input, error) {
 	if c.Timestamp {
 		in.Stamp = clock.UTC().Truncate(time.Second)
 	}
-	// Paths as written would make two spellings of one folder two reports.
 	in.Sources.Policies = []string{}
 	for _, p := range c.Policies {
-		in.Sources.Policies = append(in.Sources.Policies, filepath.ToSlash(filepath.Clean(p)))
+		in.Sources.Policies = append(in.Sources.Policies, SourcePath(p))
 	}
 	if c.clusterRequested() && c.Cluster.ContextName != "" {
 		in.Sources.Policies = append(in.Sources.Policies, "cluster:"+c.Cluster.ContextName)
 	}
-	in.Sources.Mapping = append([]string{mapping.DefaultFile}, c.Mappings...)
+	in.Sources.Mapping = []string{mapping.DefaultFile}
+	for _, p := range c.Mappings {
+		in.Sources.Mapping = append(in.Sources.Mapping, SourcePath(p))
+	}
 	return in, nil
+}
+
+// SourcePath is how a report names an input file or folder: slash-separated and cleaned, and
+// relative to the working directory when it lies under it. Paths as typed would make
+// "policies", "./policies/" and "$PWD/policies" three reports, and a committed baseline would
+// change with the spelling of a CI job (docs/ci.md).
+func SourcePath(p string) string {
+	p = filepath.Clean(p)
+	if filepath.IsAbs(p) {
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, p); err == nil && filepath.IsLocal(rel) {
+				p = rel
+			}
+		}
+	}
+	return filepath.ToSlash(p)
 }
 
 // Run loads the inputs and analyses them.

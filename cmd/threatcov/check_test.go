@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -251,31 +252,55 @@ func TestMappingSuggest(t *testing.T) {
 	}
 }
 
-// TestBaselineStable: a baseline written on another day from another spelling of the same
-// policy folder is byte-identical: it changes only when coverage does.
+// TestBaselineStable: baselines written on other days (two --date, and the wall clock) from
+// other spellings of the same policy folder and mapping file (relative, absolute, with a
+// trailing slash, with ./ and ..) are byte-identical: a baseline changes only when coverage
+// does. It runs where a CI job does, at the root of the repository. The attestation in the
+// mapping expires after every day used, so coverage is the same.
 func TestBaselineStable(t *testing.T) {
 	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
-	for _, run := range []struct{ file, policies, date string }{
-		{a, "../../examples/platform", "2026-12-01"},
-		{b, "./../../examples/platform/", "2026-12-06"},
-	} {
-		if code, _, stderr := runCLI(t, "baseline", "write", run.file, "--policies", run.policies, "--date", run.date); code != exitOK {
-			t.Fatalf("baseline write: exit %d: %s", code, stderr)
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	runs := []struct{ policies, mapping, date string }{
+		{"examples/platform", "examples/attestations.yaml", "2026-12-01"},
+		{filepath.Join(root, "examples/platform"), filepath.Join(root, "examples/attestations.yaml"), "2027-03-15"},
+		{"examples/platform/", "./examples/attestations.yaml", ""},
+		{"./examples/platform/", "examples/../examples/attestations.yaml", "2026-12-06"},
+		{filepath.Join(root, "examples/platform") + "/", "./examples//attestations.yaml", "2027-06-29"},
+	}
+	var first []byte
+	for i, run := range runs {
+		file := filepath.Join(dir, fmt.Sprintf("b%d.json", i))
+		args := []string{"baseline", "write", file, "--policies", run.policies, "--mapping", run.mapping}
+		if run.date != "" {
+			args = append(args, "--date", run.date)
 		}
-	}
-	da, err := os.ReadFile(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := os.ReadFile(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(da, db) {
-		t.Errorf("baselines differ:\n%s", cmp.Diff(string(da), string(db)))
-	}
-	if strings.Contains(string(da), `"date"`) || strings.Contains(string(da), "generatedAt") {
-		t.Errorf("the baseline carries a date or a generation time")
+		if code, _, stderr := runCLI(t, args...); code != exitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = data
+			for _, bad := range []string{`"date"`, "generatedAt", root} {
+				if strings.Contains(string(data), bad) {
+					t.Errorf("the baseline carries %q", bad)
+				}
+			}
+			for _, want := range []string{`"examples/platform"`, `"examples/attestations.yaml"`} {
+				if !strings.Contains(string(data), want) {
+					t.Errorf("the baseline does not name its input as %s", want)
+				}
+			}
+			continue
+		}
+		if !bytes.Equal(first, data) {
+			t.Errorf("%v: the baseline differs from the first:\n%s", args, cmp.Diff(string(first), string(data)))
+		}
 	}
 }
