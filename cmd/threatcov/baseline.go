@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/threatcov/threatcov/analyzer/baseline"
 	"github.com/threatcov/threatcov/internal/atomicfile"
@@ -62,4 +65,45 @@ policy paths are normalised, so it changes only when coverage does.`,
 	o.analysis.register(cmd)
 	o.analysis.progress = s.err
 	return cmd
+}
+
+// withRewrite completes a baseline's schema error with the exact command that rewrites it: the
+// analysis flags cmd was given, the ones 'baseline write' shares.
+func withRewrite(err error, cmd *cobra.Command) error {
+	var se *baseline.SchemaError
+	if !errors.As(err, &se) {
+		return err
+	}
+	se.Running = version()
+	if cmd.Flags().Lookup("policies") == nil {
+		return err // diff: the flags of the analysis are not known here
+	}
+	shared := newBaselineWriteCmd(streams{}).Flags()
+	args := []string{"threatcov", "baseline", "write", shellQuote(se.File)}
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if shared.Lookup(f.Name) == nil {
+			return
+		}
+		values := []string{f.Value.String()}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			values = sv.GetSlice()
+		}
+		for _, v := range values {
+			if f.Value.Type() == "bool" {
+				args = append(args, "--"+f.Name+"="+v)
+				continue
+			}
+			args = append(args, "--"+f.Name, shellQuote(v))
+		}
+	})
+	se.Rewrite = strings.Join(args, " ")
+	return err
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@,+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

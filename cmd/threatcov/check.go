@@ -51,7 +51,10 @@ not fail a threshold; the output says so.`,
   threatcov check --policies policies/ --baseline base.json --fail-on new-open-paths,new-open-goals \
     --report sarif=threatcov.sarif --report junit=threatcov-junit.xml`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), s) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			err := o.run(cmd.Context(), s)
+			return withRewrite(err, cmd)
+		},
 	}
 	o.analysis.register(cmd)
 	o.analysis.progress = s.err

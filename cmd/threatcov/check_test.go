@@ -173,7 +173,7 @@ func TestDiffCommand(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("diff: exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"### Opened paths (2)", "| open paths | 1 | 3 |", "blocked (verified) | monitored"} {
+	for _, want := range []string{"### Paths opened (2)", "| open paths | 1 | 3 |", "blocked (verified) | monitored"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("diff -o markdown lacks %q:\n%s", want, out)
 		}

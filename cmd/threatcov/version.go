@@ -15,7 +15,15 @@ func version() string {
 	if !ok {
 		return "unknown (no build information)"
 	}
+	return versionOf(info)
+}
+
+// versionOf formats the build information of a binary.
+func versionOf(info *debug.BuildInfo) string {
 	v := info.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
 	var rev, modified string
 	for _, s := range info.Settings {
 		switch s.Key {
