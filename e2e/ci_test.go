@@ -289,3 +289,262 @@ func TestGitLabJobSchema(t *testing.T) {
 		}
 	}
 }
+
+// buildThreatcov builds the binary into dir/bin and returns that folder.
+func buildThreatcov(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "bin")
+	cmd := exec.Command("go", "build", "-o", filepath.Join(bin, "threatcov"), "./cmd/threatcov")
+	cmd.Dir = repoRoot
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// fakeGH stands for the GitHub CLI, the one edge these tests cannot run: it keeps the pull
+// request's comments as files in dir/comments and answers the three calls the action makes.
+const fakeGH = `#!/usr/bin/env bash
+set -euo pipefail
+echo "$*" >> "$GH_FAKE/calls"
+dir="$GH_FAKE/comments"
+case "$*" in
+  "api --paginate "*)
+    for f in "$dir"/*.md; do
+      [ -e "$f" ] || continue
+      if [ "$(head -c ${#MARKER} "$f")" = "$MARKER" ]; then basename "$f" .md; fi
+    done ;;
+  "api -X PATCH "*)
+    id="${4##*/}"; [ -e "$dir/$id.md" ] || { echo "no comment $id" >&2; exit 1; }
+    cp "${6#body=@}" "$dir/$id.md" ;;
+  "api -X POST "*)
+    n=$(ls "$dir" | wc -l); cp "${6#body=@}" "$dir/$((n + 100)).md" ;;
+  *) echo "fake gh: unexpected call: $*" >&2; exit 1 ;;
+esac
+`
+
+// TestCIDayOne runs what docs/ci.md tells a team to do, on the example policy set laid out as
+// their repository: write and commit the baseline (the command of "Day one"), then the action's
+// own scripts with the inputs of the documented workflow, then the GitLab job's commands. The
+// gate passes on the first run; a Gatekeeper constraint switched to dryrun fails it, with one
+// pull-request comment that the next push edits in place; restored, the gate passes and the
+// comment says nothing changed.
+func TestCIDayOne(t *testing.T) {
+	bash := testenv.LookPath(t, "install bash", "bash")
+	dir := t.TempDir()
+	bin := buildThreatcov(t, dir)
+	repo := filepath.Join(dir, "repo")
+	copyDir(t, filepath.Join(repoRoot, "examples", "platform"), filepath.Join(repo, "policies"))
+	fake := filepath.Join(dir, "gh")
+	for _, d := range []string{filepath.Join(fake, "comments"), filepath.Join(dir, "fakebin"), filepath.Join(dir, "runner")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fakebin", "gh"), []byte(fakeGH), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A reviewer's comment without the marker, which the action must leave alone.
+	if err := os.WriteFile(filepath.Join(fake, "comments", "1.md"), []byte("LGTM once the gate passes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := bin + string(os.PathListSeparator) + filepath.Join(dir, "fakebin") + string(os.PathListSeparator) + os.Getenv("PATH")
+	run := func(script string, env map[string]string) (string, error) {
+		t.Helper()
+		cmd := exec.Command(bash, "-c", script)
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "PATH="+path, "RUNNER_TEMP="+filepath.Join(dir, "runner"), "GH_FAKE="+fake,
+			"MARKER="+reports.DiffMarker, "GITHUB_REPOSITORY=team/platform")
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	// Day one, step 2: the documented command writes the baseline.
+	docs := string(mustRead(t, filepath.Join(repoRoot, "docs", "ci.md")))
+	write := regexp.MustCompile("`(threatcov baseline write threatcov-baseline.json --policies policies/)`").FindStringSubmatch(docs)
+	if write == nil {
+		t.Fatal("docs/ci.md: Day one does not give `threatcov baseline write threatcov-baseline.json --policies policies/`")
+	}
+	if out, err := run(write[1], nil); err != nil {
+		t.Fatalf("%s: %v\n%s", write[1], err, out)
+	}
+
+	// The documented workflow's inputs, and the action's defaults for the rest.
+	a, _ := loadAction(t)
+	wf := blocksOf(t, ".github/workflows/")[0]
+	var doc struct {
+		Jobs map[string]struct {
+			Steps []struct {
+				Uses string            `yaml:"uses"`
+				With map[string]string `yaml:"with"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal([]byte(wf.body), &doc); err != nil {
+		t.Fatalf("docs/ci.md:%d: %v", wf.line, err)
+	}
+	with := map[string]string{}
+	for _, j := range doc.Jobs {
+		for _, s := range j.Steps {
+			if strings.HasPrefix(s.Uses, "threatcov/threatcov@") {
+				with = s.With
+			}
+		}
+	}
+	inputs := map[string]string{}
+	for name, in := range a.Inputs {
+		inputs[name] = in.Default
+		if v, ok := with[name]; ok {
+			inputs[name] = v
+		}
+	}
+	stepEnv := func(s actionStep, extra map[string]string) map[string]string {
+		env := map[string]string{}
+		for k, v := range s.Env {
+			if m := regexp.MustCompile(`^\$\{\{ inputs\.([a-z-]+) \}\}$`).FindStringSubmatch(v); m != nil {
+				env[k] = inputs[m[1]]
+			}
+		}
+		for k, v := range extra {
+			env[k] = v
+		}
+		return env
+	}
+	outputs := func(file string) map[string]string {
+		m := map[string]string{}
+		for _, line := range strings.Split(string(mustRead(t, file)), "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				m[k] = v
+			}
+		}
+		return m
+	}
+	gate, comment, verdict := a.step(t, "Attack-path gate"), a.step(t, "Comment on the pull request"), a.step(t, "Verdict")
+	push := func(round string, wantCode string) (summary string) {
+		t.Helper()
+		summaryFile, outFile := filepath.Join(dir, round+".summary"), filepath.Join(dir, round+".output")
+		out, err := run(gate.Run, stepEnv(gate, map[string]string{"GITHUB_STEP_SUMMARY": summaryFile, "GITHUB_OUTPUT": outFile}))
+		if err != nil {
+			t.Fatalf("%s: the gate step failed itself: %v\n%s", round, err, out)
+		}
+		o := outputs(outFile)
+		if o["exit-code"] != wantCode {
+			t.Fatalf("%s: exit-code %q, want %s\n%s\n%s", round, o["exit-code"], wantCode, out, mustRead(t, summaryFile))
+		}
+		if _, err := os.Stat(o["sarif"]); err != nil {
+			t.Errorf("%s: no SARIF report for the upload step: %v", round, err)
+		}
+		out, err = run(comment.Run, stepEnv(comment, map[string]string{"PR": "7", "REPORT": o["report"], "GH_TOKEN": "x"}))
+		if err != nil {
+			t.Fatalf("%s: the comment step: %v\n%s", round, err, out)
+		}
+		out, err = run(verdict.Run, map[string]string{"CODE": o["exit-code"]})
+		if (err == nil) != (wantCode == "0") {
+			t.Errorf("%s: the verdict step for exit code %s: %v\n%s", round, wantCode, err, out)
+		}
+		return string(mustRead(t, summaryFile))
+	}
+	comments := func() []string {
+		entries, err := os.ReadDir(filepath.Join(fake, "comments"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range entries {
+			out = append(out, e.Name())
+		}
+		return out
+	}
+
+	// Day one: the gate passes and nothing changed, so no comment is written.
+	if s := push("day-one", "0"); !strings.Contains(s, "threatcov gate PASSED") {
+		t.Errorf("day one: the job summary does not say the gate passed:\n%s", s)
+	}
+	if got := comments(); len(got) != 1 {
+		t.Errorf("day one: comments %v, want only the reviewer's", got)
+	}
+
+	// A change switches a constraint to dryrun: the gate fails and one comment says why.
+	constraint := filepath.Join(repo, "policies", "gatekeeper", "container-deny-added-caps-constraint.yaml")
+	original := mustRead(t, constraint)
+	if err := os.WriteFile(constraint, bytes.Replace(original, []byte("\nspec:\n"), []byte("\nspec:\n  enforcementAction: dryrun\n"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s := push("dryrun", "1"); !strings.Contains(s, "threatcov gate FAILED") {
+		t.Errorf("dryrun: the job summary does not say the gate failed:\n%s", s)
+	}
+	got := comments()
+	if len(got) != 2 {
+		t.Fatalf("after the dryrun push: comments %v, want the reviewer's and one of threatcov", got)
+	}
+	ours := filepath.Join(fake, "comments", got[1])
+	if body := string(mustRead(t, ours)); !strings.Contains(body, "## threatcov: 4 paths opened, 0 closed") {
+		t.Errorf("the comment:\n%s", body)
+	}
+	// The next push edits the same comment.
+	push("dryrun-again", "1")
+	if again := comments(); len(again) != 2 {
+		t.Errorf("a second push added a comment: %v", again)
+	}
+	// Restored: the gate passes, and the earlier comment now says nothing changed.
+	if err := os.WriteFile(constraint, original, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	push("restored", "0")
+	if body := string(mustRead(t, ours)); !strings.Contains(body, "## threatcov: no change in attack-path coverage") {
+		t.Errorf("after restoring, the comment was not updated:\n%s", body)
+	}
+	calls := string(mustRead(t, filepath.Join(fake, "calls")))
+	if n, m := strings.Count(calls, "api -X POST repos/team/platform/issues/7/comments"), strings.Count(calls, "api -X PATCH repos/team/platform/issues/comments/"); n != 1 || m != 2 {
+		t.Errorf("GitHub API calls: %d POST, %d PATCH, want 1 and 2:\n%s", n, m, calls)
+	}
+	if body := string(mustRead(t, filepath.Join(fake, "comments", "1.md"))); body != "LGTM once the gate passes\n" {
+		t.Errorf("the reviewer's comment was edited: %q", body)
+	}
+
+	// The GitLab job's commands, but for installing threatcov, pass on the same repository.
+	var gl map[string]struct {
+		Script []string `yaml:"script"`
+	}
+	gb := blocksOf(t, ".gitlab-ci.yml")[0]
+	if err := yaml.Unmarshal([]byte(gb.body), &gl); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range gl["threatcov"].Script {
+		if strings.HasPrefix(line, "go install ") {
+			continue
+		}
+		if out, err := run(line, nil); err != nil {
+			t.Errorf("docs/ci.md:%d: GitLab job: %s: %v\n%s", gb.line, line, err, out)
+		}
+	}
+	for _, f := range []string{"threatcov.sarif", "threatcov-junit.xml", "threatcov.html"} {
+		if _, err := os.Stat(filepath.Join(repo, f)); err != nil {
+			t.Errorf("the GitLab job wrote no %s: %v", f, err)
+		}
+	}
+}
+
+// copyDir copies the files under src into dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), mustRead(t, p), 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
