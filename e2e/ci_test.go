@@ -334,7 +334,9 @@ func TestCIDayOne(t *testing.T) {
 	dir := t.TempDir()
 	bin := buildThreatcov(t, dir)
 	repo := filepath.Join(dir, "repo")
-	copyDir(t, filepath.Join(repoRoot, "examples", "platform"), filepath.Join(repo, "policies"))
+	if err := os.CopyFS(filepath.Join(repo, "policies"), os.DirFS(filepath.Join(repoRoot, "examples", "platform"))); err != nil {
+		t.Fatal(err)
+	}
 	fake := filepath.Join(dir, "gh")
 	for _, d := range []string{filepath.Join(fake, "comments"), filepath.Join(dir, "fakebin"), filepath.Join(dir, "runner")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -525,26 +527,5 @@ func TestCIDayOne(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(repo, f)); err != nil {
 			t.Errorf("the GitLab job wrote no %s: %v", f, err)
 		}
-	}
-}
-
-// copyDir copies the files under src into dst.
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), mustRead(t, p), 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }

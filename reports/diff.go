@@ -31,7 +31,8 @@ func WriteDiff(w io.Writer, format string, d *baseline.Diff) error {
 		return ew.err
 	case "table":
 		ew := &errWriter{w: w}
-		textDiff(ew, d)
+		ew.printf("threatcov diff: %s\n\n", diffHeadline(d))
+		textDiff(ew, d, true)
 		return ew.err
 	}
 	return fmt.Errorf("%w %q: use one of %s", ErrUnknownFormat, format, strings.Join(DiffFormats, ", "))
@@ -57,7 +58,7 @@ func WriteCheck(w io.Writer, format string, o *baseline.Outcome) error {
 		ew.printf("%s; %s open paths; %s.\n", capitalize(ofText(&o.Figures.Paths.Coverage, "paths", "blocked")), analyzer.CountText(o.Figures.Paths.Open), ofText(o.Figures.Goals, "goals", "blocked"))
 		if len(o.Failures) > 0 {
 			ew.printf("\n### Failures\n\n")
-			for _, f := range mdFailures(o) {
+			for _, f := range failureLines(o, func(rule, msg string) string { return "`" + mdCode(rule) + "` " + mdCell(msg) }) {
 				ew.printf("- %s\n", f)
 			}
 		}
@@ -74,11 +75,11 @@ func WriteCheck(w io.Writer, format string, o *baseline.Outcome) error {
 		return ew.err
 	case "table":
 		ew.printf("threatcov check: %s\n", verdict)
-		ew.printf("  path coverage %s, %s open; goal coverage %s\n", o.Figures.Paths.Coverage.Text("paths"), analyzer.CountText(o.Figures.Paths.Open), o.Figures.Goals.Text("goals"))
+		ew.printf("  %s; %s open paths; %s\n", ofText(&o.Figures.Paths.Coverage, "paths", "blocked"), analyzer.CountText(o.Figures.Paths.Open), ofText(o.Figures.Goals, "goals", "blocked"))
 		if len(o.Failures) > 0 {
 			ew.printf("\nFAILURES\n")
-			for _, f := range o.Failures {
-				ew.printf("  [%s] %s\n", f.Rule, oneLine(f.Message))
+			for _, f := range failureLines(o, func(rule, msg string) string { return "[" + rule + "] " + oneLine(msg) }) {
+				ew.printf("  %s\n", f)
 			}
 		}
 		if len(o.Notes) > 0 {
@@ -89,7 +90,7 @@ func WriteCheck(w io.Writer, format string, o *baseline.Outcome) error {
 		}
 		if o.Diff != nil {
 			ew.printf("\n")
-			textDiff(ew, o.Diff)
+			textDiff(ew, o.Diff, false)
 		}
 		return ew.err
 	}
@@ -145,10 +146,10 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-// mdFailures are the gate's failures for Markdown. With a comparison, the failures of the
-// rules that the comparison lists (paths and goals opened) are counted, not repeated: the
-// tables below name each one with its cause.
-func mdFailures(o *baseline.Outcome) []string {
+// failureLines are the gate's failures, each written by line(rule, message). With a comparison,
+// the failures of the rules that the comparison lists (paths and goals opened) are counted, not
+// repeated: the comparison below names each one with its causes.
+func failureLines(o *baseline.Outcome, line func(rule, message string) string) []string {
 	var out []string
 	counted := map[string]int{}
 	for _, f := range o.Failures {
@@ -156,42 +157,39 @@ func mdFailures(o *baseline.Outcome) []string {
 			counted[f.Rule]++
 			continue
 		}
-		out = append(out, fmt.Sprintf("`%s` %s", mdCode(f.Rule), mdCell(f.Message)))
+		out = append(out, line(f.Rule, f.Message))
 	}
 	for _, rule := range []baseline.Rule{baseline.FailNewOpenPaths, baseline.FailNewOpenGoals} {
 		if n := counted[string(rule)]; n > 0 {
-			what := "the paths opened and open counts grown, listed below with their causes"
+			what := "the paths opened and the open-path counts grown, listed below with their causes"
 			if rule == baseline.FailNewOpenGoals {
 				what = "the goals opened, listed below"
 			}
-			out = append(out, fmt.Sprintf("`%s` %s: %s", rule, plural(n, "failure", "failures"), what))
+			out = append(out, line(string(rule), plural(n, "failure", "failures")+": "+what))
 		}
 	}
 	return out
 }
 
-func whyText(cs []baseline.Cause) string {
-	var parts []string
-	for _, c := range cs {
-		if c.Kind == baseline.CauseStatusChanged && len(cs) > 1 {
-			continue // the policy causes already say it
-		}
-		parts = append(parts, c.Text)
-	}
-	return strings.Join(parts, "; ")
-}
-
-func textDiff(ew *errWriter, d *baseline.Diff) {
+func textDiff(ew *errWriter, d *baseline.Diff, partial bool) {
 	ew.printf("FIGURES (before -> after)\n")
 	for _, row := range figureRows(d.Before, d.After) {
 		ew.printf("  %-26s %s -> %s\n", row.name, row.before, row.after)
 	}
-	paths := func(title string, ps []baseline.PathChange) {
-		ew.printf("\n%s (%d)\n", title, len(ps))
-		for _, p := range ps {
-			ew.printf("  %s › %s: %s\n", oneLine(treeTitle(d, p.Tree)), oneLine(p.GoalLabel), oneLine(strings.Join(p.Labels, " + ")))
-			ew.printf("      because %s\n", oneLine(whyText(p.Why)))
+	causes := indexCauses(d)
+	if len(causes.list) > 0 {
+		ew.printf("\nCAUSES (%d)\n", len(causes.list))
+		for i, c := range causes.list {
+			ew.printf("  %d. %s\n", i+1, oneLine(c.text()))
 		}
+	}
+	ew.printf("\nPATHS OPENED (%d)\n", len(d.OpenedPaths))
+	for _, p := range d.OpenedPaths {
+		ew.printf("  %s › %s: %s  [causes %s]\n", oneLine(treeTitle(d, p.Tree)), oneLine(p.GoalLabel), oneLine(strings.Join(p.Labels, " + ")), causes.refs(p.Why))
+	}
+	ew.printf("\nPATHS CLOSED (%d)\n", len(d.ClosedPaths))
+	for _, p := range d.ClosedPaths {
+		ew.printf("  %s › %s: %s  [%s]\n", oneLine(treeTitle(d, p.Tree)), oneLine(p.GoalLabel), oneLine(strings.Join(p.Labels, " + ")), oneLine(closedBy(p)))
 	}
 	goals := func(title string, gs []baseline.GoalChange) {
 		if len(gs) == 0 {
@@ -202,29 +200,22 @@ func textDiff(ew *errWriter, d *baseline.Diff) {
 			ew.printf("  %s › %s (%s): %s -> %s\n", oneLine(treeTitle(d, g.Tree)), oneLine(g.Label), oneLine(g.ID), orDash(string(g.Before)), orDash(string(g.After)))
 		}
 	}
-	paths("OPENED PATHS", d.OpenedPaths)
-	paths("CLOSED PATHS", d.ClosedPaths)
-	goals("OPENED GOALS", d.OpenedGoals)
-	goals("CLOSED GOALS", d.ClosedGoals)
-	goals("REMOVED GOALS", d.RemovedGoals)
+	goals("GOALS OPENED", d.OpenedGoals)
+	goals("GOALS CLOSED", d.ClosedGoals)
+	goals("GOALS NO LONGER ANALYSED", d.RemovedGoals)
 	if len(d.Grown) > 0 {
-		ew.printf("\nOPEN PATH COUNTS THAT GREW (%d)\n", len(d.Grown))
+		ew.printf("\nGOALS WHOSE OPEN-PATH COUNT GREW (%d)\n", len(d.Grown))
 		for _, g := range d.Grown {
-			ew.printf("  %s: %s -> %s\n", oneLine(g.Label), analyzer.CountText(g.Before), analyzer.CountText(g.After))
+			ew.printf("  %s (%s): %s -> %s open paths\n", oneLine(g.Label), oneLine(g.Goal), analyzer.CountText(g.Before), analyzer.CountText(g.After))
 		}
 	}
 	if len(d.Steps) > 0 {
-		ew.printf("\nSTEPS CHANGED (%d)\n", len(d.Steps))
+		ew.printf("\nSTEPS WHOSE STATUS CHANGED (%d)\n", len(d.Steps))
 		for _, s := range d.Steps {
-			ew.printf("  %s (%s): %s -> %s\n", oneLine(s.Label), oneLine(s.Node), orDash(statusText(s.Before, s.BeforeEvidence)), orDash(statusText(s.After, s.AfterEvidence)))
-			for _, c := range s.Causes {
-				if c.Kind != baseline.CauseStatusChanged {
-					ew.printf("      %s\n", oneLine(c.Text))
-				}
-			}
+			ew.printf("  %s › %s (%s): %s -> %s  [causes %s]\n", oneLine(treeTitle(d, s.Tree)), oneLine(s.Label), oneLine(s.Node), orDash(statusText(s.Before, s.BeforeEvidence)), orDash(statusText(s.After, s.AfterEvidence)), causes.refs(s.Causes))
 		}
 	}
-	if len(d.Partial) > 0 {
+	if partial && len(d.Partial) > 0 {
 		ew.printf("\nCompared in part (more open paths than listed; raise --max-paths): %s\n", oneLine(strings.Join(d.Partial, ", ")))
 	}
 }

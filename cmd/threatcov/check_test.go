@@ -65,8 +65,11 @@ func TestGateScenario(t *testing.T) {
 		t.Fatalf("check after dryrun: exit %d, want %d\n%s%s", code, exitGate, out, stderr)
 	}
 	for _, want := range []string{
-		`[new-open-paths] path opened to "Run code on the node": Start a pod in the host PID namespace (because policy gatekeeper:K8sPSPHostNamespace/psp-host-namespace switched from enforce to monitor`,
-		`[new-open-paths] path opened to "Read the node's secrets": Start a pod in the host PID namespace + Steal a service account token`,
+		// The failures are counted; the comparison names each path with its causes, said once.
+		`[new-open-paths] 2 failures: the paths opened`,
+		"1. policy gatekeeper:K8sPSPHostNamespace/psp-host-namespace switched from enforce to monitor (dryrun/warn/audit): it flags these steps but no longer blocks them (1 step; 2 paths opened)",
+		"Gate scenario › Run code on the node: Start a pod in the host PID namespace  [causes 1]",
+		"Gate scenario › Read the node's secrets: Start a pod in the host PID namespace + Steal a service account token  [causes 1]",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)

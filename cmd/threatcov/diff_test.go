@@ -9,31 +9,6 @@ import (
 	"github.com/threatcov/threatcov/reports"
 )
 
-// copyTree copies the files under src into dst.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestDiffMarkdownComment: on the example, one Gatekeeper constraint switched to dryrun opens
 // paths in two trees through five steps. The pull-request comment says the cause once, numbered,
 // names each goal's tree, counts what it counts, starts with the marker a workflow updates the
@@ -41,7 +16,9 @@ func copyTree(t *testing.T, src, dst string) {
 func TestDiffMarkdownComment(t *testing.T) {
 	dir := t.TempDir()
 	policies := filepath.Join(dir, "policies")
-	copyTree(t, "../../examples/platform", policies)
+	if err := os.CopyFS(policies, os.DirFS("../../examples/platform")); err != nil {
+		t.Fatal(err)
+	}
 	base, cur := filepath.Join(dir, "base.json"), filepath.Join(dir, "cur.json")
 	if code, _, stderr := runCLI(t, "baseline", "write", base, "--policies", policies); code != exitOK {
 		t.Fatalf("baseline write: exit %d: %s", code, stderr)
