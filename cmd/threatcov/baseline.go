@@ -67,19 +67,25 @@ policy paths are normalised, so it changes only when coverage does.`,
 	return cmd
 }
 
-// withRewrite completes a baseline's schema error with the exact command that rewrites it: the
-// analysis flags cmd was given, the ones 'baseline write' shares.
+// withRewrite completes a baseline's schema error with the exact command that rewrites it.
 func withRewrite(err error, cmd *cobra.Command) error {
 	var se *baseline.SchemaError
 	if !errors.As(err, &se) {
 		return err
 	}
 	se.Running = version()
+	se.Rewrite = rewriteCommand(cmd, se.File)
+	return err
+}
+
+// rewriteCommand is the 'threatcov baseline write FILE' command with the analysis flags cmd was
+// given (the ones 'baseline write' shares), or "" for a command without analysis flags (diff).
+func rewriteCommand(cmd *cobra.Command, file string) string {
 	if cmd.Flags().Lookup("policies") == nil {
-		return err // diff: the flags of the analysis are not known here
+		return ""
 	}
 	shared := newBaselineWriteCmd(streams{}).Flags()
-	args := []string{"threatcov", "baseline", "write", shellQuote(se.File)}
+	args := []string{"threatcov", "baseline", "write", shellQuote(file)}
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		if shared.Lookup(f.Name) == nil {
 			return
@@ -96,8 +102,7 @@ func withRewrite(err error, cmd *cobra.Command) error {
 			args = append(args, "--"+f.Name, shellQuote(v))
 		}
 	})
-	se.Rewrite = strings.Join(args, " ")
-	return err
+	return strings.Join(args, " ")
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

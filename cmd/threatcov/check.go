@@ -24,6 +24,8 @@ type checkOptions struct {
 	minGoals string
 	failOn   []string
 	reports  []string // FORMAT=FILE
+	// rewrite is the command that writes the baseline again with these analysis flags.
+	rewrite string
 }
 
 func newCheckCmd(s streams) *cobra.Command {
@@ -52,8 +54,10 @@ not fail a threshold; the output says so.`,
     --report sarif=threatcov.sarif --report junit=threatcov-junit.xml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			err := o.run(cmd.Context(), s)
-			return withRewrite(err, cmd)
+			if o.baseline != "" {
+				o.rewrite = rewriteCommand(cmd, o.baseline)
+			}
+			return withRewrite(o.run(cmd.Context(), s), cmd)
 		},
 	}
 	o.analysis.register(cmd)
@@ -93,6 +97,7 @@ func (o *checkOptions) gate() (baseline.Gate, error) {
 	if len(o.failOn) == 0 {
 		g.FailOn = baseline.DefaultRules(o.baseline != "", g.MinPathCoverage != nil || g.MinGoalCoverage != nil)
 	}
+	g.Rewrite = o.rewrite
 	return g, nil
 }
 

@@ -103,7 +103,7 @@ func TestGateScenario(t *testing.T) {
 		t.Fatalf("check after restoring: exit %d\n%s%s", code, out, stderr)
 	}
 	code, out, stderr = runCLI(t, append([]string{"check", "--baseline", weak, "--fail-on", "new-open-paths"}, analysis...)...)
-	if code != exitOK || !strings.Contains(out, "closed since the baseline: rewrite it") {
+	if code != exitOK || !strings.Contains(out, "closed since the baseline: rewrite it (threatcov baseline write "+weak+" --date 2026-11-28 --mapping ") {
 		t.Errorf("check against the weaker baseline: exit %d, want a note to rewrite it:\n%s%s", code, out, stderr)
 	}
 }
