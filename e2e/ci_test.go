@@ -324,9 +324,10 @@ esac
 `
 
 // TestCIDayOne runs what docs/ci.md tells a team to do, on the example policy set laid out as
-// their repository: write and commit the baseline (the command of "Day one"), then the action's
-// own scripts with the inputs of the documented workflow, then the GitLab job's commands. The
-// gate passes on the first run; a Gatekeeper constraint switched to dryrun fails it, with one
+// their repository: the action's gate before any baseline (exit 2, with the command to write
+// it), the baseline written by the command of "Day one", then the action's own scripts with the
+// inputs of the documented workflow, the scripts of the workflow without the action, and the
+// GitLab job's commands. The gate passes on the first run; a Gatekeeper constraint switched to dryrun fails it, with one
 // pull-request comment that the next push edits in place; restored, the gate passes and the
 // comment says nothing changed.
 func TestCIDayOne(t *testing.T) {
@@ -362,16 +363,6 @@ func TestCIDayOne(t *testing.T) {
 		}
 		out, err := cmd.CombinedOutput()
 		return string(out), err
-	}
-
-	// Day one, step 2: the documented command writes the baseline.
-	docs := string(mustRead(t, filepath.Join(repoRoot, "docs", "ci.md")))
-	write := regexp.MustCompile("`(threatcov baseline write threatcov-baseline.json --policies policies/)`").FindStringSubmatch(docs)
-	if write == nil {
-		t.Fatal("docs/ci.md: Day one does not give `threatcov baseline write threatcov-baseline.json --policies policies/`")
-	}
-	if out, err := run(write[1], nil); err != nil {
-		t.Fatalf("%s: %v\n%s", write[1], err, out)
 	}
 
 	// The documented workflow's inputs, and the action's defaults for the rest.
@@ -425,6 +416,25 @@ func TestCIDayOne(t *testing.T) {
 		return m
 	}
 	gate, comment, verdict := a.step(t, "Attack-path gate"), a.step(t, "Comment on the pull request"), a.step(t, "Verdict")
+
+	// Before the baseline is committed the action stops with exit code 2 and the command that
+	// writes it.
+	noBase := filepath.Join(dir, "no-baseline.output")
+	out, err := run(gate.Run, stepEnv(gate, map[string]string{"GITHUB_STEP_SUMMARY": filepath.Join(dir, "no-baseline.summary"), "GITHUB_OUTPUT": noBase}))
+	if err != nil || outputs(noBase)["exit-code"] != "2" || !strings.Contains(out, "::error file=threatcov-baseline.json::no baseline at threatcov-baseline.json: write it on the main branch and commit it: threatcov baseline write threatcov-baseline.json --policies policies/") {
+		t.Errorf("the gate without a baseline: %v, outputs %v:\n%s", err, outputs(noBase), out)
+	}
+
+	// Day one, step 2: the documented command writes the baseline.
+	docs := string(mustRead(t, filepath.Join(repoRoot, "docs", "ci.md")))
+	write := regexp.MustCompile("`(threatcov baseline write threatcov-baseline.json --policies policies/)`").FindStringSubmatch(docs)
+	if write == nil {
+		t.Fatal("docs/ci.md: Day one does not give `threatcov baseline write threatcov-baseline.json --policies policies/`")
+	}
+	if out, err := run(write[1], nil); err != nil {
+		t.Fatalf("%s: %v\n%s", write[1], err, out)
+	}
+
 	push := func(round string, wantCode string) (summary string) {
 		t.Helper()
 		summaryFile, outFile := filepath.Join(dir, round+".summary"), filepath.Join(dir, round+".output")
@@ -505,6 +515,40 @@ func TestCIDayOne(t *testing.T) {
 	}
 	if body := string(mustRead(t, filepath.Join(fake, "comments", "1.md"))); body != "LGTM once the gate passes\n" {
 		t.Errorf("the reviewer's comment was edited: %q", body)
+	}
+
+	// The workflows written without the action run their steps' scripts, but for installing
+	// threatcov, and pass on the same repository.
+	for _, b := range blocksOf(t, ".github/workflows/")[1:] {
+		var wf struct {
+			Jobs map[string]struct {
+				Steps []struct {
+					Name string `yaml:"name"`
+					Run  string `yaml:"run"`
+				} `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		if err := yaml.Unmarshal([]byte(b.body), &wf); err != nil {
+			t.Fatalf("docs/ci.md:%d: %v", b.line, err)
+		}
+		ran := 0
+		for _, j := range wf.Jobs {
+			for _, step := range j.Steps {
+				if step.Run == "" || strings.HasPrefix(step.Run, "go install ") {
+					continue
+				}
+				ran++
+				if out, err := run(step.Run, map[string]string{"GITHUB_STEP_SUMMARY": filepath.Join(dir, "plain.summary")}); err != nil {
+					t.Errorf("docs/ci.md:%d: step %q: %v\n%s", b.line, step.Name, err, out)
+				}
+			}
+		}
+		if ran == 0 {
+			t.Errorf("docs/ci.md:%d: the workflow ran no threatcov step", b.line)
+		}
+	}
+	if s := string(mustRead(t, filepath.Join(dir, "plain.summary"))); !strings.Contains(s, "threatcov gate PASSED") {
+		t.Errorf("the plain workflow's job summary:\n%s", s)
 	}
 
 	// The GitLab job's commands, but for installing threatcov, pass on the same repository.
