@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"sort"
 	"time"
 
@@ -37,6 +38,20 @@ type Input struct {
 	// Stamp, when set, is recorded as the result's GeneratedAt.
 	Stamp   time.Time
 	Sources Inputs
+
+	// only, when set, restricts evaluation to these nodes (re-analysing a recommendation).
+	only map[string]bool
+	// results are the verdicts of the last evaluation; reuse, when set, supplies a
+	// re-analysis with those of the original its change leaves as they were.
+	results map[jobKey]policies.Evaluation
+	reuse   *reuse
+}
+
+// reuse is what a re-analysis takes from the analysis it changes: every verdict but those
+// stale says the change may alter.
+type reuse struct {
+	results map[jobKey]policies.Evaluation
+	stale   func(policies.Job) bool
 }
 
 // model is the catalog as a path-engine model: one model node per catalog node (same index)
@@ -82,7 +97,8 @@ func Analyze(ctx context.Context, in Input) (*Result, error) {
 	res.Warnings = append(res.Warnings, in.Mapping.Warnings...)
 	goals := goalResults(&in, m, byNode, closed, addressable, res)
 	res.Nodes, res.Steps = nodeResults(&in, m, byNode, evals, goals, closed)
-	res.Recommendations = recommend(&in, m, evals, goals, closed)
+	res.BypassCauses = bypassCauses(&in, evals)
+	res.Recommendations = recommend(ctx, &in, m, evals, goals, closed, res.BypassCauses)
 	return res, nil
 }
 
@@ -99,6 +115,7 @@ func StepStatuses(ctx context.Context, in Input) (*Result, error) {
 		res.Steps = append(res.Steps, se.result)
 	}
 	sort.Slice(res.Steps, func(i, j int) bool { return res.Steps[i].Node < res.Steps[j].Node })
+	res.BypassCauses = bypassCauses(&in, evals)
 	return res, nil
 }
 
@@ -147,9 +164,14 @@ func goalResults(in *Input, m *model, byNode map[string]*stepEval, closed, addre
 				tBlocked++
 			}
 			shown, _ := m.engine.Enumerate(i, blocked, in.MaxPaths, func(leaves []int) bool {
-				gr.OpenPaths = append(gr.OpenPaths, m.path(leaves))
+				p := m.path(leaves)
+				p.Residual = !slices.ContainsFunc(leaves, func(l int) bool { return addressable[l] })
+				gr.OpenPaths = append(gr.OpenPaths, p)
 				return true
 			})
+			// Paths policies can close first: residual ones need other controls and would
+			// otherwise lead the list (docs/semantics.md, "Figures").
+			sort.SliceStable(gr.OpenPaths, func(a, b int) bool { return !gr.OpenPaths[a].Residual && gr.OpenPaths[b].Residual })
 			gr.NotShown = new(big.Int).Sub(open, big.NewInt(int64(shown)))
 			counts := pathCounts{all: all, open: open, residual: m.engine.CountAvoiding(i, beyond), residualOpen: m.engine.CountAvoiding(i, beyondOpen)}
 			gr.Figures.Paths = counts.figures()

@@ -102,7 +102,7 @@ func TestAnalyzeBasic(t *testing.T) {
 		t.Errorf("step coverage = %v/%v, want 1/2", s.Num, s.Den)
 	}
 	// The recommendation names the missing admission policy for the privileged step.
-	wantRecs := []Recommendation{{Rank: 1, Action: "deploy", Policy: "konstraint:T1001", Steps: []string{"privileged"}, Closes: big.NewInt(1), Exact: true}}
+	wantRecs := []Recommendation{{Rank: 1, Action: "deploy", Policy: "konstraint:T1001", Change: "deploy konstraint:T1001 (named by testdata/basic/mapping.yaml:6)", Established: EstablishedEstimated, Steps: []string{"privileged"}, Closes: big.NewInt(1), Exact: true}}
 	if diff := cmp.Diff(wantRecs, res.Recommendations, cmp.Comparer(func(a, b *big.Int) bool { return a.Cmp(b) == 0 })); diff != "" {
 		t.Errorf("recommendations (-want +got):\n%s", diff)
 	}

@@ -35,6 +35,7 @@ func decide(now time.Time, namespaces []string, n *attacktrees.Node, step *mappi
 	}
 	r.Points = step.Points
 	r.Mapped = step.Policies
+	r.Attack, r.ThreatMatrix = step.Attack, step.ThreatMatrix
 	if step.OutOfScope != "" {
 		r.Status, r.Reason = StatusOutOfScope, step.OutOfScope
 		r.Explanation = "out of scope: " + step.OutOfScope

@@ -143,7 +143,9 @@ type Result struct {
 	Steps           []StepResult     `json:"steps"`
 	Nodes           []NodeResult     `json:"nodes"`
 	Recommendations []Recommendation `json:"recommendations"`
-	Warnings        []string         `json:"warnings,omitempty"`
+	// BypassCauses group the bypassed steps by why their probes got through.
+	BypassCauses []BypassCause `json:"bypassCauses,omitempty"`
+	Warnings     []string      `json:"warnings,omitempty"`
 }
 
 // Inputs records what the analysis read, so a report says what it is about.
@@ -168,7 +170,8 @@ type TreeResult struct {
 	Goals   []GoalResult `json:"goals"`
 }
 
-// GoalResult is one goal: its status, path figures and its open paths, shortest first.
+// GoalResult is one goal: its status, path figures and its open paths: those policies can
+// close, then the residual ones, each shortest first.
 type GoalResult struct {
 	ID        string  `json:"id"`
 	Tree      string  `json:"tree"`
@@ -185,6 +188,9 @@ type GoalResult struct {
 type Path struct {
 	Fingerprint string   `json:"fingerprint"`
 	Steps       []string `json:"steps"` // node ids, sorted
+	// Residual marks a path with no step any policy is mapped to: beyond what admission
+	// policies can close, a risk for other controls. A goal lists its other open paths first.
+	Residual bool `json:"residual,omitempty"`
 }
 
 // ActionSuffix marks a path element that is the own action of a mapped inner node (the
@@ -257,6 +263,10 @@ type StepResult struct {
 	OpenKind    OpenKind     `json:"openKind,omitempty"` // for open steps: why
 	OpenPaths   *big.Int     `json:"openPaths"`          // open paths (all goals) through this step
 	Explanation string       `json:"explanation"`
+	// Attack and ThreatMatrix are the techniques the step instantiates, from the mapping: MITRE
+	// ATT&CK Enterprise and Threat Matrix for Kubernetes ids (docs/frameworks.md).
+	Attack       []string `json:"attack,omitempty"`
+	ThreatMatrix []string `json:"threatMatrix,omitempty"`
 }
 
 // Verdict is one policy's verdict on one probe.
@@ -292,11 +302,26 @@ type NodeResult struct {
 	OpenPaths *big.Int `json:"openPaths"`          // open paths through the node, over all goals
 }
 
-// Recommendation is one policy to deploy or switch to enforcing, ranked by the paths it closes.
+// Recommendation is one change to the policy set (or one attestation), ranked by the paths it
+// closes (docs/semantics.md, "Recommendations").
 type Recommendation struct {
-	Rank   int    `json:"rank"`
-	Action string `json:"action"` // "deploy", "enforce" (switch from monitor) or "fix" (close a bypass)
-	Policy string `json:"policy"` // a mapping reference (deploy) or a policy id (enforce, fix)
+	Rank int `json:"rank"`
+	// Action is "enforce" (switch a monitoring policy), "label" (a namespace, for Pod
+	// Security), "fix" (an enforcing policy that is bypassed), "deploy" (a policy from a public
+	// library, or one the team's mapping names) or "attest" (a namespace tenants cannot use).
+	Action string `json:"action"`
+	// Policy is the policy id or mapping reference it concerns ("" for an attestation).
+	Policy string `json:"policy,omitempty"`
+	// Change is the concrete change: the field and file, the namespace and label, the
+	// library folder.
+	Change   string `json:"change"`
+	Source   string `json:"source,omitempty"`   // deploy: the library folder at a pinned commit
+	Location string `json:"location,omitempty"` // the file (and line) to change
+	// Why lists, for a fix, the bypass causes the policy must address.
+	Why []string `json:"why,omitempty"`
+	// Established says how the steps it closes are known: re-analysed with the change
+	// applied, or estimated (assumed to close the steps it addresses).
+	Established Established `json:"established"`
 	// Alternatives close exactly the same steps (e.g. the Kyverno twin of a Gatekeeper kind).
 	Alternatives []string `json:"alternatives,omitempty"`
 	Steps        []string `json:"steps"` // node ids it would block
@@ -304,3 +329,11 @@ type Recommendation struct {
 	Closes *big.Int `json:"closes"`
 	Exact  bool     `json:"exact"` // the set was found by exhaustive search, not greedily
 }
+
+// Established says how a recommendation's effect is known.
+type Established string
+
+const (
+	EstablishedSimulated Established = "simulated" // re-analysed with the change applied
+	EstablishedEstimated Established = "estimated" // assumed from what the change addresses
+)

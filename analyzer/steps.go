@@ -45,6 +45,19 @@ func evaluateSteps(ctx context.Context, in *Input) ([]*stepEval, error) {
 	evals, jobs := plan(in)
 	results := make(map[jobKey]policies.Evaluation, len(jobs))
 	run := func(jobs []policies.Job) {
+		// A re-analysis reuses the verdicts its change cannot alter.
+		if in.reuse != nil {
+			var todo []policies.Job
+			for _, j := range jobs {
+				k := jobKey{j.Policy.ID, j.Probe.Name, j.Namespace}
+				if ev, ok := in.reuse.results[k]; ok && !in.reuse.stale(j) {
+					results[k] = ev
+				} else {
+					todo = append(todo, j)
+				}
+			}
+			jobs = todo
+		}
 		if len(jobs) == 0 {
 			return
 		}
@@ -55,6 +68,7 @@ func evaluateSteps(ctx context.Context, in *Input) ([]*stepEval, error) {
 	}
 	run(jobs)
 	run(twinJobs(jobs, results))
+	in.results = results
 	live := liveVerdicts(ctx, in)
 	twinOf := map[string]*probes.Probe{}
 	for _, p := range in.Probes {
@@ -95,7 +109,7 @@ func plan(in *Input) ([]*stepEval, []policies.Job) {
 	}
 	for _, n := range in.Catalog.Nodes() {
 		step := in.Mapping.Step(n.ID)
-		if (step == nil && !in.Catalog.IsLeaf(n)) || n.Kind == attacktrees.KindNote {
+		if (step == nil && !in.Catalog.IsLeaf(n)) || n.Kind == attacktrees.KindNote || (in.only != nil && !in.only[n.ID]) {
 			continue
 		}
 		se := &stepEval{step: step, node: n}

@@ -103,7 +103,7 @@ func TestHostileMappingFiles(t *testing.T) {
 			// errors used to read ":0: ...".
 			name: "entry through a merge key",
 			data: "version: 1\n<<: {steps: [{nodes: [g]}]}\n",
-			want: []string{"h.yaml:1: an entry is exactly one of: policies with probes, `out-of-scope: reason`, or `attestable: reason`"},
+			want: []string{"h.yaml:1: an entry is exactly one of: policies with probes, `out-of-scope: reason`, or `attestable: reason` (or only `attack:`/`threat-matrix:` ids, to annotate steps mapped before)"},
 		},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/frameworks"
 	"github.com/threatcov/threatcov/internal/yamldoc"
 	"github.com/threatcov/threatcov/probes"
 )
@@ -57,9 +58,22 @@ type Entry struct {
 	// Attestable says why the step is covered by a non-admission control that can be attested.
 	Attestable string `yaml:"attestable"`
 	Note       string `yaml:"note"`
+	// Attack and ThreatMatrix are the framework techniques the step instantiates: MITRE ATT&CK
+	// Enterprise ids (T1611, T1552.007) and Threat Matrix for Kubernetes ids (MS-TA9013),
+	// checked against the versions package frameworks embeds (docs/frameworks.md). An entry
+	// with only these annotates nodes mapped by an earlier entry or file.
+	Attack       []string `yaml:"attack"`
+	ThreatMatrix []string `yaml:"threat-matrix"`
 
 	File string `yaml:"-"`
 	Line int    `yaml:"-"`
+}
+
+// annotates reports whether the entry only names framework techniques: it changes the
+// techniques of the steps it selects and nothing else.
+func (e *Entry) annotates() bool {
+	return len(e.Policies)+len(e.Probes)+len(e.Points) == 0 && e.OutOfScope == "" && e.Attestable == "" && e.Note == "" &&
+		len(e.Attack)+len(e.ThreatMatrix) > 0
 }
 
 // AttestationSpec is someone's word that a non-admission control covers a node, or, with
@@ -91,8 +105,11 @@ type Step struct {
 	Attestable  string
 	Note        string
 	Attestation *Attestation
-	File        string
-	Line        int
+	// Attack and ThreatMatrix are the framework techniques the step instantiates, sorted.
+	Attack       []string
+	ThreatMatrix []string
+	File         string
+	Line         int
 }
 
 // Addressable reports whether the step counts in step coverage.
@@ -283,6 +300,19 @@ func checkEntry(e *Entry) []string {
 	if len(e.Nodes) == 0 && len(e.Labels) == 0 && len(e.Refs) == 0 {
 		add("entry selects no node: set `nodes:` (node ids), `labels:` (exact labels) or `refs:` (CNCF refs such as M9)")
 	}
+	for _, fw := range []struct {
+		f   *frameworks.Framework
+		ids []string
+	}{{frameworks.Get(frameworks.ATTACK), e.Attack}, {frameworks.Get(frameworks.ThreatMatrix), e.ThreatMatrix}} {
+		for _, id := range fw.ids {
+			if err := fw.f.Check(id); err != nil {
+				add("%v", err)
+			}
+		}
+	}
+	if e.annotates() {
+		return errs
+	}
 	kinds := 0
 	for _, set := range []bool{len(e.Policies) > 0 || len(e.Probes) > 0, e.OutOfScope != "", e.Attestable != ""} {
 		if set {
@@ -290,7 +320,7 @@ func checkEntry(e *Entry) []string {
 		}
 	}
 	if kinds != 1 {
-		add("an entry is exactly one of: policies with probes, `out-of-scope: reason`, or `attestable: reason`")
+		add("an entry is exactly one of: policies with probes, `out-of-scope: reason`, or `attestable: reason` (or only `attack:`/`threat-matrix:` ids, to annotate steps mapped before)")
 	}
 	if len(e.Policies) > 0 && len(e.Probes) == 0 {
 		add("entry names policies but no probes: add the probe families that perform the step, so coverage is proven by execution")
@@ -435,6 +465,10 @@ func (r *resolver) applyEntry(e *Entry, selectedBy map[string]*Entry) {
 	if len(points) == 0 {
 		points = []probes.Point{probes.PointAdmission}
 	}
+	if e.annotates() {
+		r.annotate(e, nodes)
+		return
+	}
 	for _, n := range nodes {
 		if prev, ok := selectedBy[n.ID]; ok && prev != e {
 			r.warn("%s: node %q is also selected by the entry at line %d; the later entry wins", e.where(), n.ID, prev.Line)
@@ -444,8 +478,39 @@ func (r *resolver) applyEntry(e *Entry, selectedBy map[string]*Entry) {
 			r.errs = append(r.errs, fmt.Sprintf("%s: node %q is a %s: map the steps it stands for instead", e.where(), n.ID, n.Kind))
 			continue
 		}
-		r.m.steps[n.ID] = &Step{Node: n, Points: sorted(points), Policies: sorted(e.Policies), Probes: sorted(e.Probes),
-			OutOfScope: e.OutOfScope, Attestable: e.Attestable, Note: e.Note, File: e.File, Line: e.Line}
+		s := &Step{Node: n, Points: sorted(points), Policies: sorted(e.Policies), Probes: sorted(e.Probes),
+			OutOfScope: e.OutOfScope, Attestable: e.Attestable, Note: e.Note, File: e.File, Line: e.Line,
+			Attack: sorted(e.Attack), ThreatMatrix: sorted(e.ThreatMatrix)}
+		// An entry that replaces a node's mapping without naming techniques keeps the ones
+		// named before: the step is the same attacker action (docs/mapping.md, "Frameworks").
+		if prev := r.m.steps[n.ID]; prev != nil {
+			if len(e.Attack) == 0 {
+				s.Attack = prev.Attack
+			}
+			if len(e.ThreatMatrix) == 0 {
+				s.ThreatMatrix = prev.ThreatMatrix
+			}
+		}
+		r.m.steps[n.ID] = s
+	}
+}
+
+// annotate sets the framework techniques of the steps an annotation-only entry selects; a
+// framework the entry does not name keeps its ids. A node no entry mapped before is a warning:
+// techniques alone say nothing of what covers it.
+func (r *resolver) annotate(e *Entry, nodes []*attacktrees.Node) {
+	for _, n := range nodes {
+		s := r.m.steps[n.ID]
+		if s == nil {
+			r.warn("%s: node %q has no mapping to annotate with techniques: map it (policies, out-of-scope or attestable) in an earlier entry or file", e.where(), n.ID)
+			continue
+		}
+		if len(e.Attack) > 0 {
+			s.Attack = sorted(e.Attack)
+		}
+		if len(e.ThreatMatrix) > 0 {
+			s.ThreatMatrix = sorted(e.ThreatMatrix)
+		}
 	}
 }
 

@@ -11,6 +11,9 @@ import (
 	psapolicy "k8s.io/pod-security-admission/policy"
 )
 
+// PSAEnforceLabel is the namespace label that sets Pod Security Admission's enforced level.
+const PSAEnforceLabel = psaapi.EnforceLevelLabel
+
 // psaRegistry is the upstream Pod Security Admission evaluator.
 type psaRegistry interface {
 	EvaluatePod(lv psaapi.LevelVersion, podMetadata *metav1.ObjectMeta, podSpec *corev1.PodSpec) []psapolicy.CheckResult

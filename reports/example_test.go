@@ -84,13 +84,17 @@ nodes:
 	// | **Demo** | | | 0/1 (0.00%) | 1 |
 	// | | Run code on the node (`demo-goal`) | ❌ open | 0/1 (0.00%) | 1 |
 	//
-	// ## Open attack paths
+	// ## Open attack paths policies can close
 	//
-	// Shortest first: each is a set of attack steps that together reach the goal with no enforcing policy in the way.
+	// Shortest first: each is a set of attack steps that together reach the goal with no enforcing policy in the way, and at least one step a policy addresses.
 	//
 	// | Steps | Goal | Path |
 	// |---|---|---|
 	// | 1 | Run code on the node | Start a pod in the host PID namespace |
+	//
+	// ## Residual risk: open paths beyond admission policies
+	//
+	// None.
 	//
 	// ## Recommendations
 	//

@@ -57,25 +57,32 @@ func smallResult() *analyzer.Result {
 	hostpid.Blocking = []string{"gatekeeper:K8sPSPHostNamespace/psp-host-namespace"}
 	hostpid.Mapped = []string{"gatekeeper:K8sPSPHostNamespace"}
 	hostpid.Explanation = "denied by gatekeeper:K8sPSPHostNamespace/psp-host-namespace on every probe"
+	hostpid.Attack, hostpid.ThreatMatrix = []string{"T1610", "T1611"}, []string{"MS-TA9008"}
 	priv := step("demo-privileged", "demo", "Run a privileged container", analyzer.StatusMonitored, 1)
 	priv.Monitoring = []string{"kyverno:disallow-privileged"}
 	priv.Mapped = []string{"kyverno:disallow-privileged"}
 	priv.Explanation = "only flagged: kyverno:disallow-privileged is in Audit mode"
+	priv.Attack, priv.ThreatMatrix = []string{"T1610", "T1611"}, []string{"MS-TA9018"}
 	exploit := step("demo-exploit", "demo", "Exploit the kernel", analyzer.StatusOutOfScope, 1)
 	exploit.Reason = "kernel exploits are not admission requests"
+	exploit.Attack, exploit.ThreatMatrix = []string{"T1190"}, []string{"MS-TA9009"}
 	release := step("demo-release", "demo", "Image deployed as part of normal release", analyzer.StatusBypassed, 0)
 	release.Mapped = []string{"gatekeeper:K8sAllowedRepos"}
 	release.Admitted = []string{"release-initcontainer@default"}
 	release.Explanation = "gatekeeper:K8sAllowedRepos/repos admits the initContainers variant"
+	release.Attack, release.ThreatMatrix = []string{"T1525"}, []string{"MS-TA9002"}
 	registry := step("demo-registry", "demo", "Poison image in registry &amp; \\N", analyzer.StatusAttested, 0)
 	registry.Attestation = &analyzer.Attestation{Control: "registry signing", Evidence: "SEC-42", Expires: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
 	registry.Explanation = "attested: registry signing (SEC-42) until 2027-01-01"
+	registry.Attack, registry.ThreatMatrix = []string{"T1525"}, []string{"MS-TA9002"}
 	token := step("demo-token", "demo", "Steal a service account token", analyzer.StatusOpen, 0)
 	token.Explanation = "no policy is mapped to this step"
+	token.Attack, token.ThreatMatrix = []string{"T1528"}, []string{"MS-TA9016"}
 	other := step("other-step", "other", "Mount the host filesystem", analyzer.StatusOpen, 2)
 	other.Mapped = []string{"gatekeeper:K8sPSPHostFilesystem"}
 	other.Missing = []string{"gatekeeper:K8sPSPHostFilesystem"}
 	other.Explanation = "mapped policy gatekeeper:K8sPSPHostFilesystem is not deployed"
+	other.Attack, other.ThreatMatrix = []string{"T1611"}, []string{"MS-TA9013"}
 
 	node := func(id, tree string, status analyzer.Status, open int64, policies ...string) analyzer.NodeResult {
 		return analyzer.NodeResult{ID: id, Tree: tree, Status: status, OpenPaths: bi(open), Policies: policies}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/threatcov/threatcov/analyzer"
+	"github.com/threatcov/threatcov/frameworks"
 )
 
 // writeHTML writes one self-contained page: summary, each tree with its SVG drawing inline and
@@ -47,7 +48,8 @@ func writeHTML(w io.Writer, v *view) error {
 		"Fonts":       template.CSS(FontFaceCSS(fontDataURL)),
 		"Generated":   generated(v.r.GeneratedAt),
 		"Trees":       trees,
-		"OpenPaths":   v.openPaths(),
+		"OpenPaths":   v.openPaths(false),
+		"Residual":    v.openPaths(true),
 		"NotShown":    v.notShown(),
 		"Unmapped":    v.unmapped(),
 		"OutOfScope":  v.withStatus(analyzer.StatusOutOfScope),
@@ -56,6 +58,7 @@ func writeHTML(w io.Writer, v *view) error {
 		"PathsFigure": v.r.Summary.Paths.Coverage.Text("paths"),
 		"GoalsFigure": v.r.Summary.Goals.Text("goals"),
 		"StepsFigure": v.r.Summary.Steps.Text("addressable steps"),
+		"Matrix":      FrameworkMatrix(v.r, frameworks.Get(frameworks.ThreatMatrix)),
 	}
 	funcs := template.FuncMap{
 		"ratio": func(r any, what string) string {
@@ -74,6 +77,8 @@ func writeHTML(w io.Writer, v *view) error {
 		"join":       strings.Join,
 		"closes":     func(s analyzer.Status) bool { return s.Closes() },
 		"len":        func(p analyzer.Path) int { return len(p.Steps) },
+		"stepCount":  func(s []string) int { return len(s) },
+		"lines":      func(s []string) string { return strings.Join(s, "\n") },
 	}
 	tmpl, err := template.New("report").Funcs(funcs).Parse(htmlTemplate)
 	if err != nil {
@@ -116,6 +121,12 @@ th { background: #f3f3f3; }
 .tree svg { height: auto; }
 nav ul { columns: 2; }
 code { font-size: 0.9em; }
+table.matrix td { width: 10%; font-size: 0.85em; }
+.m-covered { background: #c7e9c0; }
+.m-partial { background: #fff3b0; }
+.m-uncovered { background: #ffc9c9; }
+.m-out-of-scope { background: #e0e0e0; }
+.m-unmapped { background: #fff; color: #666; }
 </style>
 </head>
 <body>
@@ -154,25 +165,44 @@ code { font-size: 0.9em; }
 </section>
 {{end}}
 <section id="open-paths">
-<h2>Open attack paths</h2>
-{{if .OpenPaths}}<table>
-<tr><th>Steps</th><th>Goal</th><th>Path</th></tr>
-{{range .OpenPaths}}<tr><td>{{len .Path}}</td><td>{{.Goal.Label}}</td><td>{{pathLabels .Path}}</td></tr>
-{{end}}</table>{{else}}<p>No open attack path.</p>{{end}}
+<h2>Open attack paths policies can close</h2>
+{{template "paths" .OpenPaths}}
 {{if .NotShown.Sign}}<p>{{.NotShown}} more open paths are not listed (raise <code>--max-paths</code> to list them).</p>{{end}}
 </section>
+<section id="residual">
+<h2>Residual risk: open paths beyond admission policies</h2>
+<p>No step of these paths is one a policy addresses: they need other controls or written attestations.</p>
+{{template "paths" .Residual}}
+</section>
+{{with .R.BypassCauses}}<section id="bypass-causes">
+<h2>Why bypassed steps are bypassed</h2>
+<table>
+<tr><th>Cause</th><th>Steps</th><th>Requests admitted</th><th>Policies</th><th>Fix</th></tr>
+{{range .}}<tr><td>{{.Text}}</td><td>{{stepCount .Steps}}</td><td>{{.Requests}}</td><td>{{join .Policies ", "}}</td><td>{{.Fix}}</td></tr>
+{{end}}</table>
+</section>{{end}}
 <section id="recommendations">
 <h2>Recommendations</h2>
-{{if .R.Recommendations}}<table>
-<tr><th>Rank</th><th>Action</th><th>Policy</th><th>Closes paths</th><th>Steps</th></tr>
-{{range .R.Recommendations}}<tr><td>{{.Rank}}</td><td>{{.Action}}</td><td><code>{{.Policy}}</code></td><td>{{intStr .Closes}}{{if not .Exact}} (greedy){{end}}</td><td>{{range $i, $s := .Steps}}{{if $i}}; {{end}}{{label $s}}{{end}}</td></tr>
+{{if .R.Recommendations}}<p>Each closes the open paths shown, given those ranked above it. <em>Simulated</em>: re-analysed with the change applied; <em>estimated</em>: assumed to close the steps it addresses.</p>
+<table>
+<tr><th>Rank</th><th>Change</th><th>Closes paths</th><th>How known</th><th>Or instead</th><th>Steps</th></tr>
+{{range .R.Recommendations}}<tr><td>{{.Rank}}</td><td>{{.Change}}{{range .Why}}<br>for: {{.}}{{end}}</td><td>{{intStr .Closes}}{{if not .Exact}} (greedy){{end}}</td><td>{{.Established}}</td><td>{{range $i, $a := .Alternatives}}{{if $i}}<br>{{end}}{{$a}}{{end}}</td><td>{{range $i, $s := .Steps}}{{if $i}}; {{end}}{{label $s}}{{end}}</td></tr>
 {{end}}</table>{{else}}<p>None.</p>{{end}}
 </section>
+{{with .Matrix}}<section id="threat-matrix">
+<h2>{{.Name}}</h2>
+<p>Each technique is coloured by the proven coverage of the steps that instantiate it: <span class="m-covered">every addressable step blocked (verified) or attested</span> ({{index .Counts "covered"}}), <span class="m-partial">some</span> ({{index .Counts "partial"}}), <span class="m-uncovered">none</span> ({{index .Counts "uncovered"}}), <span class="m-out-of-scope">every step out of scope</span> ({{index .Counts "out-of-scope"}}), <span class="m-unmapped">no step instantiates it</span> ({{index .Counts "unmapped"}}).</p>
+<table class="matrix">
+<tr>{{range .Columns}}<th>{{.Tactic}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}{{if .}}<td class="m-{{.Class}}"{{with .Steps}} title="{{lines .}}"{{end}}>{{.Name}} <code>{{.ID}}</code>{{with .Figure}}<br>{{.}}{{end}}</td>{{else}}<td></td>{{end}}{{end}}</tr>
+{{end}}</table>
+<p>{{.Name}}, version of {{.Version}}: {{.License}}.</p>
+</section>{{end}}
 <section id="steps">
 <h2>Steps</h2>
 <table>
-<tr><th>Step</th><th>Tree</th><th>Status</th><th>Blocking</th><th>Monitoring</th><th>Open paths</th><th>Explanation</th></tr>
-{{range .R.Steps}}<tr><td>{{.Label}} <code>{{.Node}}</code></td><td>{{.Tree}}</td><td class="{{if closes .Status}}blocked{{else}}open{{end}}">{{status .Status .Evidence}}</td><td>{{join .Blocking ", "}}</td><td>{{join .Monitoring ", "}}</td><td>{{intStr .OpenPaths}}</td><td>{{.Explanation}}</td></tr>
+<tr><th>Step</th><th>Tree</th><th>Techniques</th><th>Status</th><th>Blocking</th><th>Monitoring</th><th>Open paths</th><th>Explanation</th></tr>
+{{range .R.Steps}}<tr><td>{{.Label}} <code>{{.Node}}</code></td><td>{{.Tree}}</td><td>{{join .Attack ", "}}{{if and .Attack .ThreatMatrix}}; {{end}}{{join .ThreatMatrix ", "}}</td><td class="{{if closes .Status}}blocked{{else}}open{{end}}">{{status .Status .Evidence}}</td><td>{{join .Blocking ", "}}</td><td>{{join .Monitoring ", "}}</td><td>{{intStr .OpenPaths}}</td><td>{{.Explanation}}</td></tr>
 {{end}}</table>
 </section>
 <section id="unmapped">
@@ -185,4 +215,7 @@ code { font-size: 0.9em; }
 </section>
 </body>
 </html>
-`
+{{define "paths"}}{{if .}}<table>
+<tr><th>Steps</th><th>Goal</th><th>Path</th></tr>
+{{range .}}<tr><td>{{len .Path}}</td><td>{{.Goal.Label}}</td><td>{{pathLabels .Path}}</td></tr>
+{{end}}</table>{{else}}<p>None.</p>{{end}}{{end}}`

@@ -41,36 +41,42 @@ func writeMarkdown(w io.Writer, v *view) error {
 		}
 	}
 
-	ew.printf("\n## Open attack paths\n\n")
-	paths := v.openPaths()
-	if len(paths) == 0 {
-		ew.printf("No open attack path.\n")
-	} else {
-		ew.printf("Shortest first: each is a set of attack steps that together reach the goal with no enforcing policy in the way.\n\n")
-		ew.printf("| Steps | Goal | Path |\n|---|---|---|\n")
-		for _, p := range paths {
-			ew.printf("| %d | %s | %s |\n", len(p.Path.Steps), mdCell(p.Goal.Label), mdCell(v.pathLabels(p.Path)))
-		}
-	}
+	ew.printf("\n## Open attack paths policies can close\n\n")
+	writeMDPaths(ew, v, v.openPaths(false), "Shortest first: each is a set of attack steps that together reach the goal with no enforcing policy in the way, and at least one step a policy addresses.")
+	ew.printf("\n## Residual risk: open paths beyond admission policies\n\n")
+	writeMDPaths(ew, v, v.openPaths(true), "No step of these paths is one a policy addresses: they need other controls (network, supply chain, node hardening) or written attestations.")
 	if n := v.notShown(); n.Sign() > 0 {
 		ew.printf("\n%s more open paths are not listed (raise `--max-paths` to list them).\n", n)
+	}
+
+	if len(r.BypassCauses) > 0 {
+		ew.printf("\n## Why bypassed steps are bypassed\n\n")
+		ew.printf("| Cause | Steps | Requests admitted | Policies | Fix |\n|---|---|---|---|---|\n")
+		for _, c := range r.BypassCauses {
+			ew.printf("| %s | %d | %d | %s | %s |\n", mdCell(c.Text), len(c.Steps), c.Requests, mdCell(joinOr(c.Policies, "-")), mdCell(c.Fix))
+		}
 	}
 
 	ew.printf("\n## Recommendations\n\n")
 	if len(r.Recommendations) == 0 {
 		ew.printf("None.\n")
 	} else {
-		ew.printf("| Rank | Action | Policy | Closes paths | Steps |\n|---|---|---|---|---|\n")
+		ew.printf("Each closes the open paths shown, given those ranked above it. *Simulated*: re-analysed with the change applied; *estimated*: assumed to close the steps it addresses.\n\n")
+		ew.printf("| Rank | Change | Closes paths | How known | Or instead | Steps |\n|---|---|---|---|---|---|\n")
 		for _, rec := range r.Recommendations {
-			closes := analyzer.CountText(rec.Closes)
-			if !rec.Exact {
-				closes += " (greedy)"
-			}
 			steps := make([]string, len(rec.Steps))
 			for i, s := range rec.Steps {
 				steps[i] = mdCell(v.label(s))
 			}
-			ew.printf("| %d | %s | `%s` | %s | %s |\n", rec.Rank, mdCell(rec.Action), mdCode(rec.Policy), closes, strings.Join(steps, "; "))
+			change := mdCell(rec.Change)
+			for _, why := range rec.Why {
+				change += "<br>for: " + mdCell(why)
+			}
+			alts := make([]string, len(rec.Alternatives))
+			for i, a := range rec.Alternatives {
+				alts[i] = mdCell(a)
+			}
+			ew.printf("| %d | %s | %s | %s | %s | %s |\n", rec.Rank, change, recCloses(rec), rec.Established, strings.Join(alts, "<br>"), strings.Join(steps, "; "))
 		}
 	}
 
@@ -86,6 +92,17 @@ func writeMarkdown(w io.Writer, v *view) error {
 		}
 	}
 	return ew.err
+}
+
+func writeMDPaths(ew *errWriter, v *view, paths []openPath, intro string) {
+	if len(paths) == 0 {
+		ew.printf("None.\n")
+		return
+	}
+	ew.printf("%s\n\n| Steps | Goal | Path |\n|---|---|---|\n", intro)
+	for _, p := range paths {
+		ew.printf("| %d | %s | %s |\n", len(p.Path.Steps), mdCell(p.Goal.Label), mdCell(v.pathLabels(p.Path)))
+	}
 }
 
 func writeMDSteps(ew *errWriter, steps []*analyzer.StepResult, none string) {

@@ -11,7 +11,7 @@ import (
 )
 
 // Formats are the report formats Render writes, in the order the CLI lists them.
-var Formats = []string{"table", "json", "yaml", "markdown", "sarif", "junit", "html"}
+var Formats = []string{"table", "json", "yaml", "markdown", "sarif", "junit", "html", "navigator"}
 
 // ErrUnknownFormat is returned by Render for a format not in Formats.
 var ErrUnknownFormat = errors.New("unknown report format")
@@ -40,6 +40,8 @@ func Render(w io.Writer, format string, r *analyzer.Result, c *attacktrees.Catal
 		return writeJUnit(w, v)
 	case "html":
 		return writeHTML(w, v)
+	case "navigator":
+		return WriteNavigatorLayer(w, r)
 	}
 	return fmt.Errorf("%w %q: use one of %s", ErrUnknownFormat, format, strings.Join(Formats, ", "))
 }

@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 var extensions = map[string]string{
 	"table": "txt", "json": "json", "yaml": "yaml", "markdown": "md",
-	"sarif": "sarif", "junit": "xml", "html": "html",
+	"sarif": "sarif", "junit": "xml", "html": "html", "navigator": "navigator.json",
 }
 
 type reportCase struct {

@@ -172,6 +172,7 @@ func writeSARIF(w io.Writer, v *view) error {
 				"precision":         "high",
 			},
 		}
+		v.addSARIFTechniques(rule.Properties, g.OpenPaths)
 		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, rule)
 
 		loc := v.sarifLocation(g.ID, "goal "+g.ID, nil)

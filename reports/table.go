@@ -52,36 +52,34 @@ func writeTable(w io.Writer, v *view) error {
 	}
 	tw.Flush()
 
-	paths := v.openPaths()
-	ew.printf("\nOPEN PATHS (shortest first)\n")
-	if len(paths) == 0 {
-		ew.printf("  none\n")
-	} else {
-		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  STEPS\tGOAL\tPATH\n")
-		for _, p := range paths {
-			fmt.Fprintf(tw, "  %d\t%s\t%s\n", len(p.Path.Steps), oneLine(p.Goal.ID), oneLine(v.pathLabels(p.Path)))
-		}
-		tw.Flush()
-	}
+	writeTablePaths(ew, v, "OPEN PATHS policies can close (shortest first)", v.openPaths(false))
+	writeTablePaths(ew, v, "RESIDUAL RISK: open paths with no step a policy addresses (shortest first; they need other controls or attestations)", v.openPaths(true))
 	if n := v.notShown(); n.Sign() > 0 {
 		ew.printf("  ... and %s more open paths not listed (raise --max-paths to list them)\n", n)
 	}
 
-	ew.printf("\nRECOMMENDATIONS\n")
+	if len(r.BypassCauses) > 0 {
+		ew.printf("\nBYPASS CAUSES (why probes of bypassed steps got through)\n")
+		for _, c := range r.BypassCauses {
+			ew.printf("  %s: %d steps, %d requests; policies: %s\n", oneLine(c.Text), len(c.Steps), c.Requests, joinOr(c.Policies, "-"))
+			ew.printf("    fix: %s\n", oneLine(c.Fix))
+		}
+	}
+
+	ew.printf("\nRECOMMENDATIONS (each closes the open paths shown, given those ranked above it)\n")
 	if len(r.Recommendations) == 0 {
 		ew.printf("  none\n")
-	} else {
-		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  RANK\tACTION\tPOLICY\tCLOSES\tSTEPS\n")
-		for _, rec := range r.Recommendations {
-			closes := analyzer.CountText(rec.Closes)
-			if !rec.Exact {
-				closes += " (greedy)"
-			}
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", rec.Rank, oneLine(rec.Action), oneLine(rec.Policy), closes, oneLine(strings.Join(rec.Steps, ", ")))
+	}
+	for _, rec := range r.Recommendations {
+		ew.printf("  %d. %s\n", rec.Rank, oneLine(rec.Change))
+		ew.printf("     closes %s paths; %s: %s\n", recCloses(rec), rec.Established, establishedText[rec.Established])
+		for _, why := range rec.Why {
+			ew.printf("     for: %s\n", oneLine(why))
 		}
-		tw.Flush()
+		for _, alt := range rec.Alternatives {
+			ew.printf("     or: %s\n", oneLine(alt))
+		}
+		ew.printf("     steps: %s\n", oneLine(strings.Join(rec.Steps, ", ")))
 	}
 	for i, warn := range r.Warnings {
 		if i == 0 {
@@ -90,6 +88,21 @@ func writeTable(w io.Writer, v *view) error {
 		ew.printf("  %s\n", oneLine(warn))
 	}
 	return ew.err
+}
+
+// writeTablePaths writes one list of open paths under its heading.
+func writeTablePaths(ew *errWriter, v *view, heading string, paths []openPath) {
+	ew.printf("\n%s\n", heading)
+	if len(paths) == 0 {
+		ew.printf("  none\n")
+		return
+	}
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  STEPS\tGOAL\tPATH\n")
+	for _, p := range paths {
+		fmt.Fprintf(tw, "  %d\t%s\t%s\n", len(p.Path.Steps), oneLine(p.Goal.ID), oneLine(v.pathLabels(p.Path)))
+	}
+	tw.Flush()
 }
 
 // errWriter keeps the first write error so the renderers can write without checking each call.

@@ -109,6 +109,9 @@ func Explain(w io.Writer, format string, r *analyzer.Result, c *attacktrees.Cata
 	ew.printf("\ntree: %s\nstatus: %s\nopen paths through it (all goals): %s\n", n.Tree, statusText(e.Node.Status, e.Node.Evidence), e.Node.OpenPaths)
 	if s := e.Step; s != nil {
 		ew.printf("\n%s\n", s.Explanation)
+		if t := techniquesLine(s); t != "" {
+			ew.printf("techniques: %s\n", t)
+		}
 		if len(s.Mapped) > 0 {
 			ew.printf("mapped policies: %s\n", strings.Join(s.Mapped, ", "))
 		}

@@ -82,15 +82,18 @@ type openPath struct {
 	rank int // position of the goal in the report, to break ties stably
 }
 
-// openPaths lists every listed open path of every goal, shortest first, then in report order.
-func (v *view) openPaths() []openPath {
+// openPaths lists the listed open paths of every goal that policies can close (residual
+// false) or that are beyond them (residual true), shortest first, then in report order.
+func (v *view) openPaths(residual bool) []openPath {
 	var out []openPath
 	rank := 0
 	for ti := range v.r.Trees {
 		for gi := range v.r.Trees[ti].Goals {
 			g := &v.r.Trees[ti].Goals[gi]
 			for _, p := range g.OpenPaths {
-				out = append(out, openPath{Goal: g, Path: p, rank: rank})
+				if p.Residual == residual {
+					out = append(out, openPath{Goal: g, Path: p, rank: rank})
+				}
 			}
 			rank++
 		}
@@ -208,4 +211,19 @@ func statusText(s analyzer.Status, e analyzer.Evidence) string {
 		return string(s) + " (" + string(e) + ")"
 	}
 	return string(s)
+}
+
+// establishedText says what a recommendation's "established" means, once per format.
+var establishedText = map[analyzer.Established]string{
+	analyzer.EstablishedSimulated: "re-analysed with the change applied",
+	analyzer.EstablishedEstimated: "assumed to close the steps it addresses; not re-analysed",
+}
+
+// recCloses is the paths a recommendation closes, with how the set was chosen.
+func recCloses(rec analyzer.Recommendation) string {
+	closes := analyzer.CountText(rec.Closes)
+	if !rec.Exact {
+		closes += " (greedy)"
+	}
+	return closes
 }

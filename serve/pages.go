@@ -12,6 +12,7 @@ import (
 
 	"github.com/threatcov/threatcov/analyzer"
 	"github.com/threatcov/threatcov/attacktrees"
+	"github.com/threatcov/threatcov/frameworks"
 	"github.com/threatcov/threatcov/reports"
 )
 
@@ -171,11 +172,13 @@ func newTreeCounts(c *attacktrees.Catalog, t *attacktrees.Tree, f analyzer.Figur
 }
 
 type recommendation struct {
-	Rank           int
-	Action, Policy string
-	Steps          []stepLink
-	Closes         string
-	Exact          bool
+	Rank                int
+	Action, Policy      string
+	Change, Established string
+	Why, Alternatives   []string
+	Steps               []stepLink
+	Closes              string
+	Exact               bool
 }
 
 type indexData struct {
@@ -184,11 +187,45 @@ type indexData struct {
 	Inputs          analyzer.Inputs
 	Trees           []treeRow
 	Recommendations []recommendation
+	Matrix          reports.Matrix
+	// MatrixRows are the matrix's rows with each cell's steps linked to their trees.
+	MatrixRows [][]*matrixCell
+}
+
+// matrixCell is one technique of the Threat Matrix grid, with links to its steps.
+type matrixCell struct {
+	*reports.MatrixCell
+	Links []stepLink
+}
+
+// matrixRows links each mapped cell's steps to their place on their tree's page.
+func (s *snapshot) matrixRows(m reports.Matrix) [][]*matrixCell {
+	steps := map[string][]string{}
+	for _, tc := range analyzer.Techniques(s.result, frameworks.Get(m.Framework)) {
+		steps[tc.ID] = tc.Steps
+	}
+	var rows [][]*matrixCell
+	for _, row := range m.Rows() {
+		cells := make([]*matrixCell, len(row))
+		for i, c := range row {
+			if c == nil {
+				continue
+			}
+			cells[i] = &matrixCell{MatrixCell: c}
+			for _, id := range steps[c.ID] {
+				cells[i].Links = append(cells[i].Links, s.stepLink(id))
+			}
+		}
+		rows = append(rows, cells)
+	}
+	return rows
 }
 
 func (p *pages) index(snap *snapshot) ([]byte, error) {
 	r := snap.result
-	d := indexData{layout: newLayout(snap, "Coverage", "index"), Summary: newFigures(r.Summary), Inputs: r.Inputs}
+	d := indexData{layout: newLayout(snap, "Coverage", "index"), Summary: newFigures(r.Summary), Inputs: r.Inputs,
+		Matrix: reports.FrameworkMatrix(r, frameworks.Get(frameworks.ThreatMatrix))}
+	d.MatrixRows = snap.matrixRows(d.Matrix)
 	for _, t := range r.Trees {
 		row := treeRow{ID: t.ID, Title: t.Title, Href: "/tree/" + t.ID, Figures: newFigures(t.Figures)}
 		if ct, ok := snap.catalog.Tree(t.ID); ok {
@@ -203,7 +240,8 @@ func (p *pages) index(snap *snapshot) ([]byte, error) {
 		if len(d.Recommendations) == 10 {
 			break
 		}
-		v := recommendation{Rank: rec.Rank, Action: rec.Action, Policy: rec.Policy, Closes: analyzer.CountText(rec.Closes), Exact: rec.Exact}
+		v := recommendation{Rank: rec.Rank, Action: rec.Action, Policy: rec.Policy, Change: rec.Change, Established: string(rec.Established),
+			Why: rec.Why, Alternatives: rec.Alternatives, Closes: analyzer.CountText(rec.Closes), Exact: rec.Exact}
 		for _, s := range rec.Steps {
 			v.Steps = append(v.Steps, snap.stepLink(s))
 		}

@@ -30,6 +30,7 @@ var reportFiles = []reportFile{
 	{"threatcov-report.sarif", "sarif", "application/sarif+json", "SARIF"},
 	{"threatcov-report.md", "markdown", "text/markdown; charset=utf-8", "Markdown"},
 	{"threatcov-report.html", "html", "text/html; charset=utf-8", "HTML"},
+	{"threatcov-layer.json", "navigator", "application/json", "ATT&CK Navigator layer"},
 }
 
 // maxStreams bounds the open live-update streams; each holds a goroutine and a connection.

@@ -104,6 +104,7 @@ func TestRoutes(t *testing.T) {
 		{"sarif report", "GET", "/reports/threatcov-report.sarif", 200, "application/sarif+json"},
 		{"markdown report", "GET", "/reports/threatcov-report.md", 200, "text/markdown; charset=utf-8"},
 		{"html report", "GET", "/reports/threatcov-report.html", 200, "text/html; charset=utf-8"},
+		{"navigator layer", "GET", "/reports/threatcov-layer.json", 200, "application/json"},
 		{"unknown page", "GET", "/nope", 404, ""},
 		{"unknown tree", "GET", "/tree/no-such-tree", 404, ""},
 		{"tree folder", "GET", "/tree/", 404, ""},

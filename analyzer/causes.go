@@ -1,0 +1,240 @@
+package analyzer
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/threatcov/threatcov/policies"
+	"github.com/threatcov/threatcov/probes"
+)
+
+// CauseKind says along which line the admitted requests of a bypassed step differ from the
+// denied ones (docs/semantics.md, "Bypass causes").
+type CauseKind string
+
+const (
+	// CauseNamespace: every request in one namespace got through while the same step is
+	// denied in another: the policies do not act there.
+	CauseNamespace CauseKind = "namespace"
+	// CauseVariant: one way of carrying the attack (a workload kind, an init or ephemeral
+	// container) got through.
+	CauseVariant CauseKind = "variant"
+	// CauseEvasion: an alternative form of the attack got through (another path, socket or
+	// spelling).
+	CauseEvasion CauseKind = "evasion"
+	// CauseOptOut: the labels or annotations the policies exempt by, set by the attacker on
+	// their own object.
+	CauseOptOut CauseKind = "opt-out"
+	// CauseNoDenial: no probe of one family of the step is denied anywhere (Value: the
+	// family).
+	CauseNoDenial CauseKind = "no-denial"
+)
+
+// BypassCause groups the bypassed steps whose probes got through for one reason, so a reader
+// fixes one cause rather than reading every step.
+type BypassCause struct {
+	Kind CauseKind `json:"kind"`
+	// Value is what the requests share: the namespace, the variant, the probe of the
+	// alternative form ("family/alternative"), or empty.
+	Value string `json:"value,omitempty"`
+	Text  string `json:"text"` // e.g. "ephemeral containers are not checked"
+	Fix   string `json:"fix"`
+	// Steps are the bypassed steps with requests of this cause; Policies the enforcing
+	// policies addressing those steps that let them through.
+	Steps    []string `json:"steps"`
+	Policies []string `json:"policies"`
+	// Requests counts the admitted probe requests (probe@namespace) it explains.
+	Requests int `json:"requests"`
+
+	stepsOf map[string][]string // policy -> the steps where it lets these requests through
+}
+
+// bypassCauses explains every admitted request of every bypassed step by one cause, the first
+// that holds: nothing denies its family; nothing denies its family in its namespace; it is an
+// opt-out copy; an alternative form of the attack; a variant. Causes are sorted by
+// the steps they explain, most first. Cost: linear in the admitted requests.
+func bypassCauses(in *Input, evals []*stepEval) []BypassCause {
+	byName := make(map[string]*probes.Probe, len(in.Probes))
+	for i := range in.Probes {
+		byName[in.Probes[i].Name] = &in.Probes[i]
+	}
+	textbook := map[string]string{} // family -> the textbook probe's description
+	for i := range in.Probes {
+		if p := &in.Probes[i]; p.Variant == probes.VariantPod {
+			textbook[p.Family] = p.Description
+		}
+	}
+	causes := map[causeKey]*BypassCause{}
+	stepsOf := map[causeKey]map[string]bool{}
+	policiesOf := map[causeKey]map[string]bool{}
+	for _, se := range evals {
+		if se.result.Status != StatusBypassed || se.facts.live != nil {
+			continue
+		}
+		f := &se.facts
+		// What is denied, by family: anywhere, and per namespace. A family of the step that
+		// nothing denies is its own cause, whatever variant the request is.
+		type famNS struct{ family, ns string }
+		familyOf := func(k probeKey) string {
+			if p := byName[k.probe]; p != nil {
+				return p.Family
+			}
+			return k.probe
+		}
+		deniedFamily, deniedIn := map[string]bool{}, map[famNS]bool{}
+		for _, k := range f.keys {
+			if f.enforced(k) {
+				deniedFamily[familyOf(k)] = true
+				deniedIn[famNS{familyOf(k), k.ns}] = true
+			}
+		}
+		for _, k := range f.keys {
+			if f.enforced(k) {
+				continue
+			}
+			family := familyOf(k)
+			var kk causeKey
+			switch p := byName[k.probe]; {
+			case !deniedFamily[family]:
+				kk = causeKey{CauseNoDenial, family}
+			case !deniedIn[famNS{family, k.ns}]:
+				kk = causeKey{CauseNamespace, k.ns}
+			case p == nil:
+				kk = causeKey{CauseVariant, k.probe}
+			case strings.HasSuffix(p.Variant, probes.OptOutSuffix):
+				kk = causeKey{CauseOptOut, ""}
+			case standardVariant[p.Variant] != "":
+				kk = causeKey{CauseVariant, p.Variant}
+			default:
+				kk = causeKey{CauseEvasion, p.Name}
+			}
+			c := causes[kk]
+			if c == nil {
+				c = &BypassCause{Kind: kk.kind, Value: kk.value}
+				c.Text, c.Fix = causeText(kk, byName[k.probe], textbook[family])
+				causes[kk] = c
+				stepsOf[kk], policiesOf[kk] = map[string]bool{}, map[string]bool{}
+			}
+			c.Requests++
+			stepsOf[kk][se.node.ID] = true
+			// The policies to fix: those that recognise the attack elsewhere (another
+			// variant or form of the family in this namespace, or the same probe in another
+			// namespace) and let this request through; for a family nothing denies, the
+			// enforcing policies the mapping names.
+			for i := range f.policies {
+				pf := &f.policies[i]
+				if pf.mode != policies.ModeEnforce || pf.declared || pf.proof[k] {
+					continue
+				}
+				if recognises(pf, f.keys, familyOf, family, k) || (kk.kind == CauseNoDenial && pf.mapped) {
+					policiesOf[kk][pf.id] = true
+					if c.stepsOf == nil {
+						c.stepsOf = map[string][]string{}
+					}
+					if ss := c.stepsOf[pf.id]; len(ss) == 0 || ss[len(ss)-1] != se.node.ID {
+						c.stepsOf[pf.id] = append(ss, se.node.ID)
+					}
+				}
+			}
+		}
+	}
+	out := make([]BypassCause, 0, len(causes))
+	for k, c := range causes {
+		c.Steps, c.Policies = slices.Sorted(maps.Keys(stepsOf[k])), slices.Sorted(maps.Keys(policiesOf[k]))
+		if k.kind == CauseNamespace {
+			if label := psaLabel(in.Inventory, c.Policies); label != "" {
+				c.Fix = fmt.Sprintf("label namespace %s %s, as the namespaces where Pod Security denies it are; or, if tenants cannot create workloads there, attest it (a mapping attestation with namespace: %s, docs/mapping.md)", k.value, label, k.value)
+			}
+		}
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if len(a.Steps) != len(b.Steps) {
+			return len(a.Steps) > len(b.Steps)
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Value < b.Value
+	})
+	return out
+}
+
+type causeKey struct {
+	kind  CauseKind
+	value string
+}
+
+// psaLabel is the Pod Security enforce label of the first Pod Security policy among ids,
+// e.g. "pod-security.kubernetes.io/enforce=baseline", or "".
+func psaLabel(inv *policies.Inventory, ids []string) string {
+	for _, id := range ids {
+		p := inv.Policy(id)
+		if p == nil || p.Engine != policies.EnginePSA || p.Mode != policies.ModeEnforce {
+			continue
+		}
+		// Action is "enforce=LEVEL[,enforce-version=V]" (policies/psa.go).
+		level, _, _ := strings.Cut(strings.TrimPrefix(p.Action, "enforce="), ",")
+		return policies.PSAEnforceLabel + "=" + level
+	}
+	return ""
+}
+
+// recognises reports whether pf denied, with proof, another request of family: in k's
+// namespace, or k's probe in another namespace.
+func recognises(pf *policyFacts, keys []probeKey, familyOf func(probeKey) string, family string, k probeKey) bool {
+	for _, o := range keys {
+		if pf.proof[o] && familyOf(o) == family && (o.ns == k.ns || o.probe == k.probe) {
+			return true
+		}
+	}
+	return false
+}
+
+// standardVariant describes the ways every family carries its attack.
+var standardVariant = map[string]string{
+	probes.VariantPod:                "bare Pods are let through",
+	probes.VariantDeployment:         "Deployments (the Pods their ReplicaSets create) are let through",
+	probes.VariantCronJob:            "CronJobs (the Jobs and Pods they create) are let through",
+	probes.VariantInitContainer:      "init containers are not checked",
+	probes.VariantEphemeralContainer: "ephemeral containers (kubectl debug, the pods/ephemeralcontainers subresource) are not checked",
+}
+
+var variantFix = map[string]string{
+	probes.VariantPod:                "match Pods, not only the workload kinds",
+	probes.VariantDeployment:         "match the Pods controllers create (or every workload kind's pod template: spec.template)",
+	probes.VariantCronJob:            "match the Pods controllers create (or the CronJob's spec.jobTemplate.spec.template)",
+	probes.VariantInitContainer:      "check spec.initContainers as well as spec.containers",
+	probes.VariantEphemeralContainer: "check spec.ephemeralContainers and take in UPDATE of the pods/ephemeralcontainers subresource (Gatekeeper: the webhook's rules include it; Kyverno: match Pod/ephemeralcontainers; VAP: the subresource in matchConstraints)",
+}
+
+// causeText is how reports state a cause and its fix.
+func causeText(c causeKey, p *probes.Probe, textbook string) (text, fix string) {
+	value := c.value
+	switch c.kind {
+	case CauseNamespace:
+		return fmt.Sprintf("nothing is denied in namespace %s", value),
+			fmt.Sprintf("the policies do not act in %s (excluded by their match, exempted by the engine, or the namespace lacks a label): remove the exemption, or attest that tenants cannot create workloads there (a mapping attestation with namespace: %s, docs/mapping.md)", value, value)
+	case CauseOptOut:
+		return "the exemption labels or annotations, set by the attacker on their own object, switch the policies off",
+			"exempt by namespace or by a field tenants cannot set, or deny the labels to tenants"
+	case CauseNoDenial:
+		return fmt.Sprintf("no policy denies %s in any form or namespace", value),
+			"deploy a policy that recognises this attack (the recommendations name one), or fix the mapped one's parameters"
+	case CauseEvasion:
+		desc := value
+		if p != nil && p.Description != "" {
+			desc = strings.TrimPrefix(p.Description, textbook)
+		}
+		return fmt.Sprintf("another form of the attack gets through (%s): %s", value, strings.TrimSpace(desc)),
+			"make the policy recognise this form too (docs/probes.md lists each form and why it works)"
+	}
+	if t, ok := standardVariant[value]; ok {
+		return t, variantFix[value]
+	}
+	return fmt.Sprintf("probe %s gets through", value), "make the policy deny this probe"
+}
