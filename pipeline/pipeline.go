@@ -94,6 +94,9 @@ func Load(ctx context.Context, c Config) (*analyzer.Input, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	// Every path a report names (policy sources, mapping lines, tree files, the inputs) then
+	// comes out in one spelling, whichever the user typed (SourcePath).
+	c.Policies, c.Mappings, c.Trees = sourcePaths(c.Policies), sourcePaths(c.Mappings), sourcePaths(c.Trees)
 	// The policies load and compile while the trees, probes and mapping load: neither needs
 	// the other, and on the example each takes 30-40 ms, which overlap on two cores. The
 	// channel is buffered so an early return here does not strand the goroutine.
@@ -158,18 +161,23 @@ func Load(ctx context.Context, c Config) (*analyzer.Input, error) {
 	if c.Timestamp {
 		in.Stamp = clock.UTC().Truncate(time.Second)
 	}
-	in.Sources.Policies = []string{}
-	for _, p := range c.Policies {
-		in.Sources.Policies = append(in.Sources.Policies, SourcePath(p))
-	}
+	in.Sources.Policies = append([]string{}, c.Policies...)
 	if c.clusterRequested() && c.Cluster.ContextName != "" {
 		in.Sources.Policies = append(in.Sources.Policies, "cluster:"+c.Cluster.ContextName)
 	}
-	in.Sources.Mapping = []string{mapping.DefaultFile}
-	for _, p := range c.Mappings {
-		in.Sources.Mapping = append(in.Sources.Mapping, SourcePath(p))
-	}
+	in.Sources.Mapping = append([]string{mapping.DefaultFile}, c.Mappings...)
 	return in, nil
+}
+
+func sourcePaths(ps []string) []string {
+	if ps == nil {
+		return nil
+	}
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = SourcePath(p)
+	}
+	return out
 }
 
 // SourcePath is how a report names an input file or folder: slash-separated and cleaned, and
@@ -177,6 +185,9 @@ func Load(ctx context.Context, c Config) (*analyzer.Input, error) {
 // "policies", "./policies/" and "$PWD/policies" three reports, and a committed baseline would
 // change with the spelling of a CI job (docs/ci.md).
 func SourcePath(p string) string {
+	if p == "" {
+		return p
+	}
 	p = filepath.Clean(p)
 	if filepath.IsAbs(p) {
 		if wd, err := os.Getwd(); err == nil {
