@@ -25,7 +25,7 @@ fi
 # threatcov's go.mod); e2e/ci_test.go looks for it there.
 actionlint_version=v1.7.12
 actionlint="$root/.cache/bin/actionlint"
-if [[ ! -x $actionlint ]] || ! "$actionlint" -version | grep -qx "$actionlint_version"; then
+if [[ ! -x $actionlint || $("$actionlint" -version 2>/dev/null | head -n 1) != "$actionlint_version" ]]; then
 	echo "test-deps: installing actionlint $actionlint_version"
 	GOBIN="$root/.cache/bin" GOFLAGS=-mod=mod go install "github.com/rhysd/actionlint/cmd/actionlint@$actionlint_version"
 fi
