@@ -17,4 +17,13 @@
 // /usr/bin/chromium (scripts/e2e-deps.sh installs it, or set THREATCOV_CHROMIUM); without it
 // they skip, except under CI (env CI set), where a missing browser fails the run. They never
 // touch anything but loopback.
+//
+// The CI tests (ci_test.go) check docs/ci.md and action.yml as a team adopting them would run
+// them: actionlint (pinned, .cache/bin, from scripts/test-deps.sh) on every GitHub workflow of
+// the page beside the action, shellcheck on the action's scripts, the GitLab job against
+// GitLab's CI schema (testdata/gitlab-ci/), and TestCIDayOne runs the page's day-one command and
+// the action's own scripts on the example laid out as a team's repository, with a stand-in for
+// the GitHub CLI that keeps the pull request's comments as files: the gate passes on the first
+// run, fails when a constraint switches to dryrun, and keeps one comment edited in place. A
+// missing tool skips with the remedy, and fails under CI.
 package e2e

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -93,6 +94,9 @@ func Load(ctx context.Context, c Config) (*analyzer.Input, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	// Every path a report names (policy sources, mapping lines, tree files, the inputs) then
+	// comes out in one spelling, whichever the user typed (SourcePath).
+	c.Policies, c.Mappings, c.Trees = sourcePaths(c.Policies), sourcePaths(c.Mappings), sourcePaths(c.Trees)
 	// The policies load and compile while the trees, probes and mapping load: neither needs
 	// the other, and on the example each takes 30-40 ms, which overlap on two cores. The
 	// channel is buffered so an early return here does not strand the goroutine.
@@ -157,16 +161,42 @@ func Load(ctx context.Context, c Config) (*analyzer.Input, error) {
 	if c.Timestamp {
 		in.Stamp = clock.UTC().Truncate(time.Second)
 	}
-	// Paths as written would make two spellings of one folder two reports.
-	in.Sources.Policies = []string{}
-	for _, p := range c.Policies {
-		in.Sources.Policies = append(in.Sources.Policies, filepath.ToSlash(filepath.Clean(p)))
-	}
+	in.Sources.Policies = append([]string{}, c.Policies...)
 	if c.clusterRequested() && c.Cluster.ContextName != "" {
 		in.Sources.Policies = append(in.Sources.Policies, "cluster:"+c.Cluster.ContextName)
 	}
 	in.Sources.Mapping = append([]string{mapping.DefaultFile}, c.Mappings...)
 	return in, nil
+}
+
+func sourcePaths(ps []string) []string {
+	if ps == nil {
+		return nil
+	}
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = SourcePath(p)
+	}
+	return out
+}
+
+// SourcePath is how a report names an input file or folder: slash-separated and cleaned, and
+// relative to the working directory when it lies under it. Paths as typed would make
+// "policies", "./policies/" and "$PWD/policies" three reports, and a committed baseline would
+// change with the spelling of a CI job (docs/ci.md).
+func SourcePath(p string) string {
+	if p == "" {
+		return p
+	}
+	p = filepath.Clean(p)
+	if filepath.IsAbs(p) {
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, p); err == nil && filepath.IsLocal(rel) {
+				p = rel
+			}
+		}
+	}
+	return filepath.ToSlash(p)
 }
 
 // Run loads the inputs and analyses them.

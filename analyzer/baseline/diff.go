@@ -1,6 +1,8 @@
 package baseline
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"slices"
@@ -32,6 +34,19 @@ type Diff struct {
 	// Partial names goals whose paths were cut by --max-paths in either result: for them a path
 	// missing from a list is not known to be closed or new.
 	Partial []string `json:"partial"`
+	// TreeTitles are the titles of the trees the changes name, by tree id.
+	TreeTitles map[string]string `json:"treeTitles"`
+}
+
+// Unchanged reports whether the comparison found no difference: no goal, path or step
+// changed, no open count grew, and every figure is the same.
+func (d *Diff) Unchanged() bool {
+	if len(d.OpenedGoals)+len(d.ClosedGoals)+len(d.RemovedGoals)+len(d.OpenedPaths)+len(d.ClosedPaths)+len(d.Grown)+len(d.Steps) > 0 {
+		return false
+	}
+	before, errB := json.Marshal(d.Before)
+	after, errA := json.Marshal(d.After)
+	return errB == nil && errA == nil && bytes.Equal(before, after)
 }
 
 // GoalChange is a goal whose status changed.
@@ -95,7 +110,9 @@ type Cause struct {
 	Kind   string `json:"kind"`
 	Step   string `json:"step,omitempty"`
 	Policy string `json:"policy,omitempty"`
-	Text   string `json:"text"`
+	// Probes are the probes (probe/variant@namespace) now admitted, for policy-admits.
+	Probes []string `json:"probes,omitempty"`
+	Text   string   `json:"text"`
 }
 
 type goalEntry struct {
@@ -149,7 +166,12 @@ func Compare(before, after *analyzer.Result) *Diff {
 	d := &Diff{Before: before.Summary, After: after.Summary,
 		OpenedGoals: []GoalChange{}, ClosedGoals: []GoalChange{}, RemovedGoals: []GoalChange{},
 		OpenedPaths: []PathChange{}, ClosedPaths: []PathChange{}, Grown: []CountChange{},
-		Steps: []StepChange{}, Partial: []string{}}
+		Steps: []StepChange{}, Partial: []string{}, TreeTitles: map[string]string{}}
+	for _, r := range []*analyzer.Result{before, after} {
+		for _, t := range r.Trees {
+			d.TreeTitles[t.ID] = t.Title
+		}
+	}
 	c := newComparison(before, after)
 	d.Steps = append(d.Steps, c.stepChanges()...)
 	for _, id := range c.aOrder {
@@ -351,6 +373,7 @@ func stepChange(b, a *analyzer.StepResult, after *analyzer.Result) StepChange {
 				add(CausePolicyToMonitor, p, "policy %s switched from enforce to monitor (dryrun/warn/audit): it flags %q but no longer blocks it", p, a.Label)
 			case len(admitted) > 0:
 				add(CausePolicyAdmits, p, "policy %s no longer denies %s", p, strings.Join(admitted, ", "))
+				sc.Causes[len(sc.Causes)-1].Probes = admitted
 			case !deployed[p]:
 				add(CausePolicyRemoved, p, "policy %s disappeared: it is no longer deployed", p)
 			default:
@@ -373,6 +396,7 @@ func stepChange(b, a *analyzer.StepResult, after *analyzer.Result) StepChange {
 	}
 	if a.Status == analyzer.StatusBypassed && len(a.Admitted) > 0 && !slices.ContainsFunc(sc.Causes, func(c Cause) bool { return c.Kind == CausePolicyAdmits }) {
 		add(CausePolicyAdmits, "", "probes admitted: %s", strings.Join(a.Admitted, ", "))
+		sc.Causes[len(sc.Causes)-1].Probes = slices.Clone(a.Admitted)
 	}
 	status := func(s analyzer.Status, e analyzer.Evidence) string {
 		if e != "" && s == analyzer.StatusBlocked {

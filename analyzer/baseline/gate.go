@@ -62,6 +62,9 @@ type Gate struct {
 	MinPathCoverage *big.Rat // percent; nil: no threshold
 	MinGoalCoverage *big.Rat // percent; nil: no threshold
 	FailOn          []Rule
+	// Rewrite is the command that writes the baseline again with the same analysis flags, for
+	// the note that asks for it; "" gives a generic one.
+	Rewrite string
 }
 
 // Failure is one reason the gate failed.
@@ -120,7 +123,11 @@ func Check(base, cur *analyzer.Result, g Gate) (*Outcome, error) {
 	}
 	if o.Diff != nil && len(o.Diff.ClosedPaths) > 0 {
 		// Otherwise a later change could reopen them without the gate noticing.
-		o.Notes = append(o.Notes, fmt.Sprintf("%d path(s) closed since the baseline: rewrite it ('threatcov baseline write FILE' with the same flags) so that reopening them fails the gate", len(o.Diff.ClosedPaths)))
+		rewrite := g.Rewrite
+		if rewrite == "" {
+			rewrite = "threatcov baseline write FILE with the same flags"
+		}
+		o.Notes = append(o.Notes, fmt.Sprintf("%d path(s) closed since the baseline: rewrite it (%s) and commit it, so that reopening them fails the gate", len(o.Diff.ClosedPaths), rewrite))
 	}
 	o.Passed = len(o.Failures) == 0
 	return o, nil

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/threatcov/threatcov/analyzer"
@@ -20,8 +22,59 @@ const MaxSize = 64 << 20
 // parsing a number of millions of digits into a big.Int takes quadratic time.
 const maxDigits = 256
 
-// ErrSchemaVersion is returned when a file is a report of another schema version.
+// ErrSchemaVersion is returned (as a *SchemaError) when a file is a report of another schema
+// version.
 var ErrSchemaVersion = errors.New("report written by another report schema version")
+
+// SchemaError is a report of another schema version than analyzer.SchemaVersion. Its message
+// says how to migrate; Rewrite, when set by a caller that knows the analysis flags, is the exact
+// command that writes the baseline again.
+type SchemaError struct {
+	File  string // the report's path
+	Found string // its schemaVersion
+	// Rewrite is the command that rewrites the file with this threatcov, e.g.
+	// "threatcov baseline write base.json --policies policies"; empty: a generic one is given.
+	Rewrite string
+	// Running is this threatcov's version, when the caller knows it.
+	Running string
+}
+
+func (e *SchemaError) Unwrap() error { return ErrSchemaVersion }
+
+// Writer says which threatcov wrote a report of the file's schema, as far as this one can
+// tell: an older one, a newer one, or none.
+func (e *SchemaError) Writer() string {
+	const prefix = "threatcov.dev/report/v"
+	found, okF := strings.CutPrefix(e.Found, prefix)
+	want, _ := strings.CutPrefix(analyzer.SchemaVersion, prefix)
+	nf, errF := strconv.Atoi(found)
+	nw, errW := strconv.Atoi(want)
+	switch {
+	case !okF || errF != nil || errW != nil:
+		return "not written by threatcov"
+	case nf < nw:
+		return "written by an older threatcov"
+	}
+	return "written by a newer threatcov"
+}
+
+func (e *SchemaError) Error() string {
+	running := "this threatcov"
+	if e.Running != "" {
+		running += " (" + e.Running + ")"
+	}
+	rewrite := e.Rewrite
+	if rewrite == "" {
+		rewrite = "threatcov baseline write " + e.File + "   # with the analysis flags of your check job"
+	}
+	other := "compare with the threatcov that wrote it: the version your CI job pins (docs/ci.md)"
+	if e.Writer() == "written by a newer threatcov" {
+		other = "install the threatcov that wrote it, the version your CI job pins: go install github.com/threatcov/threatcov/cmd/threatcov@VERSION"
+	}
+	return fmt.Sprintf("%s: %v: the file has schema %q (%s); %s reads %q.\n"+
+		"  To migrate, rewrite the baseline with this threatcov on the main branch and commit it:\n    %s\n"+
+		"  Or %s.", e.File, ErrSchemaVersion, e.Found, e.Writer(), running, analyzer.SchemaVersion, rewrite, other)
+}
 
 // ReadFile reads a saved JSON report: a baseline, or what render --report draws (see Read).
 func ReadFile(path string) (*analyzer.Result, error) {
@@ -61,8 +114,7 @@ func Read(r io.Reader, name string) (*analyzer.Result, error) {
 	case head.SchemaVersion == nil:
 		return nil, fmt.Errorf("%s: not a threatcov report (no schemaVersion field): write one with 'threatcov baseline write' or 'threatcov analyze -o json'", name)
 	case *head.SchemaVersion != analyzer.SchemaVersion:
-		return nil, fmt.Errorf("%s: %w: the file has schema %q, this threatcov reads %q: regenerate it with 'threatcov baseline write' (or compare with the threatcov version that wrote it)",
-			name, ErrSchemaVersion, *head.SchemaVersion, analyzer.SchemaVersion)
+		return nil, &SchemaError{File: name, Found: *head.SchemaVersion}
 	}
 	var res analyzer.Result
 	if err := json.Unmarshal(data, &res); err != nil {

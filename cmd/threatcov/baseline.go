@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/threatcov/threatcov/analyzer/baseline"
 	"github.com/threatcov/threatcov/internal/atomicfile"
@@ -62,4 +65,50 @@ policy paths are normalised, so it changes only when coverage does.`,
 	o.analysis.register(cmd, listsPaths) // the baseline leaves the generation time out
 	o.analysis.progress = s.err
 	return cmd
+}
+
+// withRewrite completes a baseline's schema error with the exact command that rewrites it.
+func withRewrite(err error, cmd *cobra.Command) error {
+	var se *baseline.SchemaError
+	if !errors.As(err, &se) {
+		return err
+	}
+	se.Running = version()
+	se.Rewrite = rewriteCommand(cmd, se.File)
+	return err
+}
+
+// rewriteCommand is the 'threatcov baseline write FILE' command with the analysis flags cmd was
+// given (the ones 'baseline write' shares), or "" for a command without analysis flags (diff).
+func rewriteCommand(cmd *cobra.Command, file string) string {
+	if cmd.Flags().Lookup("policies") == nil {
+		return ""
+	}
+	shared := newBaselineWriteCmd(streams{}).Flags()
+	args := []string{"threatcov", "baseline", "write", shellQuote(file)}
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if shared.Lookup(f.Name) == nil {
+			return
+		}
+		values := []string{f.Value.String()}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			values = sv.GetSlice()
+		}
+		for _, v := range values {
+			if f.Value.Type() == "bool" {
+				args = append(args, "--"+f.Name+"="+v)
+				continue
+			}
+			args = append(args, "--"+f.Name, shellQuote(v))
+		}
+	})
+	return strings.Join(args, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@,+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

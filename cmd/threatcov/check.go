@@ -24,6 +24,8 @@ type checkOptions struct {
 	minGoals string
 	failOn   []string
 	reports  []string // FORMAT=FILE
+	// rewrite is the command that writes the baseline again with these analysis flags.
+	rewrite string
 }
 
 func newCheckCmd(s streams) *cobra.Command {
@@ -51,7 +53,12 @@ not fail a threshold; the output says so.`,
   threatcov check --policies policies/ --baseline base.json --fail-on new-open-paths,new-open-goals \
     --report sarif=threatcov.sarif --report junit=threatcov-junit.xml`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), s) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.baseline != "" {
+				o.rewrite = rewriteCommand(cmd, o.baseline)
+			}
+			return withRewrite(o.run(cmd.Context(), s), cmd)
+		},
 	}
 	o.analysis.register(cmd, listsPaths|stamps) // --timestamp: the --report files
 	o.analysis.progress = s.err
@@ -91,6 +98,7 @@ func (o *checkOptions) gate() (baseline.Gate, error) {
 	if len(o.failOn) == 0 {
 		g.FailOn = baseline.DefaultRules(o.baseline != "", g.MinPathCoverage != nil || g.MinGoalCoverage != nil)
 	}
+	g.Rewrite = o.rewrite
 	return g, nil
 }
 

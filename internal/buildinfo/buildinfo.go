@@ -17,7 +17,16 @@ func Version() string {
 	if !ok {
 		return "unknown"
 	}
+	return Of(info)
+}
+
+// Of formats the version of a binary's build information, as Version does (without the Go
+// version).
+func Of(info *debug.BuildInfo) string {
 	v := info.Main.Version
+	if v == "" {
+		v = "(devel)" // a test binary
+	}
 	var rev, modified string
 	for _, s := range info.Settings {
 		switch s.Key {
