@@ -138,7 +138,6 @@ func TestGatekeeperAgreesWithVAP(t *testing.T) {
 		}
 	}
 	isTwin := func(name string) bool { return seen[name] }
-	}
 	for _, mode := range []remedies.Mode{remedies.ModeDeny, remedies.ModeWarn} {
 		vapEv, vaps := written(t, remedies.EngineVAP, mode)
 		gkEv, gks := written(t, remedies.EngineGatekeeper, mode)
