@@ -1,0 +1,139 @@
+package remedies_test
+
+import (
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/threatcov/threatcov/cluster"
+	"github.com/threatcov/threatcov/internal/testcluster"
+	"github.com/threatcov/threatcov/probes"
+	"github.com/threatcov/threatcov/remedies"
+)
+
+// TestRemediesOnAPIServer loads every remedy, as VAP and binding in deny mode, into a real
+// kube-apiserver and sends every probe of the remedies' families, and each one's benign twin,
+// as a server-side dry-run (a workload also as the Pod its controller creates): every probe
+// must be denied by a VAP and every twin admitted. Ephemeral-container probes are added to a
+// Pod created beforehand; CONNECT probes cannot be dry-run and are counted apart.
+func TestRemediesOnAPIServer(t *testing.T) {
+	c := testcluster.Start(t)
+	ctx := t.Context()
+	const ns = "remedies"
+	if err := c.CreateNamespace(ctx, ns, nil); err != nil {
+		t.Fatal(err)
+	}
+	ps := defaultProbes(t)
+	all, err := remedies.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := map[string]bool{}
+	for _, r := range all {
+		for _, f := range r.Families {
+			covered[f] = true
+		}
+	}
+	var attacks []probes.Probe
+	twins := map[string]probes.Probe{}
+	for _, p := range ps {
+		if !covered[p.Family] {
+			continue
+		}
+		attacks = append(attacks, p)
+		if p.SubResource == "ephemeralcontainers" && p.OldObject != nil {
+			pod := &unstructured.Unstructured{Object: probes.DeepCopy(p.OldObject)}
+			pod.SetNamespace(ns)
+			if _, err := c.Apply(ctx, pod); err != nil && !strings.Contains(err.Error(), "already exists") {
+				t.Fatalf("target pod: %v", err)
+			}
+		}
+		if p.Twin != nil {
+			twins[p.Twin.Name] = *p.Twin
+		}
+	}
+	for _, r := range all {
+		data, err := r.Render(testOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ApplyYAML(ctx, data); err != nil {
+			t.Fatalf("apply %s: %v\n%s", r.Name, err, data)
+		}
+	}
+	// The API server loads policies through informers after the creates return: wait until
+	// a probe of every remedy is denied.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		prober, err := cluster.NewLiveProber(c.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ready := true
+		for _, r := range all {
+			for _, p := range attacks {
+				if r.Covers(p.Family) && p.SubResource == "" && p.Operation != "CONNECT" {
+					ready = ready && prober.DryRun(ctx, p, ns).Denied
+					break
+				}
+			}
+		}
+		if ready {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the API server's policies did not settle within 60s")
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+
+	prober, err := cluster.NewLiveProber(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var denied, admitted, skipped int
+	for _, p := range attacks {
+		v := prober.DryRun(ctx, p, ns)
+		switch {
+		case strings.HasPrefix(v.Err, cluster.ErrNeedsPod):
+			skipped++
+		case v.Err != "":
+			t.Errorf("%s: the API server answered with an error: %s", p.Name, v.Err)
+		case !v.Denied:
+			t.Errorf("%s: admitted live: %s", p.Name, v.Message)
+		case v.By != "vap":
+			t.Errorf("%s: denied live by %s, not a VAP: %s", p.Name, v.By, v.Message)
+		default:
+			denied++
+		}
+	}
+	for _, name := range sortedKeys(twins) {
+		v := prober.DryRun(ctx, twins[name], ns)
+		switch {
+		case strings.HasPrefix(v.Err, cluster.ErrNeedsPod):
+			skipped++
+		case v.Err != "":
+			t.Errorf("twin %s: the API server answered with an error: %s", name, v.Err)
+		case v.Denied:
+			t.Errorf("twin %s: denied live: %s", name, v.Message)
+		default:
+			admitted++
+		}
+	}
+	if denied == 0 || admitted == 0 {
+		t.Fatalf("%d probes denied, %d twins admitted: the test proves nothing", denied, admitted)
+	}
+	t.Logf("%d remedies on a real kube-apiserver: %d probes denied, %d twins admitted, %d not sendable", len(all), denied, admitted, skipped)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
