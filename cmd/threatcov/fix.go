@@ -64,6 +64,11 @@ and where public libraries cover the same ground.`,
 	fl.StringArrayVar(&o.existing, "existing", nil, "manifest file or folder you already deploy: list what each written policy would deny (repeatable)")
 	fl.StringArrayVar(&o.registry, "allowed-registry", nil, "image reference prefix your images come from, e.g. registry.example/ (repeatable; without it the allowed-registries policy is not written)")
 	fl.StringArrayVar(&o.include, "include", nil, "reference policy to write even where the plan does not need it, e.g. control-plane-placement (repeatable; docs/fix.md lists them)")
+	// Flags of the analysis that mean nothing here: fix lists every path for its plan, writes
+	// no report, and judges the policies it writes offline.
+	for _, f := range []string{"max-paths", "timestamp", "probe-live", "probe-namespace"} {
+		_ = fl.MarkHidden(f)
+	}
 	_ = cmd.RegisterFlagCompletionFunc("engine", completeValues(remedies.Engines...))
 	_ = cmd.RegisterFlagCompletionFunc("mode", completeValues(remedies.Modes...))
 	return cmd
