@@ -279,6 +279,20 @@ func policyRemedies(dir string, rs []*Remedy, o Options) (map[string]*Remedy, er
 	return out, nil
 }
 
+// asCreated is the object as its create request carries it: an object exported from a
+// cluster (it has a status) loses the status and, for a Pod, the node the scheduler bound it
+// to, which its create did not name.
+func asCreated(obj map[string]any) map[string]any {
+	out := probes.DeepCopy(obj)
+	if _, exported := out["status"]; exported {
+		delete(out, "status")
+		if spec, ok := out["spec"].(map[string]any); ok && out["kind"] == "Pod" {
+			delete(spec, "nodeName")
+		}
+	}
+	return out
+}
+
 // hits runs each written remedy on each existing object, as a create in the object's
 // namespace (a workload also as the Pod its controller creates).
 func hits(ctx context.Context, dir string, rs []*Remedy, o Options, objs []policies.Object) ([]Hit, error) {
@@ -309,7 +323,7 @@ func hits(ctx context.Context, dir string, rs []*Remedy, o Options, objs []polic
 			if ns != "" {
 				what = kind + " " + ns + "/" + name
 			}
-			probe := probes.Probe{Name: what, Family: "existing", Variant: "existing", Operation: "CREATE", Object: probes.DeepCopy(obj.Object)}
+			probe := probes.Probe{Name: what, Family: "existing", Variant: "existing", Operation: "CREATE", Object: asCreated(obj.Object)}
 			e := ev.Evaluate(ctx, p, probe, ns)
 			if e.Verdict != policies.VerdictDenied {
 				continue

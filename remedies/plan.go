@@ -348,7 +348,7 @@ func (in *planInput) rank(set uint64) Plan {
 }
 
 // makePlan plans from the two analyses (newPlanInput); the remedies named in include are
-// added to the plan's set whether it needs them or not.
+// added to the plan's set whether it needs them or not, last those that close nothing here.
 func makePlan(before, with *analyzer.Result, remedyOf map[string]*Remedy, limit int, include []string) Plan {
 	in, partial := newPlanInput(before, with, remedyOf)
 	set, exact := in.plan(limit)
@@ -362,6 +362,16 @@ func makePlan(before, with *analyzer.Result, remedyOf map[string]*Remedy, limit 
 	for i := range p.Choices {
 		c := &p.Choices[i]
 		c.Included = slices.Contains(include, c.Remedy.Name) && optimal&(1<<uint(slices.Index(in.candidates, c.Remedy))) == 0
+	}
+	var idle []*Remedy
+	for _, r := range remedyOf {
+		if slices.Contains(include, r.Name) && !slices.Contains(in.candidates, r) && !slices.Contains(idle, r) {
+			idle = append(idle, r)
+		}
+	}
+	sort.Slice(idle, func(i, j int) bool { return idle[i].Name < idle[j].Name })
+	for _, r := range idle {
+		p.Choices = append(p.Choices, Choice{Remedy: r, Included: true})
 	}
 	p.Exact, p.Partial, p.candidates = exact, partial, len(in.candidates)
 	closed := in.closed(set)

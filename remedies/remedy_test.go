@@ -184,9 +184,9 @@ func TestRenderModes(t *testing.T) {
 		mode   remedies.Mode
 		want   string
 	}{
-		{remedies.EngineVAP, remedies.ModeDeny, "- Deny"},
-		{remedies.EngineVAP, remedies.ModeWarn, "- Warn"},
-		{remedies.EngineVAP, remedies.ModeDryRun, "- Audit"},
+		{remedies.EngineVAP, remedies.ModeDeny, "validationActions: [Deny]"},
+		{remedies.EngineVAP, remedies.ModeWarn, "validationActions: [Warn]"},
+		{remedies.EngineVAP, remedies.ModeDryRun, "validationActions: [Audit]"},
 		{remedies.EngineGatekeeper, remedies.ModeDeny, "enforcementAction: deny"},
 		{remedies.EngineGatekeeper, remedies.ModeWarn, "enforcementAction: warn"},
 		{remedies.EngineGatekeeper, remedies.ModeDryRun, "enforcementAction: dryrun"},

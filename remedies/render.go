@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"sigs.k8s.io/yaml"
+	"gopkg.in/yaml.v3"
 )
 
 // Engine is the policy engine a remedy is written for.
@@ -83,39 +83,43 @@ func (o Options) Writable(r *Remedy) (bool, string) {
 	return true, ""
 }
 
-// target is how a Target is written: the VAP's resource rules and the Gatekeeper kinds.
-type target struct {
-	rules []map[string]any
-	kinds []map[string]any
+// target is how a Target is written: the VAP's resource rules and the Gatekeeper kinds, per
+// API group.
+type target []struct {
+	group, version string
+	operations     []string
+	resources      []string
+	kinds          []string
+}
+
+func (t target) rules() *yaml.Node {
+	out := seq()
+	for _, g := range t {
+		out.Content = append(out.Content, mapping("apiGroups", flow(g.group), "apiVersions", flow(g.version),
+			"operations", flow(g.operations...), "resources", flow(g.resources...)))
+	}
+	return out
+}
+
+func (t target) kinds() *yaml.Node {
+	out := seq()
+	for _, g := range t {
+		out.Content = append(out.Content, mapping("apiGroups", flow(g.group), "kinds", flow(g.kinds...)))
+	}
+	return out
 }
 
 var (
 	createUpdate = []string{"CREATE", "UPDATE"}
 	targets      = map[Target]target{
 		TargetWorkloads: {
-			rules: []map[string]any{
-				{"apiGroups": []string{""}, "apiVersions": []string{"v1"}, "operations": createUpdate, "resources": []string{"pods", "pods/ephemeralcontainers", "replicationcontrollers"}},
-				{"apiGroups": []string{"apps"}, "apiVersions": []string{"v1"}, "operations": createUpdate, "resources": []string{"deployments", "replicasets", "statefulsets", "daemonsets"}},
-				{"apiGroups": []string{"batch"}, "apiVersions": []string{"v1"}, "operations": createUpdate, "resources": []string{"jobs", "cronjobs"}},
-			},
-			kinds: []map[string]any{
-				{"apiGroups": []string{""}, "kinds": []string{"Pod", "ReplicationController"}},
-				{"apiGroups": []string{"apps"}, "kinds": []string{"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"}},
-				{"apiGroups": []string{"batch"}, "kinds": []string{"Job", "CronJob"}},
-			},
+			{"", "v1", createUpdate, []string{"pods", "pods/ephemeralcontainers", "replicationcontrollers"}, []string{"Pod", "ReplicationController"}},
+			{"apps", "v1", createUpdate, []string{"deployments", "replicasets", "statefulsets", "daemonsets"}, []string{"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"}},
+			{"batch", "v1", createUpdate, []string{"jobs", "cronjobs"}, []string{"Job", "CronJob"}},
 		},
-		TargetBindings: {
-			rules: []map[string]any{{"apiGroups": []string{"rbac.authorization.k8s.io"}, "apiVersions": []string{"v1"}, "operations": createUpdate, "resources": []string{"rolebindings", "clusterrolebindings"}}},
-			kinds: []map[string]any{{"apiGroups": []string{"rbac.authorization.k8s.io"}, "kinds": []string{"RoleBinding", "ClusterRoleBinding"}}},
-		},
-		TargetRoles: {
-			rules: []map[string]any{{"apiGroups": []string{"rbac.authorization.k8s.io"}, "apiVersions": []string{"v1"}, "operations": createUpdate, "resources": []string{"roles", "clusterroles"}}},
-			kinds: []map[string]any{{"apiGroups": []string{"rbac.authorization.k8s.io"}, "kinds": []string{"Role", "ClusterRole"}}},
-		},
-		TargetCSRs: {
-			rules: []map[string]any{{"apiGroups": []string{"certificates.k8s.io"}, "apiVersions": []string{"v1"}, "operations": []string{"CREATE"}, "resources": []string{"certificatesigningrequests"}}},
-			kinds: []map[string]any{{"apiGroups": []string{"certificates.k8s.io"}, "kinds": []string{"CertificateSigningRequest"}}},
-		},
+		TargetBindings: {{"rbac.authorization.k8s.io", "v1", createUpdate, []string{"rolebindings", "clusterrolebindings"}, []string{"RoleBinding", "ClusterRoleBinding"}}},
+		TargetRoles:    {{"rbac.authorization.k8s.io", "v1", createUpdate, []string{"roles", "clusterroles"}, []string{"Role", "ClusterRole"}}},
+		TargetCSRs:     {{"certificates.k8s.io", "v1", []string{"CREATE"}, []string{"certificatesigningrequests"}, []string{"CertificateSigningRequest"}}},
 	}
 )
 
@@ -128,7 +132,7 @@ var workloadVariables = []Variable{
 }
 
 // variables are the remedy's variables after the ones its target and its needs declare.
-func (r *Remedy) variables(o Options) []map[string]any {
+func (r *Remedy) variables(o Options) *yaml.Node {
 	var vs []Variable
 	if r.Target == TargetWorkloads {
 		vs = append(vs, workloadVariables...)
@@ -141,28 +145,26 @@ func (r *Remedy) variables(o Options) []map[string]any {
 		vs = append(vs, Variable{Name: "allowedRegistries", Expression: "[" + strings.Join(quoted, ", ") + "]"})
 	}
 	vs = append(vs, r.Variables...)
-	out := make([]map[string]any, len(vs))
-	for i, v := range vs {
-		out[i] = map[string]any{"name": v.Name, "expression": v.Expression}
+	out := seq()
+	for _, v := range vs {
+		out.Content = append(out.Content, mapping("name", v.Name, "expression", cel(v.Expression)))
 	}
 	return out
 }
 
-func (r *Remedy) validations() []map[string]any {
-	out := make([]map[string]any, len(r.Validations))
-	for i, v := range r.Validations {
-		out[i] = map[string]any{"expression": v.Expression, "message": v.Message}
+func (r *Remedy) validations() *yaml.Node {
+	out := seq()
+	for _, v := range r.Validations {
+		out.Content = append(out.Content, mapping("expression", cel(v.Expression), "message", v.Message))
 	}
 	return out
 }
 
 // Labels mark every object fix writes, so a cluster's copies can be found and removed.
-const (
-	LabelRemedy = "threatcov.dev/remedy"
-)
+const LabelRemedy = "threatcov.dev/remedy"
 
-func (r *Remedy) metadata(name string) map[string]any {
-	return map[string]any{"name": name, "labels": map[string]any{LabelRemedy: r.Name}}
+func (r *Remedy) metadata(name string) *yaml.Node {
+	return mapping("name", name, "labels", mapping(LabelRemedy, r.Name))
 }
 
 // FileName is the name Render's output is written under.
@@ -180,57 +182,32 @@ func (r *Remedy) Render(o Options) ([]byte, error) {
 	if ok, why := o.Writable(r); !ok {
 		return nil, fmt.Errorf("remedy %s: %s", r.Name, why)
 	}
-	var docs []map[string]any
+	var docs []*yaml.Node
 	t := targets[r.Target]
 	switch o.engine() {
 	case EngineVAP:
-		docs = []map[string]any{{
-			"apiVersion": "admissionregistration.k8s.io/v1",
-			"kind":       "ValidatingAdmissionPolicy",
-			"metadata":   r.metadata(r.PolicyName()),
-			"spec": map[string]any{
-				"failurePolicy":    "Fail",
-				"matchConstraints": map[string]any{"resourceRules": t.rules},
-				"variables":        r.variables(o),
-				"validations":      r.validations(),
-			},
-		}, {
-			"apiVersion": "admissionregistration.k8s.io/v1",
-			"kind":       "ValidatingAdmissionPolicyBinding",
-			"metadata":   r.metadata(r.PolicyName()),
-			"spec": map[string]any{
-				"policyName":        r.PolicyName(),
-				"validationActions": []string{vapAction[o.mode()]},
-			},
-		}}
+		docs = []*yaml.Node{
+			mapping("apiVersion", "admissionregistration.k8s.io/v1", "kind", "ValidatingAdmissionPolicy",
+				"metadata", r.metadata(r.PolicyName()),
+				"spec", mapping("failurePolicy", "Fail", "matchConstraints", mapping("resourceRules", t.rules()),
+					"variables", r.variables(o), "validations", r.validations())),
+			mapping("apiVersion", "admissionregistration.k8s.io/v1", "kind", "ValidatingAdmissionPolicyBinding",
+				"metadata", r.metadata(r.PolicyName()),
+				"spec", mapping("policyName", r.PolicyName(), "validationActions", flow(vapAction[o.mode()]))),
+		}
 	case EngineGatekeeper:
-		docs = []map[string]any{{
-			"apiVersion": "templates.gatekeeper.sh/v1",
-			"kind":       "ConstraintTemplate",
-			"metadata":   r.metadata(strings.ToLower(r.Kind())),
-			"spec": map[string]any{
-				"crd": map[string]any{"spec": map[string]any{"names": map[string]any{"kind": r.Kind()}}},
-				"targets": []map[string]any{{
-					"target": "admission.k8s.gatekeeper.sh",
-					"code": []map[string]any{{
-						"engine": "K8sNativeValidation",
-						"source": map[string]any{
-							"failurePolicy": "Fail",
-							"variables":     r.variables(o),
-							"validations":   r.validations(),
-						},
-					}},
-				}},
-			},
-		}, {
-			"apiVersion": "constraints.gatekeeper.sh/v1beta1",
-			"kind":       r.Kind(),
-			"metadata":   r.metadata(r.PolicyName()),
-			"spec": map[string]any{
-				"enforcementAction": string(o.mode()),
-				"match":             map[string]any{"kinds": t.kinds},
-			},
-		}}
+		docs = []*yaml.Node{
+			mapping("apiVersion", "templates.gatekeeper.sh/v1", "kind", "ConstraintTemplate",
+				"metadata", r.metadata(strings.ToLower(r.Kind())),
+				"spec", mapping(
+					"crd", mapping("spec", mapping("names", mapping("kind", r.Kind()))),
+					"targets", seq(mapping("target", "admission.k8s.gatekeeper.sh",
+						"code", seq(mapping("engine", "K8sNativeValidation",
+							"source", mapping("failurePolicy", "Fail", "variables", r.variables(o), "validations", r.validations()))))))),
+			mapping("apiVersion", "constraints.gatekeeper.sh/v1beta1", "kind", r.Kind(),
+				"metadata", r.metadata(r.PolicyName()),
+				"spec", mapping("enforcementAction", string(o.mode()), "match", mapping("kinds", t.kinds()))),
+		}
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s: threatcov reference policy %s (%s, %s).\n", r.Title, r.Name, o.engine(), o.mode())
@@ -242,12 +219,15 @@ func (r *Remedy) Render(o Options) ([]byte, error) {
 		b.WriteString("# Apply the ConstraintTemplate first: the Constraint's kind exists once Gatekeeper has read it.\n")
 	}
 	for _, d := range docs {
-		data, err := yaml.Marshal(d)
-		if err != nil {
+		b.WriteString("---\n")
+		enc := yaml.NewEncoder(&b)
+		enc.SetIndent(2)
+		if err := enc.Encode(d); err != nil {
 			return nil, err
 		}
-		b.WriteString("---\n")
-		b.Write(data)
+		if err := enc.Close(); err != nil {
+			return nil, err
+		}
 	}
 	return b.Bytes(), nil
 }
@@ -273,3 +253,74 @@ func wrap(text string, width int) []string {
 	}
 	return lines
 }
+
+// mapping is a YAML mapping of the key-value pairs in order; a value is a string or a node.
+func mapping(kv ...any) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.MappingNode}
+	for i := 0; i < len(kv); i += 2 {
+		n.Content = append(n.Content, scalar(kv[i].(string)), node(kv[i+1]))
+	}
+	return n
+}
+
+func node(v any) *yaml.Node {
+	if n, ok := v.(*yaml.Node); ok {
+		return n
+	}
+	return scalar(v.(string))
+}
+
+func scalar(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+
+func seq(items ...*yaml.Node) *yaml.Node { return &yaml.Node{Kind: yaml.SequenceNode, Content: items} }
+
+// flow is a one-line list of strings: [CREATE, UPDATE].
+func flow(items ...string) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+	for _, it := range items {
+		n.Content = append(n.Content, scalar(it))
+	}
+	return n
+}
+
+// cel is a CEL expression as a literal block, wrapped at celWidth at spaces outside string
+// literals so it reads in review: CEL takes a line break as a space.
+func cel(expr string) *yaml.Node {
+	var words []string
+	word, quote := "", rune(0)
+	for _, c := range expr {
+		switch {
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote == 0 && (c == '\'' || c == '"'):
+			quote = c
+		case quote == 0 && c == ' ':
+			if word != "" {
+				words = append(words, word)
+			}
+			word = ""
+			continue
+		}
+		word += string(c)
+	}
+	words = append(words, word)
+	var lines []string
+	line := ""
+	for _, w := range words {
+		if line != "" && len(line)+1+len(w) > celWidth {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	lines = append(lines, line)
+	if len(lines) == 1 {
+		return scalar(expr)
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Style: yaml.LiteralStyle, Value: strings.Join(lines, "\n")}
+}
+
+const celWidth = 88
