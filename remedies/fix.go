@@ -255,11 +255,11 @@ func removeEarlier(dir string, all []*Remedy) ([]string, error) {
 	return removed, nil
 }
 
-// policyRemedies maps the policy ids of the remedies written in dir to their remedies.
-func policyRemedies(dir string, rs []*Remedy, o Options) (map[string]*Remedy, error) {
+// loadWritten loads the remedies written in dir and maps each policy id to its remedy.
+func loadWritten(dir string, rs []*Remedy, o Options) (*policies.Inventory, map[string]*Remedy, error) {
 	inv, err := policies.Load(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	byFile := map[string]*Remedy{}
 	for _, r := range rs {
@@ -267,14 +267,31 @@ func policyRemedies(dir string, rs []*Remedy, o Options) (map[string]*Remedy, er
 	}
 	out := map[string]*Remedy{}
 	for _, p := range inv.Policies {
-		r, ok := byFile[p.Source.File]
-		if !ok {
-			return nil, fmt.Errorf("internal error: policy %s from %s is no remedy", p.ID, p.Source.File)
+		if r, ok := byFile[p.Source.File]; ok {
+			out[p.ID] = r
 		}
-		if !p.Verifiable || p.Mode != policies.ModeEnforce {
+	}
+	return inv, out, nil
+}
+
+// policyRemedies maps the policy ids of the remedies written in dir to their remedies, and
+// checks that each loads as one executable, enforcing policy.
+func policyRemedies(dir string, rs []*Remedy, o Options) (map[string]*Remedy, error) {
+	inv, out, err := loadWritten(dir, rs, o)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range inv.Policies {
+		r, ok := out[p.ID]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("internal error: policy %s from %s is no remedy", p.ID, p.Source.File)
+		case !p.Verifiable || p.Mode != policies.ModeEnforce:
 			return nil, fmt.Errorf("internal error: remedy %s loads as %s %s: %v", r.Name, p.ID, p.Mode, p.Notes)
 		}
-		out[p.ID] = r
+	}
+	if len(out) != len(rs) {
+		return nil, fmt.Errorf("internal error: %d remedies load as %d policies", len(rs), len(out))
 	}
 	return out, nil
 }
@@ -296,7 +313,7 @@ func asCreated(obj map[string]any) map[string]any {
 // hits runs each written remedy on each existing object, as a create in the object's
 // namespace (a workload also as the Pod its controller creates).
 func hits(ctx context.Context, dir string, rs []*Remedy, o Options, objs []policies.Object) ([]Hit, error) {
-	inv, err := policies.Load(dir)
+	inv, remedyOf, err := loadWritten(dir, rs, o)
 	if err != nil {
 		return nil, err
 	}
@@ -304,13 +321,9 @@ func hits(ctx context.Context, dir string, rs []*Remedy, o Options, objs []polic
 	if err != nil {
 		return nil, err
 	}
-	byFile := map[string]*Remedy{}
-	for _, r := range rs {
-		byFile[filepath.Join(dir, r.FileName(o))] = r
-	}
 	var out []Hit
 	for _, p := range inv.Policies {
-		r := byFile[p.Source.File]
+		r := remedyOf[p.ID]
 		if r == nil {
 			continue // a file of the user's in the folder
 		}

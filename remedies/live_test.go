@@ -1,7 +1,8 @@
 package remedies_test
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,7 +111,7 @@ func TestRemediesOnAPIServer(t *testing.T) {
 			denied++
 		}
 	}
-	for _, name := range sortedKeys(twins) {
+	for _, name := range slices.Sorted(maps.Keys(twins)) {
 		v := prober.DryRun(ctx, twins[name], ns)
 		switch {
 		case strings.HasPrefix(v.Err, cluster.ErrNeedsPod):
@@ -127,13 +128,4 @@ func TestRemediesOnAPIServer(t *testing.T) {
 		t.Fatalf("%d probes denied, %d twins admitted: the test proves nothing", denied, admitted)
 	}
 	t.Logf("%d remedies on a real kube-apiserver: %d probes denied, %d twins admitted, %d not sendable", len(all), denied, admitted, skipped)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -235,10 +235,13 @@ func (r *Remedy) Render(o Options) ([]byte, error) {
 var vapAction = map[Mode]string{ModeDeny: "Deny", ModeWarn: "Warn", ModeDryRun: "Audit"}
 
 // wrap splits text into lines of at most width characters at spaces.
-func wrap(text string, width int) []string {
+func wrap(text string, width int) []string { return wrapWords(strings.Fields(text), width) }
+
+// wrapWords joins words into lines of at most width characters (a longer word has its own).
+func wrapWords(words []string, width int) []string {
 	var lines []string
 	line := ""
-	for _, w := range strings.Fields(text) {
+	for _, w := range words {
 		if line != "" && len(line)+1+len(w) > width {
 			lines = append(lines, line)
 			line = ""
@@ -303,20 +306,7 @@ func cel(expr string) *yaml.Node {
 		}
 		word += string(c)
 	}
-	words = append(words, word)
-	var lines []string
-	line := ""
-	for _, w := range words {
-		if line != "" && len(line)+1+len(w) > celWidth {
-			lines = append(lines, line)
-			line = ""
-		}
-		if line != "" {
-			line += " "
-		}
-		line += w
-	}
-	lines = append(lines, line)
+	lines := wrapWords(append(words, word), celWidth)
 	if len(lines) == 1 {
 		return scalar(expr)
 	}
