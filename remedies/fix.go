@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -87,8 +88,9 @@ type Report struct {
 	ClosedSteps []string
 	// Hits are, per written remedy, the existing objects it would deny.
 	Hits []Hit
-	// ExistingObjects is how many objects --existing held.
-	ExistingObjects int
+	// ExistingObjects is how many objects --existing held; ClusterObjects how many the
+	// cluster runs that were read (workloads and RBAC not owned by a controller).
+	ExistingObjects, ClusterObjects int
 }
 
 // Unwritable is a remedy fix could not consider.
@@ -138,6 +140,18 @@ func Fix(ctx context.Context, c Config) (*Report, error) {
 			return nil, err
 		}
 		rep.ExistingObjects = len(existing)
+	}
+	if cl := c.Analysis.Cluster; cl != nil && cl.Requested() {
+		stderr := c.Analysis.Stderr
+		if stderr == nil {
+			stderr = io.Discard
+		}
+		objs, err := cl.Workloads(ctx, c.Analysis.Progress, stderr)
+		if err != nil {
+			return nil, err
+		}
+		existing = append(existing, objs...)
+		rep.ClusterObjects = len(objs)
 	}
 
 	cfg := c.Analysis
@@ -296,18 +310,28 @@ func policyRemedies(dir string, rs []*Remedy, o Options) (map[string]*Remedy, er
 	return out, nil
 }
 
-// asCreated is the object as its create request carries it: an object exported from a
-// cluster (it has a status) loses the status and, for a Pod, the node the scheduler bound it
-// to, which its create did not name.
-func asCreated(obj map[string]any) map[string]any {
-	out := probes.DeepCopy(obj)
-	if _, exported := out["status"]; exported {
+// asCreated is the object as its create request carries it: an object read or exported from
+// a cluster (it has a status, or it comes from the cluster reader) loses the status and, for a
+// Pod, the node the scheduler bound it to, which its create did not name.
+func asCreated(o policies.Object) map[string]any {
+	out := probes.DeepCopy(o.Object)
+	_, exported := out["status"]
+	if exported || strings.HasPrefix(o.Source.File, "cluster:") {
 		delete(out, "status")
 		if spec, ok := out["spec"].(map[string]any); ok && out["kind"] == "Pod" {
 			delete(spec, "nodeName")
 		}
 	}
 	return out
+}
+
+// apiServerManaged reports whether the API server maintains the object (the bootstrap RBAC
+// roles and bindings, labelled kubernetes.io/bootstrapping=rbac-defaults): its own writes are
+// exempt from the RBAC remedies, so they cost nothing.
+func apiServerManaged(obj map[string]any) bool {
+	md, _ := obj["metadata"].(map[string]any)
+	labels, _ := md["labels"].(map[string]any)
+	return labels["kubernetes.io/bootstrapping"] == "rbac-defaults"
 }
 
 // hits runs each written remedy on each existing object, as a create in the object's
@@ -328,6 +352,9 @@ func hits(ctx context.Context, dir string, rs []*Remedy, o Options, objs []polic
 			continue // a file of the user's in the folder
 		}
 		for _, obj := range objs {
+			if apiServerManaged(obj.Object) {
+				continue
+			}
 			kind, _ := obj.Object["kind"].(string)
 			meta, _ := obj.Object["metadata"].(map[string]any)
 			name, _ := meta["name"].(string)
@@ -336,7 +363,7 @@ func hits(ctx context.Context, dir string, rs []*Remedy, o Options, objs []polic
 			if ns != "" {
 				what = kind + " " + ns + "/" + name
 			}
-			probe := probes.Probe{Name: what, Family: "existing", Variant: "existing", Operation: "CREATE", Object: asCreated(obj.Object)}
+			probe := probes.Probe{Name: what, Family: "existing", Variant: "existing", Operation: "CREATE", Object: asCreated(obj)}
 			e := ev.Evaluate(ctx, p, probe, ns)
 			if e.Verdict != policies.VerdictDenied {
 				continue

@@ -11,6 +11,7 @@ import (
 
 	"github.com/threatcov/threatcov/cluster"
 	"github.com/threatcov/threatcov/internal/testcluster"
+	"github.com/threatcov/threatcov/pipeline"
 	"github.com/threatcov/threatcov/probes"
 	"github.com/threatcov/threatcov/remedies"
 )
@@ -128,4 +129,66 @@ func TestRemediesOnAPIServer(t *testing.T) {
 		t.Fatalf("%d probes denied, %d twins admitted: the test proves nothing", denied, admitted)
 	}
 	t.Logf("%d remedies on a real kube-apiserver: %d probes denied, %d twins admitted, %d not sendable", len(all), denied, admitted, skipped)
+}
+
+// TestFixReadsClusterWorkloads: with a cluster, fix reads the policies from it and runs the
+// written ones on what it runs too; a Deployment on the host network is named, with where it
+// was read, and a bootstrap ClusterRole the API server maintains is not.
+func TestFixReadsClusterWorkloads(t *testing.T) {
+	c := testcluster.Start(t)
+	ctx := t.Context()
+	const ns = "shop"
+	if err := c.CreateNamespace(ctx, ns, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ApplyYAML(ctx, []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: sniffer
+  namespace: shop
+spec:
+  selector:
+    matchLabels: {app: sniffer}
+  template:
+    metadata:
+      labels: {app: sniffer}
+    spec:
+      hostNetwork: true
+      containers:
+        - name: sniffer
+          image: registry.example/tools/sniffer:1.0
+`)); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	rep, err := remedies.Fix(ctx, remedies.Config{
+		Analysis: pipeline.Config{Cluster: &pipeline.Cluster{Kubeconfig: c.Kubeconfig}, Stderr: &stderr},
+		Options:  testOptions,
+		Dir:      t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ClusterObjects == 0 {
+		t.Fatalf("no object read from the cluster (stderr: %s)", stderr.String())
+	}
+	found := false
+	for _, h := range rep.Hits {
+		if h.Remedy == "host-namespaces" && h.Object == "Deployment shop/sniffer" {
+			found = true
+			if !strings.HasPrefix(h.Source.File, "cluster:") {
+				t.Errorf("the hit's source %s does not say it was read from the cluster", h.Source)
+			}
+		}
+		if strings.HasPrefix(h.Object, "ClusterRole system:") || h.Object == "ClusterRole admin" {
+			t.Errorf("%s: the API server maintains %s, its writes are exempt", h.Remedy, h.Object)
+		}
+	}
+	t.Logf("%d objects read from the cluster, %d hits", rep.ClusterObjects, len(rep.Hits))
+	for _, h := range rep.Hits {
+		t.Logf("  %s %s", h.Remedy, h.Object)
+	}
+	if !found {
+		t.Errorf("the host-network Deployment is not named among %d hits: %v", len(rep.Hits), rep.Hits)
+	}
 }

@@ -91,8 +91,15 @@ func (r *Report) Write(w io.Writer, dir string) error {
 			p.Paths, len(p.Steps), r.Closed(), len(r.ClosedSteps), strings.Join(r.ClosedSteps, ", "))
 	}
 
-	if r.ExistingObjects > 0 {
-		fmt.Fprintf(&b, "\nEXISTING OBJECTS (%d read from --existing): what the written policies would deny once enforcing\n", r.ExistingObjects)
+	if r.ExistingObjects+r.ClusterObjects > 0 {
+		var from []string
+		if r.ExistingObjects > 0 {
+			from = append(from, fmt.Sprintf("%d read from --existing", r.ExistingObjects))
+		}
+		if r.ClusterObjects > 0 {
+			from = append(from, fmt.Sprintf("%d the cluster runs", r.ClusterObjects))
+		}
+		fmt.Fprintf(&b, "\nEXISTING OBJECTS (%s): what the written policies would deny once enforcing\n", strings.Join(from, ", "))
 		if len(r.Hits) == 0 {
 			b.WriteString("  none\n")
 		} else {

@@ -33,8 +33,9 @@ the same CEL, and its Constraint. --mode deny, warn or dryrun is the rollout sta
 validationActions Deny, Warn, Audit; Gatekeeper enforcementAction deny, warn, dryrun): in warn
 and dryrun the re-analysis counts the steps as monitored, not blocked.
 
---existing runs each written policy on the manifests you already deploy and lists what it
-would deny: the cost of switching to deny. See docs/fix.md for each policy, what it may deny,
+--existing runs each written policy on the manifests you already deploy, and with a cluster
+(--context, --kubeconfig, --from-cluster) on what it runs too, and lists what it would deny:
+the cost of switching to deny. See docs/fix.md for each policy, what it may deny,
 and where public libraries cover the same ground.`,
 		Example: `  threatcov fix --policies examples/platform --dir fixes/
   threatcov fix --policies policies/ --dir fixes/ --mode dryrun --existing deploy/
