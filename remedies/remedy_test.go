@@ -203,3 +203,43 @@ func TestRenderModes(t *testing.T) {
 		t.Error("mode Deny (capitalised) accepted")
 	}
 }
+
+// TestUpdatesJudgedWhenTheSpecChanges: a workload admitted before the policy can still be
+// labelled, or have its finalizers removed (deleting it needs that), but an update that
+// changes its spec is judged whole, in both engines.
+func TestUpdatesJudgedWhenTheSpecChanges(t *testing.T) {
+	ps := defaultProbes(t)
+	var hostNet probes.Probe
+	for _, p := range ps {
+		if p.Name == "host-network/pod" {
+			hostNet = p
+		}
+	}
+	if hostNet.Object == nil {
+		t.Fatal("no host-network/pod probe")
+	}
+	relabelled := probes.DeepCopy(hostNet.Object)
+	relabelled["metadata"].(map[string]any)["labels"] = map[string]any{"team": "payments"}
+	retagged := probes.DeepCopy(hostNet.Object)
+	spec := retagged["spec"].(map[string]any)
+	spec["hostNetwork"] = false
+	spec["containers"].([]any)[0].(map[string]any)["image"] = "registry.example/platform/app:latest"
+	for _, engine := range []remedies.Engine{remedies.EngineVAP, remedies.EngineGatekeeper} {
+		ev, byName := written(t, engine, remedies.ModeDeny)
+		for _, c := range []struct {
+			remedy, name string
+			object       map[string]any
+			want         policies.Verdict
+		}{
+			{"host-namespaces", "a label added to a host-network Pod", relabelled, policies.VerdictAdmitted},
+			{"image-digests", "a label added to a host-network Pod", relabelled, policies.VerdictAdmitted},
+			{"image-digests", "a Pod's image changed to a tag", retagged, policies.VerdictDenied},
+		} {
+			probe := probes.Probe{Name: c.name, Operation: "UPDATE", Object: c.object, OldObject: probes.DeepCopy(hostNet.Object)}
+			e := ev.Evaluate(t.Context(), byName[c.remedy], probe, "default")
+			if e.Verdict != c.want && !(c.want == policies.VerdictAdmitted && e.Verdict == policies.VerdictNotApplicable) {
+				t.Errorf("%s %s on %s: %s (%s%s), want %s", engine, c.remedy, c.name, e.Verdict, strings.Join(e.Messages, "; "), e.Err, c.want)
+			}
+		}
+	}
+}

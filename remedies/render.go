@@ -131,6 +131,20 @@ var workloadVariables = []Variable{
 	{Name: "containers", Expression: "variables.spec.containers + (has(variables.spec.initContainers) ? variables.spec.initContainers : []) + (has(variables.spec.ephemeralContainers) ? variables.spec.ephemeralContainers : [])"},
 }
 
+// specChanged is the match condition of every workloads remedy: an update is judged only when
+// it changes the spec. Metadata-only updates of an object admitted before the policy (labels,
+// finalizers, owner references, which deleting it needs) pass; an update that changes a Pod's
+// image or tolerations, adds an ephemeral container or changes a pod template is judged whole.
+const specChanged = "request.operation != 'UPDATE' || object.spec != oldObject.spec"
+
+// matchConditions are the remedy's match conditions, in the form of the engine's field.
+func (r *Remedy) matchConditions() *yaml.Node {
+	if r.Target != TargetWorkloads {
+		return nil
+	}
+	return seq(mapping("name", "spec-changed", "expression", specChanged))
+}
+
 // variables are the remedy's variables after the ones its target and its needs declare.
 func (r *Remedy) variables(o Options) *yaml.Node {
 	var vs []Variable
@@ -190,7 +204,7 @@ func (r *Remedy) Render(o Options) ([]byte, error) {
 			mapping("apiVersion", "admissionregistration.k8s.io/v1", "kind", "ValidatingAdmissionPolicy",
 				"metadata", r.metadata(r.PolicyName()),
 				"spec", mapping("failurePolicy", "Fail", "matchConstraints", mapping("resourceRules", t.rules()),
-					"variables", r.variables(o), "validations", r.validations())),
+					"matchConditions", r.matchConditions(), "variables", r.variables(o), "validations", r.validations())),
 			mapping("apiVersion", "admissionregistration.k8s.io/v1", "kind", "ValidatingAdmissionPolicyBinding",
 				"metadata", r.metadata(r.PolicyName()),
 				"spec", mapping("policyName", r.PolicyName(), "validationActions", flow(vapAction[o.mode()]))),
@@ -203,7 +217,10 @@ func (r *Remedy) Render(o Options) ([]byte, error) {
 					"crd", mapping("spec", mapping("names", mapping("kind", r.Kind()))),
 					"targets", seq(mapping("target", "admission.k8s.gatekeeper.sh",
 						"code", seq(mapping("engine", "K8sNativeValidation",
-							"source", mapping("failurePolicy", "Fail", "variables", r.variables(o), "validations", r.validations()))))))),
+							// Gatekeeper spells the field matchCondition
+							// (pkg/drivers/k8scel/schema).
+							"source", mapping("failurePolicy", "Fail", "matchCondition", r.matchConditions(),
+								"variables", r.variables(o), "validations", r.validations()))))))),
 			mapping("apiVersion", "constraints.gatekeeper.sh/v1beta1", "kind", r.Kind(),
 				"metadata", r.metadata(r.PolicyName()),
 				"spec", mapping("enforcementAction", string(o.mode()), "match", mapping("kinds", t.kinds()))),
@@ -257,10 +274,14 @@ func wrapWords(words []string, width int) []string {
 	return lines
 }
 
-// mapping is a YAML mapping of the key-value pairs in order; a value is a string or a node.
+// mapping is a YAML mapping of the key-value pairs in order; a value is a string or a node,
+// and a nil node leaves its key out.
 func mapping(kv ...any) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.MappingNode}
 	for i := 0; i < len(kv); i += 2 {
+		if v, ok := kv[i+1].(*yaml.Node); ok && v == nil {
+			continue
+		}
 		n.Content = append(n.Content, scalar(kv[i].(string)), node(kv[i+1]))
 	}
 	return n
