@@ -57,6 +57,27 @@ func TestRemediesOnAPIServer(t *testing.T) {
 			twins[p.Twin.Name] = *p.Twin
 		}
 	}
+	// A Pod on the host network admitted before the policies: it must stay labelable (and so
+	// deletable), while changing its image to a tag is judged.
+	var old *unstructured.Unstructured
+	for _, p := range attacks {
+		if p.Name == "host-network/pod" {
+			old = &unstructured.Unstructured{Object: probes.DeepCopy(p.Object)}
+		}
+	}
+	if old == nil {
+		t.Fatal("no host-network/pod probe")
+	}
+	// In a namespace of its own: the prober adds ephemeral containers to a Pod it finds.
+	const oldNS = "remedies-before"
+	if err := c.CreateNamespace(ctx, oldNS, nil); err != nil {
+		t.Fatal(err)
+	}
+	old.SetName("admitted-before")
+	old.SetNamespace(oldNS)
+	if _, err := c.Apply(ctx, old); err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range all {
 		data, err := r.Render(testOptions)
 		if err != nil {
@@ -90,6 +111,21 @@ func TestRemediesOnAPIServer(t *testing.T) {
 			t.Fatal("the API server's policies did not settle within 60s")
 		}
 		time.Sleep(300 * time.Millisecond)
+	}
+
+	relabelled := old.DeepCopy()
+	relabelled.SetLabels(map[string]string{"team": "payments"})
+	if _, err := c.Apply(ctx, relabelled); err != nil {
+		t.Errorf("labelling a Pod admitted before the policies: %v", err)
+	}
+	retagged := relabelled.DeepCopy()
+	containers, _, _ := unstructured.NestedSlice(retagged.Object, "spec", "containers")
+	containers[0].(map[string]any)["image"] = "registry.example/platform/app:latest"
+	if err := unstructured.SetNestedSlice(retagged.Object, containers, "spec", "containers"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Apply(ctx, retagged); err == nil || !strings.Contains(err.Error(), "threatcov-image-digests") {
+		t.Errorf("changing the image of a Pod to a tag: %v, want a denial by threatcov-image-digests", err)
 	}
 
 	prober, err := cluster.NewLiveProber(c.Config)
