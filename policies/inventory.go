@@ -215,7 +215,7 @@ func ReadObjects(flag string, paths ...string) ([]Object, error) {
 			errs = append(errs, err)
 			continue
 		}
-		objs, err := decodeYAML(f, data)
+		objs, err := decodeObjects(f, data, flag)
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -108,6 +108,10 @@ func TestFixWarnMode(t *testing.T) {
 }
 
 func TestFixInputErrors(t *testing.T) {
+	broken := filepath.Join(t.TempDir(), "deploy.yaml")
+	if err := os.WriteFile(broken, []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: [x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
@@ -117,6 +121,8 @@ func TestFixInputErrors(t *testing.T) {
 		{[]string{"fix", "--policies", "../../examples/platform", "--dir", "x", "--engine", "kyverno"}, `--engine "kyverno": use vap or gatekeeper`},
 		{[]string{"fix", "--policies", "../../examples/platform", "--dir", "x", "--include", "nope"}, "--include nope: no such reference policy"},
 		{[]string{"fix", "--policies", "../../examples/platform", "--dir", "x", "--include", "allowed-registries"}, "--include allowed-registries: give the registries"},
+		{[]string{"fix", "--policies", "../../examples/platform", "--dir", "x", "--existing", broken}, broken + ":4: yaml: line 3: did not find expected ',' or ']'; fix the YAML syntax or remove the file from --existing"},
+		{[]string{"fix", "--policies", "../../examples/platform", "--dir", "x", "--existing", "no-such-folder"}, "check the --existing path"},
 	} {
 		code, _, errOut := runCLI(t, c.args...)
 		if code != exitInput || !strings.Contains(errOut, c.want) {
