@@ -82,7 +82,7 @@ func (r *Report) Write(w io.Writer, dir string) error {
 	tw.Flush()
 	switch {
 	case o.mode() != ModeDeny && len(p.Choices) > 0:
-		fmt.Fprintf(&b, "  mode %s: the written policies only flag what they would deny, so the re-analysis counts their steps as monitored, not blocked; in deny mode they close %d paths. Deploy, read the %s, then run fix again with --mode deny.\n",
+		fmt.Fprintf(&b, "  mode %s: the written policies only flag what they would deny, so the re-analysis counts none of their steps as blocked (monitored where no enforcing policy addresses the step, else still bypassed); in deny mode they close %d paths. Deploy, read the %s, then run fix again with --mode deny.\n",
 			o.mode(), p.Paths, map[Mode]string{ModeWarn: "warnings the clients get", ModeDryRun: "audit results (Gatekeeper audit, VAP audit annotations)"}[o.mode()])
 	case r.Kept():
 		fmt.Fprintf(&b, "  the re-analysis closed the %s paths and %d steps the plan promised\n", r.Closed(), len(r.ClosedSteps))

@@ -31,7 +31,7 @@ twin, offline and on a real kube-apiserver. --engine vap writes a ValidatingAdmi
 and its binding (no webhook to install); --engine gatekeeper a ConstraintTemplate whose code is
 the same CEL, and its Constraint. --mode deny, warn or dryrun is the rollout stage (VAP
 validationActions Deny, Warn, Audit; Gatekeeper enforcementAction deny, warn, dryrun): in warn
-and dryrun the re-analysis counts the steps as monitored, not blocked.
+and dryrun the re-analysis counts none of their steps as blocked (monitored, or still bypassed).
 
 --existing runs each written policy on the manifests you already deploy, and with a cluster
 (--context, --kubeconfig, --from-cluster) on what it runs too, and lists what it would deny:
