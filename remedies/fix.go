@@ -39,6 +39,11 @@ func (c Config) Validate() error {
 	if c.Dir == "" {
 		return errors.New("say where to write the policies: --dir FOLDER")
 	}
+	for _, p := range c.Analysis.Policies {
+		if filepath.Clean(p) == filepath.Clean(c.Dir) {
+			return fmt.Errorf("--dir %s is also a --policies path: fix writes what the deployed policies lack, and replaces what it wrote there before; give it a folder of its own", c.Dir)
+		}
+	}
 	if c.Analysis.Cluster != nil && c.Analysis.Cluster.ProbeLive {
 		return errors.New("--probe-live: fix judges the policies it writes offline, before they are deployed; drop --probe-live")
 	}

@@ -123,6 +123,7 @@ func TestFixInputErrors(t *testing.T) {
 		{[]string{"fix", "--policies", "../../examples/platform", "--dir", "x", "--include", "allowed-registries"}, "--include allowed-registries: give the registries"},
 		{[]string{"fix", "--policies", "../../examples/platform", "--dir", "x", "--existing", broken}, broken + ":4: yaml: line 3: did not find expected ',' or ']'; fix the YAML syntax or remove the file from --existing"},
 		{[]string{"fix", "--policies", "../../examples/platform", "--dir", "x", "--existing", "no-such-folder"}, "check the --existing path"},
+		{[]string{"fix", "--policies", "../../examples/platform", "--policies", "fixes/", "--dir", "fixes"}, "--dir fixes is also a --policies path"},
 	} {
 		code, _, errOut := runCLI(t, c.args...)
 		if code != exitInput || !strings.Contains(errOut, c.want) {
