@@ -104,6 +104,57 @@ var listPageSize int64 = 500
 // Cost: one discovery request per relevant group version plus one list per resource type
 // and page of 500 objects.
 func Read(ctx context.Context, cfg *rest.Config, contextName string, progress io.Writer) ([]policies.Object, []Note, error) {
+	return read(ctx, cfg, contextName, progress, targets)
+}
+
+// workloadTargets are what a team runs that admission policies judge: workloads and RBAC.
+var workloadTargets = []target{
+	{group: "", version: "v1", resource: "pods", what: "Pods"},
+	{group: "", version: "v1", resource: "replicationcontrollers", what: "ReplicationControllers"},
+	{group: "apps", version: "v1", resource: "deployments", what: "Deployments"},
+	{group: "apps", version: "v1", resource: "replicasets", what: "ReplicaSets"},
+	{group: "apps", version: "v1", resource: "statefulsets", what: "StatefulSets"},
+	{group: "apps", version: "v1", resource: "daemonsets", what: "DaemonSets"},
+	{group: "batch", version: "v1", resource: "jobs", what: "Jobs"},
+	{group: "batch", version: "v1", resource: "cronjobs", what: "CronJobs"},
+	{group: "rbac.authorization.k8s.io", version: "v1", resource: "roles", what: "Roles"},
+	{group: "rbac.authorization.k8s.io", version: "v1", resource: "clusterroles", what: "ClusterRoles"},
+	{group: "rbac.authorization.k8s.io", version: "v1", resource: "rolebindings", what: "RoleBindings"},
+	{group: "rbac.authorization.k8s.io", version: "v1", resource: "clusterrolebindings", what: "ClusterRoleBindings"},
+}
+
+// ReadWorkloads lists what the cluster runs that admission policies judge, for `threatcov fix`
+// to say what a policy would deny: Pods, the built-in workload kinds, and RBAC roles and
+// bindings. Objects a controller owns (a Deployment's ReplicaSets and Pods, a node's mirror
+// Pods) are left out: their owner is judged, or they are the node's. Everything else is as
+// Read: Notes for what cannot be listed, objects cleaned and sorted, the same cost.
+func ReadWorkloads(ctx context.Context, cfg *rest.Config, contextName string, progress io.Writer) ([]policies.Object, []Note, error) {
+	objs, notes, err := read(ctx, cfg, contextName, progress, workloadTargets)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := objs[:0]
+	for _, o := range objs {
+		if !controlled(o.Object) {
+			out = append(out, o)
+		}
+	}
+	return out, notes, nil
+}
+
+// controlled reports whether an object has a controlling owner.
+func controlled(obj map[string]any) bool {
+	md, _ := obj["metadata"].(map[string]any)
+	refs, _ := md["ownerReferences"].([]any)
+	for _, r := range refs {
+		if ref, _ := r.(map[string]any); ref["controller"] == true {
+			return true
+		}
+	}
+	return false
+}
+
+func read(ctx context.Context, cfg *rest.Config, contextName string, progress io.Writer, targets []target) ([]policies.Object, []Note, error) {
 	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cluster %s: %w", contextName, err)

@@ -68,6 +68,23 @@ func (c *Cluster) Read(ctx context.Context, progress, stderr io.Writer) ([]polic
 	return objs, nil
 }
 
+// Workloads lists what the cluster runs that admission policies judge (cluster.ReadWorkloads);
+// notes about what could not be listed go to stderr, always.
+func (c *Cluster) Workloads(ctx context.Context, progress, stderr io.Writer) ([]policies.Object, error) {
+	cfg, name, err := cluster.LoadConfig(c.Kubeconfig, c.Context)
+	if err != nil {
+		return nil, err
+	}
+	objs, notes, err := cluster.ReadWorkloads(ctx, cfg, name, progress)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(stderr, "threatcov: %s\n", n)
+	}
+	return objs, nil
+}
+
 // Inventory reads the cluster and merges its inventory with files (nil when there are none).
 func (c *Cluster) Inventory(ctx context.Context, files *policies.Inventory, progress, stderr io.Writer) (*policies.Inventory, error) {
 	objs, err := c.Read(ctx, progress, stderr)

@@ -68,6 +68,11 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 // decodeYAML splits a multi-document YAML (or JSON) file into objects, expanding kind: List,
 // and records the line of every scalar value so embedded Rego keeps its file line.
 func decodeYAML(path string, data []byte) ([]Object, error) {
+	return decodeObjects(path, data, "--policies")
+}
+
+// decodeObjects is decodeYAML for a file given with flag, which its errors name.
+func decodeObjects(path string, data []byte, flag string) ([]Object, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var out []Object
 	for {
@@ -86,8 +91,8 @@ func decodeYAML(path string, data []byte) ([]Object, error) {
 					line++
 				}
 			}
-			return nil, fmt.Errorf("%w: %s: %v; fix the YAML syntax or remove the file from --policies",
-				ErrInput, Location{File: path, Line: line}, err)
+			return nil, fmt.Errorf("%w: %s: %v; fix the YAML syntax or remove the file from %s",
+				ErrInput, Location{File: path, Line: line}, err, flag)
 		}
 		if len(doc.Content) == 0 {
 			continue

@@ -140,13 +140,30 @@ var ErrInput = errors.New("invalid policy input")
 // the same builder as FromObjects. Other files are skipped with a reason. A file that cannot
 // be parsed is an error naming file and line; all such errors are returned together.
 func Load(paths ...string) (*Inventory, error) {
+	files, errs := listFiles("--policies", paths)
+
+	b := newBuilder()
+	for _, f := range files {
+		if err := b.addFile(f); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return b.build()
+}
+
+// listFiles lists the files under paths (files as given, folders walked recursively, skipping
+// hidden folders), sorted, each once; flag names the option the paths came from.
+func listFiles(flag string, paths []string) ([]string, []error) {
 	var files []string
 	var errs []error
 	seen := map[string]bool{}
 	for _, root := range paths {
 		info, err := os.Stat(root)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%w: %v: check the --policies path", ErrInput, err))
+			errs = append(errs, fmt.Errorf("%w: %v: check the %s path", ErrInput, err, flag))
 			continue
 		}
 		if !info.IsDir() {
@@ -177,17 +194,42 @@ func Load(paths ...string) (*Inventory, error) {
 		}
 	}
 	sort.Strings(files)
+	return files, errs
+}
 
-	b := newBuilder()
+// ReadObjects reads the Kubernetes objects of YAML and JSON files or folders (multi-document,
+// kind: List expanded), with where each starts: the manifests a team runs, for `threatcov
+// fix --existing` (flag names the option in errors). Other files are ignored; a file that cannot be parsed is an error naming
+// file and line.
+func ReadObjects(flag string, paths ...string) ([]Object, error) {
+	files, errs := listFiles(flag, paths)
+	var out []Object
 	for _, f := range files {
-		if err := b.addFile(f); err != nil {
+		switch strings.ToLower(filepath.Ext(f)) {
+		case ".yaml", ".yml", ".json":
+		default:
+			continue
+		}
+		data, err := readLimited(f)
+		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		objs, err := decodeObjects(f, data, flag)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, o := range objs {
+			if o.Object != nil {
+				out = append(out, o)
+			}
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return b.build()
+	return out, nil
 }
 
 // FromObjects builds an Inventory from decoded Kubernetes objects (ConstraintTemplates,

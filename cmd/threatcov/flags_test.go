@@ -29,13 +29,15 @@ func with(base []string, more ...string) []string { return append(slices.Clone(b
 // only when the command reads it; --max-paths and --timestamp are also proven read by
 // TestResultFlagsChangeOutput, and -o by TestOutputCompletion.
 var offeredFlags = map[string][]string{
-	"threatcov":                 nil,
-	"threatcov analyze":         with(analysisInputs, "file", "output", "max-paths", "timestamp"),
-	"threatcov baseline":        nil,
-	"threatcov baseline write":  with(analysisInputs, "max-paths"),
-	"threatcov check":           with(analysisInputs, "baseline", "fail-on", "file", "max-paths", "min-goal-coverage", "min-path-coverage", "output", "report", "timestamp"),
-	"threatcov diff":            {"file", "output"},
-	"threatcov explain":         with(analysisInputs, "file", "output", "max-paths"),
+	"threatcov":                nil,
+	"threatcov analyze":        with(analysisInputs, "file", "output", "max-paths", "timestamp"),
+	"threatcov baseline":       nil,
+	"threatcov baseline write": with(analysisInputs, "max-paths"),
+	"threatcov check":          with(analysisInputs, "baseline", "fail-on", "file", "max-paths", "min-goal-coverage", "min-path-coverage", "output", "report", "timestamp"),
+	"threatcov diff":           {"file", "output", "quiet"},
+	"threatcov explain":        with(analysisInputs, "file", "output", "max-paths"),
+	"threatcov fix": with(slices.DeleteFunc(slices.Clone(analysisInputs), func(f string) bool { return strings.HasPrefix(f, "probe-") }),
+		"dir", "engine", "mode", "existing", "allowed-registry", "include"),
 	"threatcov frameworks":      nil,
 	"threatcov frameworks list": with(analysisInputs, "file", "output", "framework", "all"),
 	"threatcov mapping":         nil,
@@ -75,7 +77,7 @@ func commands() []*cobra.Command {
 func flagNames(c *cobra.Command) []string {
 	var names []string
 	visit := func(f *pflag.Flag) {
-		if f.Name != "help" && f.Name != "version" {
+		if f.Name != "help" && f.Name != "version" && !f.Hidden { // hidden: neither in help nor completed
 			names = append(names, f.Name)
 		}
 	}

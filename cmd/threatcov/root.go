@@ -66,6 +66,6 @@ at a folder only you can write, see docs/security.md), KUBECONFIG (with the clus
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newTreesCmd(s), newAnalyzeCmd(s), newVerifyCmd(s), newExplainCmd(s), newPoliciesCmd(s), newServeCmd(s), newRenderCmd(s), newCheckCmd(s), newBaselineCmd(s), newDiffCmd(s), newMappingCmd(s), newFrameworksCmd(s), newVersionCmd(s))
+	root.AddCommand(newTreesCmd(s), newAnalyzeCmd(s), newVerifyCmd(s), newExplainCmd(s), newPoliciesCmd(s), newServeCmd(s), newRenderCmd(s), newCheckCmd(s), newFixCmd(s), newBaselineCmd(s), newDiffCmd(s), newMappingCmd(s), newFrameworksCmd(s), newVersionCmd(s))
 	return root
 }
