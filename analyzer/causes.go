@@ -129,7 +129,7 @@ func bypassCauses(in *Input, evals []*stepEval) []BypassCause {
 				if pf.mode != policies.ModeEnforce || pf.declared || pf.proof[k] {
 					continue
 				}
-				if recognises(pf, f.keys, familyOf, family, k) || (kk.kind == CauseNoDenial && pf.mapped) {
+				if recognises(pf, f.keys, familyOf, family, k, kk.kind) || (kk.kind == CauseNoDenial && pf.mapped) {
 					policiesOf[kk][pf.id] = true
 					if c.stepsOf == nil {
 						c.stepsOf = map[string][]string{}
@@ -184,11 +184,18 @@ func psaLabel(inv *policies.Inventory, ids []string) string {
 	return ""
 }
 
-// recognises reports whether pf denied, with proof, another request of family: in k's
-// namespace, or k's probe in another namespace.
-func recognises(pf *policyFacts, keys []probeKey, familyOf func(probeKey) string, family string, k probeKey) bool {
+// recognises reports whether pf denied, with proof, what shows it should have denied k: for a
+// namespace cause, k's probe in another namespace; otherwise another request of k's family in
+// k's namespace (a policy that acts only elsewhere is a namespace's cause, not a variant's).
+func recognises(pf *policyFacts, keys []probeKey, familyOf func(probeKey) string, family string, k probeKey, kind CauseKind) bool {
 	for _, o := range keys {
-		if pf.proof[o] && familyOf(o) == family && (o.ns == k.ns || o.probe == k.probe) {
+		if !pf.proof[o] {
+			continue
+		}
+		if kind == CauseNamespace && o.probe == k.probe && o.ns != k.ns {
+			return true
+		}
+		if kind != CauseNamespace && familyOf(o) == family && o.ns == k.ns {
 			return true
 		}
 	}
@@ -228,7 +235,7 @@ func causeText(c causeKey, p *probes.Probe, textbook string) (text, fix string) 
 	case CauseEvasion:
 		desc := value
 		if p != nil && p.Description != "" {
-			desc = strings.TrimPrefix(p.Description, textbook)
+			desc = strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(p.Description, textbook)), ".")
 		}
 		return fmt.Sprintf("another form of the attack gets through (%s): %s", value, strings.TrimSpace(desc)),
 			"make the policy recognise this form too (docs/probes.md lists each form and why it works)"

@@ -62,7 +62,7 @@ func TestBypassCauses(t *testing.T) {
 		t.Errorf("causes (-want +got):\n%s", diff)
 	}
 	for _, c := range got {
-		if c.Kind == CauseEvasion && c.Text != "another form of the attack gets through (fam/alt): This one spells it otherwise." {
+		if c.Kind == CauseEvasion && c.Text != "another form of the attack gets through (fam/alt): This one spells it otherwise" {
 			t.Errorf("evasion text %q: want the alternative's own description", c.Text)
 		}
 	}
