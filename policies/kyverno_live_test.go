@@ -1,0 +1,152 @@
+package policies
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/threatcov/threatcov/internal/testenv"
+	"github.com/threatcov/threatcov/probes"
+)
+
+// kyvernoCLI returns the kyverno CLI the tests run, or ends the test with the remedy.
+func kyvernoCLI(t testing.TB) string {
+	t.Helper()
+	bin, err := KyvernoBinary()
+	if err != nil {
+		testenv.Missing(t, "%v", err)
+	}
+	return bin
+}
+
+// TestKyvernoExecuted runs the real kyverno CLI on the fixtures of testdata/kyverno and checks
+// every verdict: pattern, anyPattern, deny conditions, podSecurity (Audit), a precondition the
+// attacker controls, autogen on the Pod controllers, an exclusion, a PolicyException, a rule
+// on Pod that the ephemeralcontainers subresource escapes, a ValidatingPolicy, and a CONNECT
+// request the CLI cannot express (judged statically).
+func TestKyvernoExecuted(t *testing.T) {
+	bin := kyvernoCLI(t)
+	inv, err := Load("testdata/kyverno")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := NewEvaluator(inv, WithKyverno(bin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := probes.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]probes.Probe{}
+	for _, p := range ps {
+		byName[p.Name] = p
+		if p.Twin != nil {
+			byName[p.Twin.Name] = *p.Twin
+		}
+	}
+	tests := []struct {
+		policy, probe, ns string
+		want              Verdict
+		via, msg          string
+	}{
+		{"kyverno:disallow-host-pid", "host-pid/pod", "apps", VerdictDenied, ViaObject, "host-pid"},
+		{"kyverno:disallow-host-pid", "benign/pod", "apps", VerdictAdmitted, "", ""},
+		{"kyverno:disallow-host-pid", "host-pid/deployment", "apps", VerdictDenied, ViaObject, "autogen-host-pid"},
+		{"kyverno:disallow-host-pid", "host-pid/cronjob", "apps", VerdictDenied, ViaObject, "autogen-cronjob-host-pid"},
+		{"kyverno:disallow-host-pid", "host-pid/pod", "legacy", VerdictNotApplicable, "", "PolicyException"},
+		{"kyverno:disallow-host-pid", "host-pid/deployment", "legacy", VerdictNotApplicable, "", ""},
+		{"kyverno:require-run-as-non-root", "run-as-root/pod", "apps", VerdictDenied, ViaObject, "run-as-non-root"},
+		{"kyverno:require-run-as-non-root", "benign/pod", "apps", VerdictAdmitted, "", ""},
+		{"kyverno:deny-privileged", "privileged-container/pod", "apps", VerdictDenied, ViaObject, "privileged"},
+		{"kyverno:deny-privileged", "privileged-container/initcontainer", "apps", VerdictDenied, ViaObject, ""},
+		{"kyverno:deny-privileged", "privileged-container/pod", "legacy", VerdictNotApplicable, "", ""},
+		{"kyverno:deny-privileged", "privileged-container/ephemeralcontainer", "apps", VerdictNotApplicable, "", ""},
+		{"kyverno:deny-privileged-ephemeral", "privileged-container/ephemeralcontainer", "apps", VerdictDenied, ViaObject, "privileged-ephemeral"},
+		{"kyverno:deny-privileged-ephemeral", "benign/ephemeralcontainer", "apps", VerdictAdmitted, "", ""},
+		{"kyverno:baseline-audit", "host-network/pod", "apps", VerdictDenied, ViaObject, ""},
+		{"kyverno:frontend-no-host-path", "host-path-mount/pod", "apps", VerdictNotApplicable, "", "precondition"},
+		{"kyverno:disallow-host-ipc", "host-ipc/pod", "apps", VerdictDenied, ViaObject, "IPC"},
+		{"kyverno:disallow-host-ipc", "host-ipc/deployment", "apps", VerdictDenied, ViaPod, ""},
+		{"kyverno:disallow-host-ipc", "benign/pod", "apps", VerdictAdmitted, "", ""},
+		{"kyverno:disallow-host-pid", "pod-exec/exec", "apps", VerdictNotApplicable, "", ""},
+	}
+	var jobs []Job
+	for _, tc := range tests {
+		p := inv.Policy(tc.policy)
+		probe, ok := byName[tc.probe]
+		if p == nil || !ok {
+			t.Fatalf("no policy %s or probe %s", tc.policy, tc.probe)
+		}
+		jobs = append(jobs, Job{Policy: p, Probe: probe, Namespace: tc.ns})
+	}
+	for i, got := range ev.EvaluateAll(context.Background(), jobs) {
+		tc := tests[i]
+		if got.Verdict != tc.want || got.Via != tc.via {
+			t.Errorf("%s on %s in %s: %s via %q (%v %s), want %s via %q", tc.policy, tc.probe, tc.ns, got.Verdict, got.Via, got.Messages, got.Err, tc.want, tc.via)
+			continue
+		}
+		if tc.msg != "" && !strings.Contains(strings.Join(got.Messages, "\n"), tc.msg) {
+			t.Errorf("%s on %s in %s: messages %q lack %q", tc.policy, tc.probe, tc.ns, got.Messages, tc.msg)
+		}
+	}
+	if p := inv.Policy("kyverno:baseline-audit"); p.Mode != ModeMonitor || !p.Verifiable {
+		t.Errorf("baseline-audit: mode %s, verifiable %v; want monitor, verifiable", p.Mode, p.Verifiable)
+	}
+	// A single Evaluate outside EvaluateAll runs its own batch.
+	if got := ev.Evaluate(context.Background(), inv.Policy("kyverno:disallow-host-pid"), byName["host-pid/pod"], "fresh"); got.Verdict != VerdictDenied {
+		t.Errorf("Evaluate alone: %s (%s), want denied", got.Verdict, got.Err)
+	}
+}
+
+// TestKyvernoRefusedPolicy: a policy the CLI refuses is an input error naming its file and
+// line, before any verdict.
+func TestKyvernoRefusedPolicy(t *testing.T) {
+	bin := kyvernoCLI(t)
+	dir := t.TempDir()
+	bad := `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: ok
+spec:
+  rules:
+    - name: r
+      match: {any: [{resources: {kinds: [Pod]}}]}
+      validate: {failureAction: Enforce, pattern: {spec: {"=(hostPID)": "false"}}}
+---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: bad-variable
+spec:
+  rules:
+    - name: r
+      match: {any: [{resources: {kinds: [Pod]}}]}
+      validate:
+        failureAction: Enforce
+        deny:
+          conditions:
+            any:
+              - key: "{{ request.object.spec.hostPID"
+                operator: Equals
+                value: true
+`
+	path := filepath.Join(dir, "policies.yaml")
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewEvaluator(inv, WithKyverno(bin))
+	if err == nil || !errors.Is(err, ErrInput) {
+		t.Fatalf("NewEvaluator: %v, want an input error", err)
+	}
+	if !strings.Contains(err.Error(), path+":11:") || !strings.Contains(err.Error(), "bad-variable") {
+		t.Fatalf("error %q does not name %s:11 and the policy", err, path)
+	}
+}
