@@ -288,6 +288,7 @@ type kyvernoRun struct {
 	op, sub   string
 	resources []map[string]any
 	targets   []kyvernoTarget // by resource index
+	names     map[string]bool // apiVersion/kind/namespace/name of each resource
 }
 
 type kyvernoTarget struct {
@@ -318,12 +319,21 @@ func (e *Evaluator) kyvernoBatch(ctx context.Context, pairs []kyvernoPair) {
 	outcomes := map[inputKey]*kyvernoOutcome{}
 	n := 0
 	add := func(user probes.UserInfo, op, sub string, obj map[string]any, t kyvernoTarget) {
-		rk := user.Username + "\x00" + strings.Join(user.Groups, ",") + "\x00" + op + "\x00" + sub
-		run := runs[rk]
-		if run == nil {
-			run = &kyvernoRun{user: user, op: op, sub: sub}
-			runs[rk] = run
+		// The CLI refuses two resources of one kind, namespace and name in one run (its fake
+		// client panics): such a resource goes to the next run of the same requester.
+		id := str(obj, "apiVersion") + "/" + str(obj, "kind") + "/" + str(obj, "metadata", "namespace") + "/" + str(obj, "metadata", "name")
+		var run *kyvernoRun
+		for i := 0; run == nil; i++ {
+			rk := fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%04d", user.Username, strings.Join(user.Groups, ","), op, sub, i)
+			switch r := runs[rk]; {
+			case r == nil:
+				run = &kyvernoRun{user: user, op: op, sub: sub, names: map[string]bool{}}
+				runs[rk] = run
+			case !r.names[id]:
+				run = r
+			}
 		}
+		run.names[id] = true
 		obj = withUID(obj, fmt.Sprintf("threatcov-%d", n))
 		n++
 		run.resources = append(run.resources, obj)
@@ -480,8 +490,8 @@ type kyvernoFiles struct {
 // objects, the operation, the subresource) and requester of a run into dir.
 func (e *Evaluator) writeKyvernoInputs(dir string, run *kyvernoRun) (kyvernoFiles, error) {
 	f := kyvernoFiles{
-		policies: filepath.Join(dir, "policies.json"), resources: filepath.Join(dir, "resources.json"),
-		values: filepath.Join(dir, "values.json"), userinfo: filepath.Join(dir, "userinfo.json"),
+		policies: filepath.Join(dir, "policies.yaml"), resources: filepath.Join(dir, "resources.yaml"),
+		values: filepath.Join(dir, "values.yaml"), userinfo: filepath.Join(dir, "userinfo.yaml"),
 	}
 	set := e.inv.kyverno
 	var docs []map[string]any
@@ -492,7 +502,7 @@ func (e *Evaluator) writeKyvernoInputs(dir string, run *kyvernoRun) (kyvernoFile
 		return f, err
 	}
 	if len(set.exceptions) > 0 {
-		f.exceptions = filepath.Join(dir, "exceptions.json")
+		f.exceptions = filepath.Join(dir, "exceptions.yaml")
 		var exs []map[string]any
 		for _, o := range set.exceptions {
 			exs = append(exs, o.Object)
@@ -684,9 +694,19 @@ func (e *Evaluator) kyvernoCheck(ctx context.Context) error {
 // names the file and line of the policy its message names, when it names one.
 func (e *Evaluator) kyvernoLoadError(msg string) error {
 	msg = tail(msg)
-	for _, o := range append(slices.Clone(e.inv.kyverno.docs), e.inv.kyverno.exceptions...) {
-		if n := str(o.Object, "metadata", "name"); n != "" && strings.Contains(msg, n) {
-			return fmt.Errorf("%w: %s: Kyverno %s %s is refused by the kyverno CLI: %s; fix it", ErrInput, o.Source, str(o.Object, "kind"), n, msg)
+	objs := append(slices.Clone(e.inv.kyverno.docs), e.inv.kyverno.exceptions...)
+	// The message names the policy ("compile policy NAME"), or else mentions its name as a
+	// word; names are DNS labels, so a word ends at anything but [a-z0-9.-].
+	for _, named := range []func(n string) bool{
+		func(n string) bool { return strings.Contains(msg, "policy "+n+" ") },
+		func(n string) bool {
+			return regexp.MustCompile(`(^|[^a-z0-9.-])` + regexp.QuoteMeta(n) + `([^a-z0-9.-]|$)`).MatchString(msg)
+		},
+	} {
+		for _, o := range objs {
+			if n := str(o.Object, "metadata", "name"); n != "" && named(n) {
+				return fmt.Errorf("%w: %s: Kyverno %s %s is refused by the kyverno CLI: %s; fix it", ErrInput, o.Source, str(o.Object, "kind"), n, msg)
+			}
 		}
 	}
 	files := map[string]bool{}

@@ -70,7 +70,8 @@ func TestKyvernoExecuted(t *testing.T) {
 		{"kyverno:baseline-audit", "host-network/pod", "apps", VerdictDenied, ViaObject, ""},
 		{"kyverno:frontend-no-host-path", "host-path-mount/pod", "apps", VerdictNotApplicable, "", "precondition"},
 		{"kyverno:disallow-host-ipc", "host-ipc/pod", "apps", VerdictDenied, ViaObject, "IPC"},
-		{"kyverno:disallow-host-ipc", "host-ipc/deployment", "apps", VerdictDenied, ViaPod, ""},
+		// Kyverno's autogen extends a Pod ValidatingPolicy to the controllers too.
+		{"kyverno:disallow-host-ipc", "host-ipc/deployment", "apps", VerdictDenied, ViaObject, ""},
 		{"kyverno:disallow-host-ipc", "benign/pod", "apps", VerdictAdmitted, "", ""},
 		{"kyverno:disallow-host-pid", "pod-exec/exec", "apps", VerdictNotApplicable, "", ""},
 	}
@@ -102,12 +103,11 @@ func TestKyvernoExecuted(t *testing.T) {
 	}
 }
 
-// TestKyvernoRefusedPolicy: a policy the CLI refuses is an input error naming its file and
-// line, before any verdict.
+// TestKyvernoRefusedPolicy: a policy the CLI refuses (a bad operator, CEL that does not
+// compile) is an input error naming its file and line, before any verdict.
 func TestKyvernoRefusedPolicy(t *testing.T) {
 	bin := kyvernoCLI(t)
-	dir := t.TempDir()
-	bad := `apiVersion: kyverno.io/v1
+	good := `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata:
   name: ok
@@ -117,10 +117,12 @@ spec:
       match: {any: [{resources: {kinds: [Pod]}}]}
       validate: {failureAction: Enforce, pattern: {spec: {"=(hostPID)": "false"}}}
 ---
-apiVersion: kyverno.io/v1
+`
+	for name, bad := range map[string]string{
+		"bad-operator": `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata:
-  name: bad-variable
+  name: bad-operator
 spec:
   rules:
     - name: r
@@ -130,23 +132,41 @@ spec:
         deny:
           conditions:
             any:
-              - key: "{{ request.object.spec.hostPID"
-                operator: Equals
+              - key: "{{ request.object.spec.hostPID }}"
+                operator: Equalz
                 value: true
-`
-	path := filepath.Join(dir, "policies.yaml")
-	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	inv, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = NewEvaluator(inv, WithKyverno(bin))
-	if err == nil || !errors.Is(err, ErrInput) {
-		t.Fatalf("NewEvaluator: %v, want an input error", err)
-	}
-	if !strings.Contains(err.Error(), path+":11:") || !strings.Contains(err.Error(), "bad-variable") {
-		t.Fatalf("error %q does not name %s:11 and the policy", err, path)
+`,
+		"bad-cel": `apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata:
+  name: bad-cel
+spec:
+  matchConstraints:
+    resourceRules:
+      - apiGroups: [""]
+        apiVersions: [v1]
+        operations: [CREATE]
+        resources: [pods]
+  validations:
+    - expression: "object.spec.hostIPC ==="
+`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "policies.yaml")
+			if err := os.WriteFile(path, []byte(good+bad), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			inv, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = NewEvaluator(inv, WithKyverno(bin))
+			if err == nil || !errors.Is(err, ErrInput) {
+				t.Fatalf("NewEvaluator: %v, want an input error", err)
+			}
+			if !strings.Contains(err.Error(), path+":11:") || !strings.Contains(err.Error(), name) {
+				t.Fatalf("error %q does not name %s:11 and the policy", err, path)
+			}
+		})
 	}
 }
