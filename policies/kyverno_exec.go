@@ -720,7 +720,6 @@ func (e *Evaluator) kyvernoLoadError(msg string) error {
 	return fmt.Errorf("%w: %s: the kyverno CLI refuses the Kyverno policies: %s; fix them", ErrInput, strings.Join(where, ", "), msg)
 }
 
-
 // kyvernoPrepare runs, in one batch, the requests of every job on a Kyverno policy that the
 // CLI has not judged yet.
 func (e *Evaluator) kyvernoPrepare(ctx context.Context, jobs []Job) {
