@@ -32,7 +32,29 @@ import (
 // ValidatingPolicy) and PolicyExceptions, handed to the CLI as they are.
 type kyvernoSet struct {
 	docs, exceptions []Object
+
+	blindOnce sync.Once
+	blind     bool
 }
+
+// userBlind reports whether no policy or exception can tell requesters apart: none names
+// subjects, roles or cluster roles, or reads the request's userInfo or a service account.
+// Then every request can share the CLI runs of one requester, whoever sends it.
+func (k *kyvernoSet) userBlind() bool {
+	k.blindOnce.Do(func() {
+		k.blind = true
+		for _, o := range append(slices.Clone(k.docs), k.exceptions...) {
+			b, err := json.Marshal(o.Object)
+			if err != nil || userWords.Match(b) {
+				k.blind = false
+				return
+			}
+		}
+	})
+	return k.blind
+}
+
+var userWords = regexp.MustCompile(`(?i)"subjects"|"roles"|"clusterroles"|userinfo|serviceaccount`)
 
 // EnvKyverno names the kyverno CLI binary to run.
 const EnvKyverno = "THREATCOV_KYVERNO"
@@ -287,8 +309,10 @@ type kyvernoRun struct {
 	user      probes.UserInfo
 	op, sub   string
 	resources []map[string]any
-	targets   []kyvernoTarget // by resource index
-	names     map[string]bool // apiVersion/kind/namespace/name of each resource
+	targets   [][]kyvernoTarget // by resource index
+	// names and uids map apiVersion/kind/namespace/name of each resource to its content and
+	// UID.
+	names, uids map[string]string
 }
 
 type kyvernoTarget struct {
@@ -318,26 +342,45 @@ func (e *Evaluator) kyvernoBatch(ctx context.Context, pairs []kyvernoPair) {
 	runs := map[string]*kyvernoRun{}
 	outcomes := map[inputKey]*kyvernoOutcome{}
 	n := 0
+	userBlind := e.inv.kyverno.userBlind()
 	add := func(user probes.UserInfo, op, sub string, obj map[string]any, t kyvernoTarget) {
-		// The CLI refuses two resources of one kind, namespace and name in one run (its fake
-		// client panics): such a resource goes to the next run of the same requester.
+		if userBlind {
+			user = probes.Attacker // no policy or exception can tell requesters apart
+		}
+		// A request already in the batch (a cluster-scoped object is the same in every
+		// namespace) is judged once. The CLI refuses two resources of one kind, namespace and
+		// name in one run (its fake client panics): another goes to the next run of the same
+		// requester.
 		id := str(obj, "apiVersion") + "/" + str(obj, "kind") + "/" + str(obj, "metadata", "namespace") + "/" + str(obj, "metadata", "name")
+		content, err := json.Marshal(obj)
+		if err != nil {
+			outcomes[t.key].err = err.Error()
+			return
+		}
 		var run *kyvernoRun
 		for i := 0; run == nil; i++ {
 			rk := fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%04d", user.Username, strings.Join(user.Groups, ","), op, sub, i)
-			switch r := runs[rk]; {
+			r := runs[rk]
+			switch {
 			case r == nil:
-				run = &kyvernoRun{user: user, op: op, sub: sub, names: map[string]bool{}}
+				run = &kyvernoRun{user: user, op: op, sub: sub, names: map[string]string{}}
 				runs[rk] = run
-			case !r.names[id]:
+			case r.names[id] == string(content):
+				i := slices.IndexFunc(r.resources, func(o map[string]any) bool { return str(o, "metadata", "uid") == r.uids[id] })
+				r.targets[i] = append(r.targets[i], t)
+				return
+			case r.names[id] == "":
 				run = r
 			}
 		}
-		run.names[id] = true
-		obj = withUID(obj, fmt.Sprintf("threatcov-%d", n))
+		uid := fmt.Sprintf("threatcov-%d", n)
 		n++
-		run.resources = append(run.resources, obj)
-		run.targets = append(run.targets, t)
+		if run.uids == nil {
+			run.uids = map[string]string{}
+		}
+		run.names[id], run.uids[id] = string(content), uid
+		run.resources = append(run.resources, withUID(obj, uid))
+		run.targets = append(run.targets, []kyvernoTarget{t})
 	}
 	for _, pr := range pairs {
 		key := inputKey{baseKeyOf(pr.probe), pr.namespace}
@@ -378,17 +421,19 @@ func (e *Evaluator) kyvernoBatch(ctx context.Context, pairs []kyvernoPair) {
 			results, err := e.runKyverno(ctx, run)
 			mu.Lock()
 			defer mu.Unlock()
-			for i, t := range run.targets {
-				out := outcomes[t.key]
-				if err != nil {
-					out.err = err.Error()
-					continue
-				}
-				uid := fmt.Sprint(run.resources[i]["metadata"].(map[string]any)["uid"])
-				if t.pod {
-					out.pod = results[uid]
-				} else {
-					out.object = results[uid]
+			for i, ts := range run.targets {
+				for _, t := range ts {
+					out := outcomes[t.key]
+					if err != nil {
+						out.err = err.Error()
+						continue
+					}
+					uid := str(run.resources[i], "metadata", "uid")
+					if t.pod {
+						out.pod = results[uid]
+					} else {
+						out.object = results[uid]
+					}
 				}
 			}
 		})
@@ -739,10 +784,17 @@ func (e *Evaluator) kyvernoPrepare(ctx context.Context, jobs []Job) {
 		if own := str(j.Probe.Object, "metadata", "namespace"); own != "" && !probes.ClusterScoped(str(j.Probe.Object, "kind")) {
 			ns = own
 		}
-		key := inputKey{baseKeyOf(j.Probe), ns}
-		if !seen[key] && e.kyv.outcome(key) == nil {
-			seen[key] = true
-			pairs = append(pairs, kyvernoPair{j.Probe, ns})
+		// A probe's benign twin is judged where the probe is denied (the analyzer asks next):
+		// it joins this batch rather than costing a second round of CLI runs.
+		for _, probe := range []*probes.Probe{&j.Probe, j.Probe.Twin} {
+			if probe == nil {
+				continue
+			}
+			key := inputKey{baseKeyOf(*probe), ns}
+			if !seen[key] && e.kyv.outcome(key) == nil {
+				seen[key] = true
+				pairs = append(pairs, kyvernoPair{*probe, ns})
+			}
 		}
 	}
 	if len(pairs) > 0 {
