@@ -358,9 +358,9 @@ func (b *builder) addKyverno(o Object) {
 			id = "kyverno:" + ns + "/" + name
 		}
 	}
-	key := name
-	if o.Object["kind"] == "Policy" {
-		key = firstNonEmpty(str(o.Object, "metadata", "namespace"), "default") + "/" + name
+	key := name // the CLI names a namespaced Policy namespace/name when it has a namespace
+	if ns := str(o.Object, "metadata", "namespace"); o.Object["kind"] == "Policy" && ns != "" {
+		key = ns + "/" + name
 	}
 	specAction := firstNonEmpty(str(o.Object, "spec", "validationFailureAction"), "Audit")
 	var rules []kyvernoRule
@@ -470,8 +470,7 @@ func (b *builder) addKyverno(o Object) {
 func (b *builder) addKyvernoVP(o Object) {
 	name := str(o.Object, "metadata", "name")
 	id, key := "kyverno:"+name, name
-	if o.Object["kind"] == "NamespacedValidatingPolicy" {
-		ns := firstNonEmpty(str(o.Object, "metadata", "namespace"), "default")
+	if ns := str(o.Object, "metadata", "namespace"); o.Object["kind"] == "NamespacedValidatingPolicy" && ns != "" {
 		id, key = "kyverno:"+ns+"/"+name, ns+"/"+name
 	}
 	actions := strs(o.Object, "spec", "validationActions")
