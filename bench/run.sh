@@ -127,11 +127,21 @@ fi
 if want kyverno; then
 	log "verify vs kyverno apply"
 	KYV=$ROOT/.cache/bin/kyverno
+	# kyverno apply refuses two resources of one kind, namespace and name (two probes share the
+	# bootstrap token's Secret, say): it gets the first of each.
+	rm -rf "$WORK/kyverno-probes" && mkdir -p "$WORK/kyverno-probes"
+	for f in "$WORK"/probes/*.yaml; do
+		id=$(awk '/^kind:/ {k=$2} /^metadata:/ {m=1; next} m && /^    name:/ {print k "/" $2; exit} /^[a-z]/ {m=0}' "$f")
+		[[ -e "$WORK/kyverno-probes/.seen-${id//\//_}" ]] && continue
+		touch "$WORK/kyverno-probes/.seen-${id//\//_}"
+		cp "$f" "$WORK/kyverno-probes/"
+	done
+	rm -f "$WORK"/kyverno-probes/.seen-*
 	kyv_policies=$(grep -lE '^kind: (ClusterPolicy|Policy|ValidatingPolicy)$' "$KYVERNO_POLICIES"/*.yaml | tr '\n' ' ')
 	kyv_exceptions=$(grep -l '^kind: PolicyException$' "$KYVERNO_POLICIES"/*.yaml | sed 's/^/--exceptions /' | tr '\n' ' ')
 	row -name "verify vs kyverno apply ($KYVERNO_POLICIES)" \
 		-cmd "threatcov=env THREATCOV_KYVERNO=$KYV $TC verify --policies $KYVERNO_POLICIES --namespace $NS" \
-		-cmd "kyverno=$KYV apply $kyv_policies $kyv_exceptions --resource $WORK/probes --policy-report --output-format json"
+		-cmd "kyverno=$KYV apply $kyv_policies $kyv_exceptions --resource $WORK/kyverno-probes --policy-report --output-format json"
 fi
 
 # (3) Minimal path counting vs SCRAM: bench/paths.sh (the path engine's own comparison) when
