@@ -64,7 +64,7 @@ func TestKyvernoLibrary(t *testing.T) {
 	t.Logf("kyverno/policies (%s): %d suites; %d expected results compared, %d agree, %d differ (%d explained); "+
 		"not compared: %d suites refused or failed, %d results of suites with values/userinfo/context, %d mutate/generate results, %d results naming no resource of the suite",
 		strings.Join(folders, " "), len(suites), c.compared, c.agree, len(c.differ), c.explained, c.refused, c.needsValues, c.notValidate, c.missing)
-	for _, d := range c.differ {
+	for _, d := range append(c.differ, c.notes...) {
 		t.Log(d)
 	}
 	if len(c.differ) > c.explained {
@@ -74,7 +74,7 @@ func TestKyvernoLibrary(t *testing.T) {
 
 type libraryCounts struct {
 	compared, agree, explained, refused, needsValues, notValidate, missing int
-	differ                                                                 []string
+	differ, notes                                                          []string
 }
 
 func runKyvernoSuite(t *testing.T, bin, name, path string, c *libraryCounts) {
@@ -83,6 +83,7 @@ func runKyvernoSuite(t *testing.T, bin, name, path string, c *libraryCounts) {
 	results := list(test, "results")
 	if test["variables"] != nil || test["userinfo"] != nil || test["context"] != nil {
 		c.needsValues += len(results)
+		c.notes = append(c.notes, fmt.Sprintf("%s: not compared: the suite passes a values file, userinfo or context", name))
 		return
 	}
 	var paths []string
@@ -155,6 +156,8 @@ func runKyvernoSuite(t *testing.T, bin, name, path string, c *libraryCounts) {
 			pol := libraryPolicy(inv, str(r, "policy"), str(r, "rule"))
 			if probe == nil || pol == nil {
 				c.missing++
+				c.notes = append(c.notes, fmt.Sprintf("%s: result for %s/%s on %s %s names no resource or policy of the suite (probe found: %v, policy found: %v)",
+					name, str(r, "policy"), str(r, "rule"), str(r, "kind"), n, probe != nil, pol != nil))
 				continue
 			}
 			got := libraryRuleVerdict(ev, pol, str(r, "rule"), *probe)
