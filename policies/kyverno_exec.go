@@ -449,17 +449,7 @@ func (e *Evaluator) kyvernoBatch(ctx context.Context, pairs []kyvernoPair) {
 // withUID returns obj with metadata.uid set: the report names each resource by it.
 func withUID(obj map[string]any, uid string) map[string]any {
 	md, _ := obj["metadata"].(map[string]any)
-	out := make(map[string]any, len(obj))
-	for k, v := range obj {
-		out[k] = v
-	}
-	outMD := make(map[string]any, len(md)+1)
-	for k, v := range md {
-		outMD[k] = v
-	}
-	outMD["uid"] = uid
-	out["metadata"] = outMD
-	return out
+	return withMetadata(obj, md, "uid", uid)
 }
 
 // runKyverno runs `kyverno apply` on one run's resources in a temporary directory (removed

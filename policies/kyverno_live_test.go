@@ -37,17 +37,7 @@ func TestKyvernoExecuted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps, err := probes.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	byName := map[string]probes.Probe{}
-	for _, p := range ps {
-		byName[p.Name] = p
-		if p.Twin != nil {
-			byName[p.Twin.Name] = *p.Twin
-		}
-	}
+	byName := defaultProbesByName(t)
 	tests := []struct {
 		policy, probe, ns string
 		want              Verdict
@@ -169,4 +159,21 @@ spec:
 			}
 		})
 	}
+}
+
+// defaultProbesByName is the default probes and their benign twins by name.
+func defaultProbesByName(t *testing.T) map[string]probes.Probe {
+	t.Helper()
+	ps, err := probes.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]probes.Probe{}
+	for _, p := range ps {
+		byName[p.Name] = p
+		if p.Twin != nil {
+			byName[p.Twin.Name] = *p.Twin
+		}
+	}
+	return byName
 }
