@@ -108,6 +108,10 @@ func WithKyverno(bin string) Option {
 // KyvernoRunTimeout bounds one run of the kyverno CLI.
 const KyvernoRunTimeout = 5 * time.Minute
 
+// kyvernoRunMax is the most resources one run of the CLI gets: a larger batch is split into
+// runs that share the cores (and each stays well within KyvernoRunTimeout).
+const kyvernoRunMax = 400
+
 // kyvernoEngine runs the CLI and keeps what its reports said, per probe placed in a namespace.
 type kyvernoEngine struct {
 	bin     string
@@ -179,7 +183,14 @@ func (e *Evaluator) evalKyverno(ctx context.Context, p *Policy, probe probes.Pro
 	if out.hasPod {
 		results, vias = append(results, kyvernoVerdict(p, ev.Namespace, e.nsLabels(ev.Namespace), out.pod)), append(vias, ViaPod)
 	}
-	return combine(ev, results, vias)
+	ev = combine(ev, results, vias)
+	if ev.Verdict == VerdictNotApplicable {
+		// Say why: a precondition, a PolicyException.
+		for _, r := range results {
+			ev.Messages = append(ev.Messages, r.messages...)
+		}
+	}
+	return ev
 }
 
 func (k *kyvernoEngine) outcome(key inputKey) *kyvernoOutcome {
@@ -296,9 +307,6 @@ func combine(ev Evaluation, results []result, vias []string) Evaluation {
 		ev.Verdict = VerdictAdmitted
 	default:
 		ev.Verdict = VerdictNotApplicable
-		for _, r := range results {
-			ev.Messages = append(ev.Messages, r.messages...)
-		}
 	}
 	return ev
 }
@@ -369,7 +377,7 @@ func (e *Evaluator) kyvernoBatch(ctx context.Context, pairs []kyvernoPair) {
 				i := slices.IndexFunc(r.resources, func(o map[string]any) bool { return str(o, "metadata", "uid") == r.uids[id] })
 				r.targets[i] = append(r.targets[i], t)
 				return
-			case r.names[id] == "":
+			case r.names[id] == "" && len(r.resources) < kyvernoRunMax:
 				run = r
 			}
 		}

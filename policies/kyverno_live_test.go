@@ -38,6 +38,13 @@ func TestKyvernoExecuted(t *testing.T) {
 		t.Fatal(err)
 	}
 	byName := defaultProbesByName(t)
+	// Two requests for one Pod name: the CLI refuses them in one run, so they go to two.
+	for name, hostPID := range map[string]bool{"same-name/host-pid": true, "same-name/plain": false} {
+		pod := probes.DeepCopy(byName["host-pid/pod"].Object)
+		pod["metadata"].(map[string]any)["name"] = "same"
+		pod["spec"].(map[string]any)["hostPID"] = hostPID
+		byName[name] = probes.Probe{Name: name, Family: "same-name", Operation: "CREATE", Object: pod}
+	}
 	tests := []struct {
 		policy, probe, ns string
 		want              Verdict
@@ -64,6 +71,8 @@ func TestKyvernoExecuted(t *testing.T) {
 		{"kyverno:disallow-host-ipc", "host-ipc/deployment", "apps", VerdictDenied, ViaObject, ""},
 		{"kyverno:disallow-host-ipc", "benign/pod", "apps", VerdictAdmitted, "", ""},
 		{"kyverno:disallow-host-pid", "pod-exec/exec", "apps", VerdictNotApplicable, "", ""},
+		{"kyverno:disallow-host-pid", "same-name/host-pid", "apps", VerdictDenied, ViaObject, ""},
+		{"kyverno:disallow-host-pid", "same-name/plain", "apps", VerdictAdmitted, "", ""},
 	}
 	var jobs []Job
 	for _, tc := range tests {
