@@ -44,6 +44,20 @@ type kyvernoStatic struct {
 	exceptions []map[string]any
 	// vp marks a ValidatingPolicy (policies.kyverno.io): its match is not read statically.
 	vp bool
+	// roleExcluded are the rules an exclude block or a PolicyException leaves out by role or
+	// cluster role: offline the attacker holds none, so the CLI's denial cannot be trusted.
+	roleExcluded map[string]bool
+}
+
+// byRole reports whether a match or exclude block names roles or cluster roles.
+func byRole(block any) bool {
+	fs := filters(block)
+	for _, f := range append(fs.any, fs.all...) {
+		if len(strs(f, "roles"))+len(strs(f, "clusterRoles")) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // defaultAutogen are the controllers Kyverno generates rules for by default.
@@ -440,9 +454,12 @@ func (b *builder) addKyverno(o Object) {
 		p.kyverno.key, p.kyverno.external, p.kyverno.imageRules = key, external, imageRules
 		p.kyverno.failurePolicy = firstNonEmpty(str(o.Object, "spec", "failurePolicy"), "Fail")
 		p.kyverno.overrides = list(o.Object, "spec", "validationFailureActionOverrides")
-		p.kyverno.ruleNames = map[string]bool{}
+		p.kyverno.ruleNames, p.kyverno.roleExcluded = map[string]bool{}, map[string]bool{}
 		for _, r := range rs {
 			p.kyverno.ruleNames[r.name] = true
+			if byRole(r.raw["exclude"]) {
+				p.kyverno.roleExcluded[r.name] = true
+			}
 		}
 		if !admission {
 			p.Mode = ModeNone
@@ -513,6 +530,14 @@ func (b *builder) attachKyvernoExceptions() {
 		}
 		for _, ex := range b.kyvernoExceptions {
 			p.kyverno.exceptions = append(p.kyverno.exceptions, ex.Object)
+			if !byRole(lookup(ex.Object, "spec", "match")) {
+				continue
+			}
+			for r := range p.kyverno.ruleNames {
+				if exceptionNames(ex.Object, p.kyverno.key, r) {
+					p.kyverno.roleExcluded[r] = true
+				}
+			}
 		}
 	}
 }

@@ -229,6 +229,8 @@ func kyvernoVerdict(p *Policy, namespace string, nsLabels map[string]string, rs 
 		switch {
 		case k.imageRules[rule]:
 			errs = append(errs, fmt.Sprintf("%s: rule %s verifies images, which needs the registry: not executed offline", p.Source, rule))
+		case (r.Result == "fail" || r.Result == "warn") && k.roleExcluded[rule]:
+			errs = append(errs, fmt.Sprintf("%s: policy %s: rule %s denies, but an exclude or PolicyException leaves out requesters by role, which threatcov cannot know offline: the denial is not counted", p.Source, p.ID, rule))
 		case r.Result == "fail" || r.Result == "warn":
 			denied = append(denied, msg)
 		case r.Result == "error" && k.external:

@@ -101,6 +101,7 @@ func TestKyvernoVerdict(t *testing.T) {
 		"verifyImages is not executed":    {p: pol(func(k *kyvernoStatic) { k.imageRules["r"] = true }), rs: []reportResult{rr("p", "r", "pass")}, want: VerdictError},
 		"audit override admits":           {p: pol(func(k *kyvernoStatic) { k.overrides = overrides }), ns: "legacy-1", rs: []reportResult{rr("p", "r", "fail")}, want: VerdictAdmitted, msg: "sets Audit in namespace legacy-1"},
 		"audit override elsewhere":        {p: pol(func(k *kyvernoStatic) { k.overrides = overrides }), ns: "apps", rs: []reportResult{rr("p", "r", "fail")}, want: VerdictDenied},
+		"role exclusion is not trusted":   {p: pol(func(k *kyvernoStatic) { k.roleExcluded = map[string]bool{"r": true} }), rs: []reportResult{rr("p", "r", "fail")}, want: VerdictError, msg: "by role"},
 		"validating policy: every rule":   {p: pol(func(k *kyvernoStatic) { k.vp = true; k.ruleNames = nil }), rs: []reportResult{rr("p", "", "fail")}, want: VerdictDenied},
 	} {
 		t.Run(name, func(t *testing.T) {
