@@ -14,7 +14,7 @@ build:
 demo:
 	$(GO) run ./cmd/threatcov analyze --policies $(EXAMPLE)
 
-## test: install what the tests need (SCRAM, etcd, kube-apiserver, Chromium), then run them all.
+## test: install what the tests need (SCRAM, etcd, kube-apiserver, the kyverno CLI, Chromium), then run them all.
 test: test-deps
 	CI=$${CI:-} $(GO) test -count=1 ./...
 

@@ -7,8 +7,9 @@
 # .cache/bench/results.md.
 #
 # Environment: RUNS (timed runs per command, default 7), WARMUP (default 1), EXAMPLE (policy
-# set, default examples/platform), ONLY (space-separated subset of: conftest gator paths
-# render analyze scale), NO_INSTALL=1 to use whatever anchors are already there. "scale" runs
+# set, default examples/platform), KYVERNO_POLICIES (the Kyverno set of the kyverno rows,
+# default policies/testdata/kyverno), ONLY (space-separated subset of: conftest gator kyverno
+# paths render analyze scale), NO_INSTALL=1 to use whatever anchors are already there. "scale" runs
 # bench/scale.sh (how analyze's cost grows; its own SCALE_* variables apply) and appends its
 # table.
 #
@@ -21,7 +22,8 @@ ROOT=$PWD
 RUNS=${RUNS:-7}
 WARMUP=${WARMUP:-1}
 EXAMPLE=${EXAMPLE:-examples/platform}
-ONLY=${ONLY:-conftest gator paths render analyze scale}
+ONLY=${ONLY:-conftest gator kyverno paths render analyze scale}
+KYVERNO_POLICIES=${KYVERNO_POLICIES:-policies/testdata/kyverno}
 NS=apps
 
 CONFTEST_VERSION=v0.71.1
@@ -61,6 +63,9 @@ install_deb() { # package version command
 if [[ ${NO_INSTALL:-} != 1 ]]; then
 	want conftest && install_go_tool conftest "github.com/open-policy-agent/conftest@$CONFTEST_VERSION"
 	want gator && install_go_tool gator "github.com/open-policy-agent/gatekeeper/v3/cmd/gator@$GATEKEEPER_VERSION"
+	# The kyverno CLI cannot be go-installed (its module has replace directives): the project
+	# builds it, as threatcov finds it, into .cache/bin.
+	want kyverno && bash scripts/kyverno-build.sh >&2
 	want paths && install_deb scram "$SCRAM_DEB" scram
 	want render && install_deb graphviz "$GRAPHVIZ_DEB" dot
 fi
@@ -113,6 +118,30 @@ if want gator; then
 	row -name "verify vs gator test (Gatekeeper)" \
 		-cmd "threatcov=$TC verify --policies $EXAMPLE/gatekeeper --namespace $NS" \
 		-cmd "gator=$BIN/gator test -f $EXAMPLE/gatekeeper -f $WORK/probes"
+fi
+
+# (2b) Verification vs kyverno apply on the Kyverno policies (ClusterPolicies, a
+# ValidatingPolicy, a PolicyException), the same probe files. threatcov runs the same CLI as a
+# subprocess (one check run, then one run per requester, operation and subresource), on the
+# probes the mapping links to steps, their benign twins and the Pods of their workloads.
+if want kyverno; then
+	log "verify vs kyverno apply"
+	KYV=$ROOT/.cache/bin/kyverno
+	# kyverno apply refuses two resources of one kind, namespace and name (two probes share the
+	# bootstrap token's Secret, say): it gets the first of each.
+	rm -rf "$WORK/kyverno-probes" && mkdir -p "$WORK/kyverno-probes"
+	for f in "$WORK"/probes/*.yaml; do
+		id=$(awk '/^kind:/ {k=$2} /^metadata:/ {m=1; next} m && /^    name:/ {print k "/" $2; exit} /^[a-z]/ {m=0}' "$f")
+		[[ -e "$WORK/kyverno-probes/.seen-${id//\//_}" ]] && continue
+		touch "$WORK/kyverno-probes/.seen-${id//\//_}"
+		cp "$f" "$WORK/kyverno-probes/"
+	done
+	rm -f "$WORK"/kyverno-probes/.seen-*
+	kyv_policies=$(grep -lE '^kind: (ClusterPolicy|Policy|ValidatingPolicy)$' "$KYVERNO_POLICIES"/*.yaml | tr '\n' ' ')
+	kyv_exceptions=$(grep -l '^kind: PolicyException$' "$KYVERNO_POLICIES"/*.yaml | sed 's/^/--exceptions /' | tr '\n' ' ')
+	row -name "verify vs kyverno apply ($KYVERNO_POLICIES)" \
+		-cmd "threatcov=env THREATCOV_KYVERNO=$KYV $TC verify --policies $KYVERNO_POLICIES --namespace $NS" \
+		-cmd "kyverno=$KYV apply $kyv_policies $kyv_exceptions --resource $WORK/kyverno-probes --policy-report --output-format json"
 fi
 
 # (3) Minimal path counting vs SCRAM: bench/paths.sh (the path engine's own comparison) when

@@ -23,6 +23,8 @@ const (
 	TemplateGroup   = "templates.gatekeeper.sh"
 	ConstraintGroup = "constraints.gatekeeper.sh"
 	KyvernoGroup    = "kyverno.io"
+	// KyvernoCELGroup holds Kyverno's CEL policies and their PolicyExceptions.
+	KyvernoCELGroup = "policies.kyverno.io"
 	AdmissionGroup  = "admissionregistration.k8s.io"
 )
 
@@ -78,6 +80,11 @@ var targets = []target{
 	{group: ConstraintGroup, all: true, what: "Gatekeeper constraints"},
 	{group: KyvernoGroup, resource: "clusterpolicies", what: "Kyverno ClusterPolicies"},
 	{group: KyvernoGroup, resource: "policies", what: "Kyverno Policies"},
+	// An exception that matches the attacker's request is a way through: never read one
+	// without the other.
+	{group: KyvernoGroup, resource: "policyexceptions", what: "Kyverno PolicyExceptions"},
+	{group: KyvernoCELGroup, resource: "validatingpolicies", what: "Kyverno ValidatingPolicies"},
+	{group: KyvernoCELGroup, resource: "policyexceptions", what: "Kyverno CEL PolicyExceptions"},
 	{group: AdmissionGroup, version: "v1", resource: "validatingadmissionpolicies", what: "ValidatingAdmissionPolicies"},
 	{group: AdmissionGroup, version: "v1", resource: "validatingadmissionpolicybindings", what: "ValidatingAdmissionPolicyBindings"},
 	{group: "", version: "v1", resource: "namespaces", what: "Namespaces (Pod Security labels)"},
@@ -88,8 +95,8 @@ var targets = []target{
 var listPageSize int64 = 500
 
 // Read lists the cluster's admission policy objects: Gatekeeper ConstraintTemplates and
-// every constraint kind discovered under constraints.gatekeeper.sh, Kyverno ClusterPolicies
-// and Policies, ValidatingAdmissionPolicies and their bindings, and Namespaces (for their
+// every constraint kind discovered under constraints.gatekeeper.sh, Kyverno ClusterPolicies,
+// Policies, ValidatingPolicies and PolicyExceptions, ValidatingAdmissionPolicies and their bindings, and Namespaces (for their
 // Pod Security labels). It only uses discovery and list requests. contextName is recorded
 // in every object's Source.File: "cluster:<context>/<group>/<Kind>/<namespace>/<name>"
 // ("core" for the core group; the namespace segment is left out for cluster-scoped kinds).

@@ -225,6 +225,9 @@ func TestReadMissingResources(t *testing.T) {
 		"missing *.constraints.gatekeeper.sh",
 		"missing clusterpolicies.kyverno.io",
 		"missing policies.kyverno.io",
+		"missing policyexceptions.kyverno.io",
+		"missing validatingpolicies.policies.kyverno.io",
+		"missing policyexceptions.policies.kyverno.io",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("notes (-want +got):\n%s", diff)
@@ -270,6 +273,9 @@ func TestReadRBAC(t *testing.T) {
 		{APIGroups: []string{"constraints.gatekeeper.sh"}, Resources: []string{"k8sreaderhostpid"}, Verbs: list},
 		{APIGroups: []string{"kyverno.io"}, Resources: []string{"clusterpolicies"}, Verbs: list},
 		{APIGroups: []string{"kyverno.io"}, Resources: []string{"policies"}, Verbs: list},
+		{APIGroups: []string{"kyverno.io"}, Resources: []string{"policyexceptions"}, Verbs: list},
+		{APIGroups: []string{"policies.kyverno.io"}, Resources: []string{"validatingpolicies"}, Verbs: list},
+		{APIGroups: []string{"policies.kyverno.io"}, Resources: []string{"policyexceptions"}, Verbs: list},
 		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingadmissionpolicies"}, Verbs: list},
 		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingadmissionpolicybindings"}, Verbs: list},
 		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: list},

@@ -15,7 +15,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/threatcov/threatcov/analyzer"
+	"github.com/threatcov/threatcov/internal/testenv"
 	"github.com/threatcov/threatcov/pipeline"
+	"github.com/threatcov/threatcov/policies"
 )
 
 // redTeamDir holds the red-team policy sets: one folder per set, each with policies/,
@@ -187,6 +189,13 @@ func TestRedTeam(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A Kyverno set needs the kyverno CLI: without it the pipeline reads Kyverno
+			// statically, which cannot see what these sets hide in a pattern.
+			if usesKyverno(t, filepath.Join(dir, "policies")) {
+				if _, err := policies.KyvernoBinary(); err != nil {
+					testenv.Missing(t, "%v", err)
+				}
+			}
 			cfg := pipeline.Config{
 				Policies:   []string{filepath.Join(dir, "policies")},
 				Namespaces: e.Config.Namespaces,
@@ -249,3 +258,21 @@ func compareStep(x stepExpect, got analyzer.StepResult) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// usesKyverno reports whether a policy file under dir declares a Kyverno object.
+func usesKyverno(t *testing.T, dir string) bool {
+	t.Helper()
+	found := false
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		found = found || strings.Contains(string(data), "kyverno.io/")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}

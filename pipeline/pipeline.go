@@ -342,7 +342,17 @@ func (c Config) evaluator(inv *policies.Inventory) (*policies.Evaluator, error) 
 	if timeout <= 0 {
 		timeout = policies.DefaultTimeout
 	}
-	return policies.NewEvaluator(inv, policies.WithTimeout(timeout))
+	opts := []policies.Option{policies.WithTimeout(timeout)}
+	if inv.HasKyverno() {
+		if bin, err := policies.KyvernoBinary(); err != nil {
+			// Said once per run: every Kyverno policy is then read statically, never credited
+			// from its name (docs/policies.md, "Kyverno: executed by the kyverno CLI").
+			fmt.Fprintf(c.stderr(), "warning: %v; Kyverno policies are read statically, not executed\n", err)
+		} else {
+			opts = append(opts, policies.WithKyverno(bin))
+		}
+	}
+	return policies.NewEvaluator(inv, opts...)
 }
 
 // checkDeployed adds a warning for each user mapping reference that names no deployed policy

@@ -40,6 +40,8 @@ type builder struct {
 	bindings    []Object
 	gkConfig    gatekeeperConfig
 	others      []Object // not policies: ValidatingAdmissionPolicy params
+	// Kyverno policies and PolicyExceptions as read, for the kyverno CLI.
+	kyvernoDocs, kyvernoExceptions []Object
 }
 
 func newBuilder() *builder {
@@ -95,6 +97,10 @@ func (b *builder) addObject(o Object) {
 		// Read by limitDefaults: LimitRanger fills resources before validation.
 	case g == "kyverno.io" && (kind == "ClusterPolicy" || kind == "Policy"):
 		b.addKyverno(o)
+	case g == "policies.kyverno.io" && (kind == "ValidatingPolicy" || kind == "NamespacedValidatingPolicy"):
+		b.addKyvernoVP(o)
+	case isKyvernoException(g, kind):
+		b.kyvernoExceptions = append(b.kyvernoExceptions, o)
 	case g == "" && kind == "Namespace":
 		b.addNamespace(o)
 	case g == "admissionregistration.k8s.io" && kind == "ValidatingAdmissionPolicy":
@@ -114,6 +120,7 @@ func (b *builder) build() (*Inventory, error) {
 	b.buildRegoPolicies()
 	b.buildConstraints()
 	b.buildVAPs()
+	b.attachKyvernoExceptions()
 	if len(b.errs) > 0 {
 		return nil, errors.Join(b.errs...)
 	}

@@ -75,6 +75,8 @@ type Evaluator struct {
 
 	referential []map[string]any
 	store       storage.Store // data.inventory for Gatekeeper templates
+
+	kyv *kyvernoEngine // nil: Kyverno policies are read statically
 }
 
 type compiled struct {
@@ -106,6 +108,16 @@ func NewEvaluator(inv *Inventory, opts ...Option) (*Evaluator, error) {
 	}
 	if e.store, err = referentialStore(append(e.referential, inv.syncedObjects()...)); err != nil {
 		return nil, fmt.Errorf("referential data: %w", err)
+	}
+	if e.kyv != nil && inv.kyverno != nil {
+		if err := e.kyvernoCheck(context.Background()); err != nil {
+			return nil, err
+		}
+		for _, p := range inv.Policies {
+			if p.kyverno != nil {
+				p.Verifiable = true
+			}
+		}
 	}
 	caps := sandboxCapabilities()
 	shared := e.compilePipeline(inv, caps)

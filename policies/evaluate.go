@@ -8,7 +8,6 @@ import (
 	"io"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,7 +93,10 @@ func (e *Evaluator) Evaluate(ctx context.Context, p *Policy, probe probes.Probe,
 		ev.Verdict, ev.Err = VerdictError, in.err.Error()
 		return ev
 	}
-	if !p.Verifiable {
+	if p.kyverno != nil {
+		if e.kyv != nil {
+			return e.evalKyverno(ctx, p, probe, in, ev)
+		}
 		return e.kyvernoCovers(p, probe, in, ev)
 	}
 	var out Evaluation
@@ -177,28 +179,7 @@ func (e *Evaluator) judge(ec *engineCtx, p *Policy, probe probes.Probe, in *prob
 		results, vias = append(results, eval(reqExpanded)), append(vias, ViaExpansion)
 	}
 	results, vias = append(results, eval(reqPod)), append(vias, ViaPod)
-	var errs []string
-	admitted := false
-	for i, r := range results {
-		switch r.verdict {
-		case VerdictDenied:
-			ev.Verdict, ev.Via, ev.Messages = VerdictDenied, vias[i], r.messages
-			return ev
-		case VerdictError:
-			errs = append(errs, r.err)
-		case VerdictAdmitted:
-			admitted = true
-		}
-	}
-	switch {
-	case len(errs) > 0:
-		ev.Verdict, ev.Err = VerdictError, strings.Join(dedupe(errs), "; ")
-	case admitted:
-		ev.Verdict = VerdictAdmitted
-	default:
-		ev.Verdict = VerdictNotApplicable
-	}
-	return ev
+	return combine(ev, results, vias)
 }
 
 // gatekeeperSkips applies what decides, before a constraint's code runs, that Gatekeeper does
@@ -409,6 +390,7 @@ func (e *Evaluator) EvaluateAll(ctx context.Context, jobs []Job) []Evaluation {
 		}
 		groups[len(groups)-1] = append(groups[len(groups)-1], i)
 	}
+	e.kyvernoPrepare(ctx, jobs)
 	workers = min(workers, len(groups))
 	var next atomic.Int64
 	var wg sync.WaitGroup

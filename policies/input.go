@@ -176,6 +176,12 @@ func needsPlacing(obj map[string]any) bool {
 // nil when it has none or it is not an object); withNamespaceValue the same on obj's Rego
 // value v.
 func withNamespace(obj, md map[string]any, namespace string) map[string]any {
+	return withMetadata(obj, md, "namespace", namespace)
+}
+
+// withMetadata returns obj with metadata[key] set to value, copying only the top level and
+// the metadata (md, obj's metadata or nil).
+func withMetadata(obj, md map[string]any, key string, value any) map[string]any {
 	out := make(map[string]any, len(obj)+1)
 	for k, x := range obj {
 		out[k] = x
@@ -184,7 +190,7 @@ func withNamespace(obj, md map[string]any, namespace string) map[string]any {
 	for k, x := range md {
 		outMD[k] = x
 	}
-	outMD["namespace"] = namespace
+	outMD[key] = value
 	out["metadata"] = outMD
 	return out
 }

@@ -116,6 +116,9 @@ type Inventory struct {
 	objects map[string][]map[string]any
 	// synced are the kinds Gatekeeper's Config replicates into data.inventory.
 	synced []string
+	// kyverno are the Kyverno policies and PolicyExceptions as read, for the kyverno CLI; nil
+	// without Kyverno policies.
+	kyverno *kyvernoSet
 }
 
 // Object is one decoded Kubernetes object and where it came from. File discovery and the

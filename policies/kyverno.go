@@ -15,12 +15,49 @@ import (
 // either block this reading cannot judge counts against coverage: an unknown match
 // criterion does not select, an unknown exclude criterion may exclude.
 
-// kyvernoStatic is what the static reading of one Kyverno policy needs.
+// kyvernoStatic is what the static reading of one Kyverno policy needs, and what its execution
+// by the kyverno CLI needs to read the CLI's report back (kyverno_exec.go).
 type kyvernoStatic struct {
 	rules []map[string]any
 	// autogen: Kyverno copies a Pod rule to the Pod controllers unless the policy's
 	// pod-policies.kyverno.io/autogen-controllers annotation says otherwise.
 	autogen []string
+
+	// key is the policy as the CLI's report names it: name, or namespace/name for a
+	// namespaced Policy.
+	key string
+	// ruleNames are the rules this Policy stands for (a policy whose rules disagree on
+	// failureAction is split, one Policy per rule).
+	ruleNames map[string]bool
+	// failurePolicy is spec.failurePolicy (Fail unless Ignore): how Kyverno's webhook counts a
+	// rule's runtime error.
+	failurePolicy string
+	// overrides are spec.validationFailureActionOverrides: actions per namespace.
+	overrides []any
+	// external: some rule loads context (API calls, ConfigMaps, image data) that the CLI,
+	// offline, cannot: its errors are not the policy's answer.
+	external bool
+	// imageRules are the verifyImages rules: they need the registry, so they are not executed.
+	imageRules map[string]bool
+	// exceptions are the PolicyExceptions of the inventory naming this policy; the static
+	// reading lets them exclude (the CLI applies them itself).
+	exceptions []map[string]any
+	// vp marks a ValidatingPolicy (policies.kyverno.io): its match is not read statically.
+	vp bool
+	// roleExcluded are the rules an exclude block or a PolicyException leaves out by role or
+	// cluster role: offline the attacker holds none, so the CLI's denial cannot be trusted.
+	roleExcluded map[string]bool
+}
+
+// byRole reports whether a match or exclude block names roles or cluster roles.
+func byRole(block any) bool {
+	fs := filters(block)
+	for _, f := range append(fs.any, fs.all...) {
+		if len(strs(f, "roles"))+len(strs(f, "clusterRoles")) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // defaultAutogen are the controllers Kyverno generates rules for by default.
@@ -92,7 +129,59 @@ func (s *kyvernoStatic) ruleCovers(rule map[string]any, r request, op, sub strin
 			return false, fmt.Sprintf("rule %s excludes %s in %s", str(rule, "name"), kind, r.namespace)
 		}
 	}
+	for _, ex := range s.exceptions {
+		if !exceptionNames(ex, s.key, str(rule, "name")) {
+			continue
+		}
+		m := filters(lookup(ex, "spec", "match"))
+		selects := len(m.any)+len(m.all) == 0
+		for _, f := range m.any {
+			if ok, _ := resourceSelects(f, kind, r, op, s.autogen, false); ok {
+				selects = true
+			}
+		}
+		if len(m.all) > 0 {
+			all := true
+			for _, f := range m.all {
+				if ok, _ := resourceSelects(f, kind, r, op, s.autogen, false); !ok {
+					all = false
+				}
+			}
+			selects = selects || all
+		}
+		if selects {
+			// Its conditions, if any, are not read: they may exempt too.
+			return false, fmt.Sprintf("PolicyException %s exempts %s in %s from rule %s", str(ex, "metadata", "name"), kind, r.namespace, str(rule, "name"))
+		}
+	}
 	return true, ""
+}
+
+// exceptionNames reports whether a Kyverno PolicyException (kyverno.io) lists the rule of the
+// policy named key (name or namespace/name), or one of the rules autogen derives from it.
+func exceptionNames(ex map[string]any, key, rule string) bool {
+	for _, e := range list(ex, "spec", "exceptions") {
+		if pn := str(e, "policyName"); pn != key && !(strings.Contains(key, "/") && pn == key[strings.Index(key, "/")+1:]) {
+			continue
+		}
+		for _, rn := range strs(e, "ruleNames") {
+			if baseRule(rn) == rule || rn == rule || rn == "*" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// baseRule is the rule a rule name of the CLI's report stands for: autogen names the rules it
+// derives for the Pod controllers autogen-NAME and autogen-cronjob-NAME.
+func baseRule(name string) string {
+	for _, p := range []string{"autogen-cronjob-", "autogen-"} {
+		if rest, ok := strings.CutPrefix(name, p); ok {
+			return rest
+		}
+	}
+	return name
 }
 
 // filterSet is a match or exclude block: any of, or all of, its resource filters. The old
@@ -232,6 +321,12 @@ func wildcardAny(patterns []string, v string) bool {
 // not applicable when no rule takes in any of the requests the probe makes (its own, and the
 // Pod its controller creates), else an error saying the policy applies but is not executed.
 func (e *Evaluator) kyvernoCovers(p *Policy, probe probes.Probe, in *probeInput, ev Evaluation) Evaluation {
+	if p.kyverno.vp {
+		// Its match (Kubernetes' matchConstraints and CEL matchConditions) is not read without
+		// the CLI: it is credited with nothing.
+		ev.Verdict, ev.Messages = VerdictNotApplicable, []string{"a Kyverno ValidatingPolicy is judged only by the kyverno CLI, which is not installed"}
+		return ev
+	}
 	op := probe.Operation
 	if op == "" {
 		op = "CREATE"
@@ -277,16 +372,26 @@ func (b *builder) addKyverno(o Object) {
 			id = "kyverno:" + ns + "/" + name
 		}
 	}
+	key := name // the CLI names a namespaced Policy namespace/name when it has a namespace
+	if ns := str(o.Object, "metadata", "namespace"); o.Object["kind"] == "Policy" && ns != "" {
+		key = ns + "/" + name
+	}
 	specAction := firstNonEmpty(str(o.Object, "spec", "validationFailureAction"), "Audit")
 	var rules []kyvernoRule
 	var notes []string
+	external := false
+	imageRules := map[string]bool{}
 	for _, r := range list(o.Object, "spec", "rules") {
 		rm, _ := r.(map[string]any)
 		action := ""
+		if rm["context"] != nil {
+			external = true
+		}
 		switch {
 		case rm["validate"] != nil:
 			action = str(rm, "validate", "failureAction")
 		case rm["verifyImages"] != nil:
+			imageRules[str(rm, "name")] = true
 			for _, vi := range list(rm, "verifyImages") {
 				action = firstNonEmpty(str(vi, "failureAction"), str(vi, "validationFailureAction"))
 			}
@@ -319,6 +424,13 @@ func (b *builder) addKyverno(o Object) {
 		b.skip(o.Source, fmt.Sprintf("Kyverno %s %s has no validate or verifyImages rule", o.Object["kind"], name))
 		return
 	}
+	if len(list(o.Object, "spec", "validationFailureActionOverrides")) > 0 {
+		notes = append(notes, "spec.validationFailureActionOverrides: where an override sets Audit, threatcov counts the executed denials as admitted (docs/policies.md)")
+	}
+	admission := lookup(o.Object, "spec", "admission") != false
+	if !admission {
+		notes = append(notes, "spec.admission is false: Kyverno applies it in background scans only, never at admission")
+	}
 	title := firstNonEmpty(str(o.Object, "metadata", "annotations", "policies.kyverno.io/title"), name)
 	sameMode := true
 	for _, r := range rules[1:] {
@@ -339,12 +451,26 @@ func (b *builder) addKyverno(o Object) {
 			p.optOuts = append(p.optOuts, r.optOuts...)
 		}
 		p.kyverno = newKyvernoStatic(o.Object, raw)
+		p.kyverno.key, p.kyverno.external, p.kyverno.imageRules = key, external, imageRules
+		p.kyverno.failurePolicy = firstNonEmpty(str(o.Object, "spec", "failurePolicy"), "Fail")
+		p.kyverno.overrides = list(o.Object, "spec", "validationFailureActionOverrides")
+		p.kyverno.ruleNames, p.kyverno.roleExcluded = map[string]bool{}, map[string]bool{}
+		for _, r := range rs {
+			p.kyverno.ruleNames[r.name] = true
+			if byRole(r.raw["exclude"]) {
+				p.kyverno.roleExcluded[r.name] = true
+			}
+		}
+		if !admission {
+			p.Mode = ModeNone
+		}
 		p.Scope = "kinds=" + strings.Join(sortedUnique(kinds), ",")
 		if len(kinds) == 0 {
 			p.Scope = "all objects"
 		}
 		return p
 	}
+	b.kyvernoDocs = append(b.kyvernoDocs, o)
 	if sameMode {
 		b.inv.Policies = append(b.inv.Policies, newPolicy(id, rules))
 		return
@@ -352,5 +478,66 @@ func (b *builder) addKyverno(o Object) {
 	// Rules disagree on enforcement: one policy per rule so each counts as what it is.
 	for _, r := range rules {
 		b.inv.Policies = append(b.inv.Policies, newPolicy(id+"/"+r.name, []kyvernoRule{r}))
+	}
+}
+
+// addKyvernoVP reads a Kyverno ValidatingPolicy or NamespacedValidatingPolicy
+// (policies.kyverno.io): CEL validations with Kubernetes' matchConstraints, enforced as its
+// validationActions say (Deny when none is given, as Kyverno defaults).
+func (b *builder) addKyvernoVP(o Object) {
+	name := str(o.Object, "metadata", "name")
+	id, key := "kyverno:"+name, name
+	if ns := str(o.Object, "metadata", "namespace"); o.Object["kind"] == "NamespacedValidatingPolicy" && ns != "" {
+		id, key = "kyverno:"+ns+"/"+name, ns+"/"+name
+	}
+	actions := strs(o.Object, "spec", "validationActions")
+	if len(actions) == 0 {
+		actions = []string{"Deny"}
+	}
+	p := &Policy{
+		ID: id, Refs: []string{"kyverno:" + name}, Engine: EngineKyverno, Point: probes.PointAdmission,
+		Mode: ModeMonitor, Action: "[" + strings.Join(actions, " ") + "]", Title: name, Source: o.Source,
+		Scope: vapScope(map[string]any{"spec": map[string]any{"matchConstraints": lookup(o.Object, "spec", "matchConstraints")}}, nil),
+	}
+	if slices.Contains(actions, "Deny") {
+		p.Mode = ModeEnforce
+	}
+	if lookup(o.Object, "spec", "evaluation", "admission", "enabled") == false {
+		p.Mode = ModeNone
+		p.Notes = append(p.Notes, "spec.evaluation.admission.enabled is false: Kyverno never applies it at admission")
+	}
+	p.kyverno = &kyvernoStatic{key: key, vp: true, failurePolicy: firstNonEmpty(str(o.Object, "spec", "failurePolicy"), "Fail"), imageRules: map[string]bool{}}
+	b.kyvernoDocs = append(b.kyvernoDocs, o)
+	b.inv.Policies = append(b.inv.Policies, p)
+}
+
+// isKyvernoException reports whether the object is a Kyverno PolicyException: kyverno.io
+// (ClusterPolicy and Policy rules) or policies.kyverno.io (the CEL policies).
+func isKyvernoException(g, kind string) bool {
+	return kind == "PolicyException" && (g == "kyverno.io" || g == "policies.kyverno.io")
+}
+
+// attachKyvernoExceptions gives each Kyverno policy's static reading the exceptions that name
+// it, and the inventory all of them for the CLI.
+func (b *builder) attachKyvernoExceptions() {
+	b.inv.kyverno = &kyvernoSet{docs: b.kyvernoDocs, exceptions: b.kyvernoExceptions}
+	if len(b.kyvernoDocs) == 0 {
+		b.inv.kyverno = nil
+	}
+	for _, p := range b.inv.Policies {
+		if p.kyverno == nil {
+			continue
+		}
+		for _, ex := range b.kyvernoExceptions {
+			p.kyverno.exceptions = append(p.kyverno.exceptions, ex.Object)
+			if !byRole(lookup(ex.Object, "spec", "match")) {
+				continue
+			}
+			for r := range p.kyverno.ruleNames {
+				if exceptionNames(ex.Object, p.kyverno.key, r) {
+					p.kyverno.roleExcluded[r] = true
+				}
+			}
+		}
 	}
 }

@@ -38,14 +38,7 @@ func TestKyvernoStatic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps, err := probes.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	byName := map[string]probes.Probe{}
-	for _, p := range ps {
-		byName[p.Name] = p
-	}
+	byName := defaultProbesByName(t)
 	optOut := probes.WithOptOuts([]probes.Probe{byName["host-pid/pod"]}, map[string]string{"break-glass": "true"}, nil)[0]
 	byName[optOut.Name] = optOut
 	ev, err := NewEvaluator(inv)

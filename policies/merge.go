@@ -45,5 +45,15 @@ func Merge(files, live *Inventory) (*Inventory, error) {
 	}
 	sort.SliceStable(merged.Namespaces, func(i, j int) bool { return merged.Namespaces[i].Name < merged.Namespaces[j].Name })
 	merged.Skipped = append(append(merged.Skipped, files.Skipped...), live.Skipped...)
+	for _, k := range []*kyvernoSet{files.kyverno, live.kyverno} {
+		if k == nil {
+			continue
+		}
+		if merged.kyverno == nil {
+			merged.kyverno = &kyvernoSet{}
+		}
+		merged.kyverno.docs = append(merged.kyverno.docs, k.docs...)
+		merged.kyverno.exceptions = append(merged.kyverno.exceptions, k.exceptions...)
+	}
 	return merged, nil
 }

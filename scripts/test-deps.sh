@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine, and nothing that is already
 # there: SCRAM (the analyzer's independent minimal-cut-set oracle), etcd and a kube-apiserver
-# built from k8s.io/kubernetes (the live-cluster tests), Chromium (the serve end-to-end tests),
-# actionlint and shellcheck (the CI workflows and the GitHub Action, e2e/ci_test.go).
+# built from k8s.io/kubernetes (the live-cluster tests), the kyverno CLI (which executes Kyverno
+# policies), Chromium (the serve end-to-end tests), actionlint and shellcheck (the CI workflows
+# and the GitHub Action, e2e/ci_test.go).
 # Idempotent; quick when everything is present. Used by `make test` and .ci/run.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,3 +34,4 @@ for s in cluster-deps.sh e2e-deps.sh; do
 	[[ -x "$root/scripts/$s" || -f "$root/scripts/$s" ]] && bash "$root/scripts/$s"
 done
 bash "$root/scripts/cluster-build.sh"
+bash "$root/scripts/kyverno-build.sh"
