@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/threatcov/threatcov/internal/subsets"
 	"github.com/threatcov/threatcov/mapping"
 	"github.com/threatcov/threatcov/policies"
 )
@@ -107,31 +108,14 @@ func recommend(ctx context.Context, in *Input, m *model, evals []*stepEval, goal
 // smallestCover returns the smallest subset of cands for which covers holds, trying subsets by
 // increasing size in a fixed order.
 func smallestCover(cands []*candidate, covers func([]*candidate) bool) []*candidate {
-	n := len(cands)
-	for size := 1; size <= n; size++ {
-		idx := make([]int, size)
-		for i := range idx {
-			idx[i] = i
-		}
-		for {
+	for size := 1; size <= len(cands); size++ {
+		for idx := range subsets.OfSize(len(cands), size) {
 			set := make([]*candidate, size)
 			for i, j := range idx {
 				set[i] = cands[j]
 			}
 			if covers(set) {
 				return set
-			}
-			// next combination
-			i := size - 1
-			for i >= 0 && idx[i] == n-size+i {
-				i--
-			}
-			if i < 0 {
-				break
-			}
-			idx[i]++
-			for j := i + 1; j < size; j++ {
-				idx[j] = idx[j-1] + 1
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/threatcov/threatcov/analyzer"
+	"github.com/threatcov/threatcov/internal/subsets"
 	"github.com/threatcov/threatcov/policies"
 )
 
@@ -253,28 +254,13 @@ func (in *planInput) plan(limit int) (set uint64, exact bool) {
 // reversed bits (so lower-numbered candidates come first).
 func combinations(n, size int) func(func(uint64) bool) {
 	return func(yield func(uint64) bool) {
-		idx := make([]int, size)
-		for i := range idx {
-			idx[i] = i
-		}
-		for {
+		for idx := range subsets.OfSize(n, size) {
 			var s uint64
 			for _, j := range idx {
 				s |= 1 << uint(j)
 			}
 			if !yield(s) {
 				return
-			}
-			i := size - 1
-			for i >= 0 && idx[i] == n-size+i {
-				i--
-			}
-			if i < 0 {
-				return
-			}
-			idx[i]++
-			for j := i + 1; j < size; j++ {
-				idx[j] = idx[j-1] + 1
 			}
 		}
 	}
