@@ -91,6 +91,8 @@ func (b *builder) addObject(o Object) {
 		b.constraints = append(b.constraints, o)
 	case g == "config.gatekeeper.sh" && kind == "Config":
 		b.addGatekeeperConfig(o)
+	case g == "admissionregistration.k8s.io" && kind == "ValidatingWebhookConfiguration" && isGatekeeperWebhook(o.Object):
+		b.addGatekeeperWebhook(o)
 	case g == "expansion.gatekeeper.sh" && kind == "ExpansionTemplate":
 		b.addExpansionTemplate(o)
 	case g == "" && kind == "LimitRange":

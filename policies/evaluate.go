@@ -189,6 +189,9 @@ func (e *Evaluator) gatekeeperSkips(p *Policy, r request) (skip result, ok bool)
 	if why := e.inv.gatekeeperExempt(r.namespace, r.nsLabels); why != "" && !r.clusterScoped() {
 		return result{verdict: VerdictNotApplicable, messages: []string{why}}, true
 	}
+	if why := e.inv.gatekeeperNotSent(r); why != "" {
+		return result{verdict: VerdictNotApplicable, messages: []string{why}}, true
+	}
 	selected, err := matches(p.exec.match, r)
 	if err != nil {
 		return result{verdict: VerdictError, err: fmt.Sprintf("%s: spec.match: %v", p.Source, err)}, true

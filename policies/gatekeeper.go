@@ -66,6 +66,91 @@ func (inv *Inventory) gatekeeperExempt(namespace string, labels map[string]strin
 	return ""
 }
 
+// GatekeeperWebhook is the name of Gatekeeper's validating webhook in its
+// ValidatingWebhookConfiguration (charts/gatekeeper, gatekeeper-validating-webhook-configuration).
+const GatekeeperWebhook = "validation.gatekeeper.sh"
+
+// webhookRule is one rule of Gatekeeper's validating webhook: the requests the API server sends
+// it. Only what is sent is judged; the chart's default rules include pods/ephemeralcontainers,
+// but a webhook configured without it lets every ephemeral container through.
+type webhookRule struct {
+	groups, operations, resources []string
+}
+
+func isGatekeeperWebhook(obj map[string]any) bool {
+	for _, w := range list(obj, "webhooks") {
+		if str(w, "name") == GatekeeperWebhook {
+			return true
+		}
+	}
+	return false
+}
+
+// addGatekeeperWebhook reads the rules of Gatekeeper's validating webhook.
+func (b *builder) addGatekeeperWebhook(o Object) {
+	for _, w := range list(o.Object, "webhooks") {
+		if str(w, "name") != GatekeeperWebhook {
+			continue
+		}
+		b.inv.gkRulesKnown = true
+		var parts []string
+		for _, r := range list(w, "rules") {
+			rule := webhookRule{groups: strs(r, "apiGroups"), operations: strs(r, "operations"), resources: strs(r, "resources")}
+			b.inv.gkRules = append(b.inv.gkRules, rule)
+			parts = append(parts, strings.Join(rule.operations, ",")+" "+strings.Join(rule.resources, ","))
+		}
+		b.inv.Exemptions = append(b.inv.Exemptions, fmt.Sprintf("%s: Gatekeeper's webhook %s is sent only %s", o.Source, GatekeeperWebhook, strings.Join(parts, "; ")))
+	}
+}
+
+// gatekeeperNotSent says why the API server does not send request r to Gatekeeper's webhook,
+// per the webhook's rules when the policy set holds its ValidatingWebhookConfiguration (else
+// the chart's defaults, which send every request threatcov probes), or "" when it is sent.
+// Rules match as the API server matches them: "*" is every resource but no subresource,
+// "*/*" every subresource, "pods/*" every subresource of pods.
+func (inv *Inventory) gatekeeperNotSent(r request) string {
+	if !inv.gkRulesKnown {
+		return ""
+	}
+	op := r.operation
+	if op == "" {
+		op = "CREATE"
+	}
+	resource := resourceOf(r.kind)
+	for _, rule := range inv.gkRules {
+		if !matchesAny(rule.groups, r.group) || !matchesAny(rule.operations, op) {
+			continue
+		}
+		for _, res := range rule.resources {
+			name, sub, _ := strings.Cut(res, "/")
+			if (name == "*" || name == resource) && (sub == r.subResource || sub == "*" && r.subResource != "") {
+				return ""
+			}
+		}
+	}
+	what := op + " " + resource
+	if r.subResource != "" {
+		what += "/" + r.subResource
+	}
+	return fmt.Sprintf("Gatekeeper's webhook rules do not send %s to %s, so no constraint judges it", what, GatekeeperWebhook)
+}
+
+func matchesAny(patterns []string, v string) bool {
+	return slices.Contains(patterns, "*") || slices.Contains(patterns, v)
+}
+
+// resourceOf is the API resource of a kind, as webhook rules name it: the lower-cased plural.
+func resourceOf(kind string) string {
+	k := strings.ToLower(kind)
+	switch {
+	case strings.HasSuffix(k, "y") && !strings.ContainsAny(k[len(k)-2:len(k)-1], "aeiou"):
+		return strings.TrimSuffix(k, "y") + "ies"
+	case strings.HasSuffix(k, "s"):
+		return k + "es"
+	}
+	return k + "s"
+}
+
 func hasKey(m map[string]string, k string) bool {
 	_, ok := m[k]
 	return ok

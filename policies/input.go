@@ -259,7 +259,7 @@ func (e *Evaluator) buildInput(probe probes.Probe, namespace string) *probeInput
 	}
 	nsLabels := e.nsLabels(namespace)
 	in.admitted = admitted
-	in.objectRequest = requestFor(admitted, nsLabels, probes.Attacker)
+	in.objectRequest = requestFor(admitted, nsLabels, probes.Attacker, probe.Operation, probe.SubResource)
 	if b.pod != nil {
 		e.workloadRequests(in, nsLabels, ranges)
 	}
@@ -300,10 +300,10 @@ func (e *Evaluator) workloadRequests(in *probeInput, nsLabels map[string]string,
 	}
 	kind := str(in.object, "kind")
 	controller, _ := probes.Controller(kind)
-	in.podRequest = requestFor(in.pod, nsLabels, controller)
+	in.podRequest = requestFor(in.pod, nsLabels, controller, "CREATE", "")
 	if e.inv.expandsToPod(kind) {
 		in.expanded = inWorkloadNamespace(in.object, b.expanded)
-		in.expandedRequest = requestFor(in.expanded, nsLabels, probes.Attacker)
+		in.expandedRequest = requestFor(in.expanded, nsLabels, probes.Attacker, "CREATE", "")
 		in.expandedRequest.generated = true
 	}
 }
@@ -378,7 +378,8 @@ func (in *probeInput) regoValues() error {
 	return in.valuesErr
 }
 
-func requestFor(obj map[string]any, nsLabels map[string]string, user probes.UserInfo) request {
+// requestFor is the request that sends obj, by user, with an operation and subresource.
+func requestFor(obj map[string]any, nsLabels map[string]string, user probes.UserInfo, operation, subResource string) request {
 	apiVersion := str(obj, "apiVersion")
 	labels := map[string]string{}
 	if m, ok := lookup(obj, "metadata", "labels").(map[string]any); ok {
@@ -389,6 +390,7 @@ func requestFor(obj map[string]any, nsLabels map[string]string, user probes.User
 	return request{
 		group: group(apiVersion), kind: str(obj, "kind"), name: str(obj, "metadata", "name"),
 		namespace: str(obj, "metadata", "namespace"), labels: labels, nsLabels: nsLabels, user: user,
+		operation: operation, subResource: subResource,
 	}
 }
 

@@ -84,7 +84,7 @@ func fullInput(e *Evaluator, probe probes.Probe, namespace string) *probeInput {
 	if op == "CREATE" && probe.SubResource == "" {
 		admitted = probes.Admit(in.object)
 	}
-	in.objectRequest = requestFor(admitted, nsLabels, probes.Attacker)
+	in.objectRequest = requestFor(admitted, nsLabels, probes.Attacker, probe.Operation, probe.SubResource)
 	var oldObj map[string]any
 	if probe.OldObject != nil {
 		oldObj = probes.Place(probe.OldObject, namespace)
@@ -93,7 +93,7 @@ func fullInput(e *Evaluator, probe probes.Probe, namespace string) *probeInput {
 	if in.pod = probes.ExpandPod(in.object); in.pod != nil {
 		in.pod = probes.Admit(in.pod)
 		controller, _ := probes.Controller(str(in.object, "kind"))
-		in.podRequest = requestFor(in.pod, nsLabels, controller)
+		in.podRequest = requestFor(in.pod, nsLabels, controller, "CREATE", "")
 		in.podReview = fullReview(in.pod, nil, op, "", in.podRequest)
 	}
 	return in

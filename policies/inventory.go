@@ -108,6 +108,10 @@ type Inventory struct {
 	refs map[string][]*Policy
 	// gkExempt are namespace patterns Gatekeeper's Config exempts from its webhook.
 	gkExempt []string
+	// gkRules are the rules of Gatekeeper's validating webhook, when the policy set holds
+	// its ValidatingWebhookConfiguration (gkRulesKnown).
+	gkRules      []webhookRule
+	gkRulesKnown bool
 	// expansions maps a workload kind to the kind Gatekeeper's ExpansionTemplates generate
 	// from it.
 	expansions map[string]string
