@@ -87,6 +87,8 @@ var targets = []target{
 	{group: KyvernoCELGroup, resource: "policyexceptions", what: "Kyverno CEL PolicyExceptions"},
 	{group: AdmissionGroup, version: "v1", resource: "validatingadmissionpolicies", what: "ValidatingAdmissionPolicies"},
 	{group: AdmissionGroup, version: "v1", resource: "validatingadmissionpolicybindings", what: "ValidatingAdmissionPolicyBindings"},
+	// Gatekeeper's webhook rules decide which requests its constraints judge at all.
+	{group: AdmissionGroup, version: "v1", resource: "validatingwebhookconfigurations", what: "ValidatingWebhookConfigurations (Gatekeeper's rules)"},
 	{group: "", version: "v1", resource: "namespaces", what: "Namespaces (Pod Security labels)"},
 }
 
@@ -96,7 +98,8 @@ var listPageSize int64 = 500
 
 // Read lists the cluster's admission policy objects: Gatekeeper ConstraintTemplates and
 // every constraint kind discovered under constraints.gatekeeper.sh, Kyverno ClusterPolicies,
-// Policies, ValidatingPolicies and PolicyExceptions, ValidatingAdmissionPolicies and their bindings, and Namespaces (for their
+// Policies, ValidatingPolicies and PolicyExceptions, ValidatingAdmissionPolicies and their
+// bindings, ValidatingWebhookConfigurations (Gatekeeper's rules), and Namespaces (for their
 // Pod Security labels). It only uses discovery and list requests. contextName is recorded
 // in every object's Source.File: "cluster:<context>/<group>/<Kind>/<namespace>/<name>"
 // ("core" for the core group; the namespace segment is left out for cluster-scoped kinds).

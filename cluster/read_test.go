@@ -278,6 +278,7 @@ func TestReadRBAC(t *testing.T) {
 		{APIGroups: []string{"policies.kyverno.io"}, Resources: []string{"policyexceptions"}, Verbs: list},
 		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingadmissionpolicies"}, Verbs: list},
 		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingadmissionpolicybindings"}, Verbs: list},
+		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, Verbs: list},
 		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: list},
 	}
 	// Other tests of the package may add constraint kinds; compare the rest exactly.
