@@ -101,6 +101,8 @@ func (b *builder) addObject(o Object) {
 		b.addKyverno(o)
 	case g == "policies.kyverno.io" && (kind == "ValidatingPolicy" || kind == "NamespacedValidatingPolicy"):
 		b.addKyvernoVP(o)
+	case g == "" && kind == "ConfigMap" && str(o.Object, "metadata", "name") == KyvernoConfigMap:
+		b.addKyvernoConfig(o)
 	case isKyvernoException(g, kind):
 		b.kyvernoExceptions = append(b.kyvernoExceptions, o)
 	case g == "" && kind == "Namespace":
@@ -132,6 +134,9 @@ func (b *builder) build() (*Inventory, error) {
 			return nil, fmt.Errorf("%w: %s: policy %s is defined twice (also at %s); remove one", ErrInput, p.Source, p.ID, prev)
 		}
 		seen[p.ID] = p.Source
+	}
+	if b.inv.kyverno != nil {
+		b.inv.Exemptions = append(b.inv.Exemptions, b.inv.kyvernoConfigOf().exemption())
 	}
 	b.inv.sortAll()
 	return b.inv, nil

@@ -123,6 +123,8 @@ type Inventory struct {
 	// kyverno are the Kyverno policies and PolicyExceptions as read, for the kyverno CLI; nil
 	// without Kyverno policies.
 	kyverno *kyvernoSet
+	// kyvernoConfig is Kyverno's ConfigMap when the policy set holds it (kyvernoConfigOf).
+	kyvernoConfig *kyvernoConfig
 }
 
 // Object is one decoded Kubernetes object and where it came from. File discovery and the

@@ -331,8 +331,12 @@ func (e *Evaluator) kyvernoCovers(p *Policy, probe probes.Probe, in *probeInput,
 	if op == "" {
 		op = "CREATE"
 	}
+	cfg := e.inv.kyvernoConfigOf()
 	ok, why := p.kyverno.covers(in.objectRequest, op, probe.SubResource)
-	if !ok && in.pod != nil {
+	if skip := cfg.skips(in.objectRequest); skip != "" {
+		ok, why = false, skip
+	}
+	if !ok && in.pod != nil && cfg.skips(in.podRequest) == "" {
 		ok, _ = p.kyverno.covers(in.podRequest, "CREATE", "")
 	}
 	if !ok {

@@ -183,6 +183,13 @@ func (e *Evaluator) evalKyverno(ctx context.Context, p *Policy, probe probes.Pro
 	if out.hasPod {
 		results, vias = append(results, kyvernoVerdict(p, ev.Namespace, e.nsLabels(ev.Namespace), out.pod)), append(vias, ViaPod)
 	}
+	// The CLI applies no configuration: Kyverno's filters decide which requests it is sent.
+	cfg := e.inv.kyvernoConfigOf()
+	for i, r := range []request{in.objectRequest, in.podRequest}[:len(results)] {
+		if why := cfg.skips(r); why != "" {
+			results[i] = result{verdict: VerdictNotApplicable, messages: []string{why}}
+		}
+	}
 	ev = combine(ev, results, vias)
 	if ev.Verdict == VerdictNotApplicable {
 		// Say why: a precondition, a PolicyException.
