@@ -90,28 +90,22 @@ func TestVAPOfflineEqualsAPIServer(t *testing.T) {
 				wantDenied, wantAdmitted = wantDenied || flagged, wantAdmitted || !flagged
 			}
 		}
-		deadline := time.Now().Add(60 * time.Second)
-		for {
+		testcluster.AwaitPolicies(t, "the API server's policies in "+ns, func() bool {
 			prober, err := cluster.NewLiveProber(c.Config)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ready := true
 			for _, p := range sentinels {
 				d, _ := offline(p, ns)
 				w, _ := warned(p, ns)
 				v := live(prober, p, ns)
 				liveWarned := strings.Contains(v.Message, "Validation failed for ValidatingAdmissionPolicy")
-				ready = ready && v.Err == "" && v.Denied == d && (d || liveWarned == w)
+				if v.Err != "" || v.Denied != d || !d && liveWarned != w {
+					return false
+				}
 			}
-			if ready {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the API server's policies did not settle in %s within 60s", ns)
-			}
-			time.Sleep(300 * time.Millisecond)
-		}
+			return true
+		})
 	}
 
 	prober, err := cluster.NewLiveProber(c.Config)

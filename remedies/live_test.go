@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -89,29 +88,23 @@ func TestRemediesOnAPIServer(t *testing.T) {
 	}
 	// The API server loads policies through informers after the creates return: wait until
 	// a probe of every remedy is denied.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testcluster.AwaitPolicies(t, "the API server's policies", func() bool {
 		prober, err := cluster.NewLiveProber(c.Config)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ready := true
 		for _, r := range all {
 			for _, p := range attacks {
 				if r.Covers(p.Family) && p.SubResource == "" && p.Operation != "CONNECT" {
-					ready = ready && prober.DryRun(ctx, p, ns).Denied
+					if !prober.DryRun(ctx, p, ns).Denied {
+						return false
+					}
 					break
 				}
 			}
 		}
-		if ready {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the API server's policies did not settle within 60s")
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		return true
+	})
 
 	relabelled := old.DeepCopy()
 	relabelled.SetLabels(map[string]string{"team": "payments"})

@@ -107,3 +107,20 @@ func Main(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// settleTimeout bounds how long admission policies take to load after their objects are
+// created: the API server reads them through informers, after the creates return.
+const settleTimeout = 60 * time.Second
+
+// AwaitPolicies polls ready until it holds, failing t when the policies have not settled in
+// settleTimeout; what names them in the failure.
+func AwaitPolicies(t testing.TB, what string, ready func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(settleTimeout)
+	for !ready() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not settle within %s", what, settleTimeout)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
