@@ -254,7 +254,10 @@ func (c Config) LoadTrees() (*attacktrees.Catalog, error) {
 }
 
 // LoadPolicies reads the policy files and, when a cluster is configured, the cluster's
-// policies merged with them: the inventory `policies list` shows.
+// policies merged with them: the inventory `policies list` shows. The policies are prepared
+// for execution as an analysis prepares them, so the list says which are executed (Kyverno's
+// only where the kyverno CLI is found) and a policy the kyverno CLI refuses is an error here
+// too.
 func (c Config) LoadPolicies(ctx context.Context) (*policies.Inventory, error) {
 	var inv *policies.Inventory
 	if len(c.Policies) > 0 {
@@ -264,10 +267,16 @@ func (c Config) LoadPolicies(ctx context.Context) (*policies.Inventory, error) {
 		}
 	}
 	if c.clusterRequested() {
-		return c.Cluster.Inventory(ctx, inv, c.Progress, c.stderr())
+		var err error
+		if inv, err = c.Cluster.Inventory(ctx, inv, c.Progress, c.stderr()); err != nil {
+			return nil, err
+		}
 	}
 	if inv == nil {
 		return nil, errors.New("say where the policies are: --policies PATH, or a cluster with --context NAME, --kubeconfig PATH or --from-cluster")
+	}
+	if _, err := c.evaluator(inv); err != nil {
+		return nil, err
 	}
 	return inv, nil
 }
