@@ -474,7 +474,13 @@ func TestWatchReanalyses(t *testing.T) {
 	events := bufio.NewReader(resp.Body)
 	first := readVersion(t, events)
 
-	if err := os.WriteFile(file, dryrun, 0o644); err != nil { // back to deny
+	// Back to deny, replaced in one step as editors save: a write the poller could see half
+	// done (truncated, then filled) under load would publish a version of the empty file.
+	tmp := filepath.Join(t.TempDir(), "host-namespaces.yaml")
+	if err := os.WriteFile(tmp, dryrun, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
 		t.Fatal(err)
 	}
 	next := readVersion(t, events) // blocks until the re-analysis is published
