@@ -35,6 +35,9 @@ type kyvernoSet struct {
 
 	blindOnce sync.Once
 	blind     bool
+
+	labelOnce  sync.Once
+	labelBlind bool
 }
 
 // userBlind reports whether no policy or exception can tell requesters apart: none names
@@ -53,6 +56,26 @@ func (k *kyvernoSet) userBlind() bool {
 	})
 	return k.blind
 }
+
+// readsNamespaceLabels reports whether some policy or exception may read a namespace's labels:
+// a namespace selector (in a match, an exclusion or validationFailureActionOverrides), the
+// namespace object in CEL, or an API call or global context entry (which may fetch it).
+// Otherwise a change of labels leaves every Kyverno verdict as it was.
+func (k *kyvernoSet) readsNamespaceLabels() bool {
+	k.labelOnce.Do(func() {
+		k.labelBlind = true
+		for _, o := range append(slices.Clone(k.docs), k.exceptions...) {
+			b, err := json.Marshal(o.Object)
+			if err != nil || labelWords.Match(b) {
+				k.labelBlind = false
+				return
+			}
+		}
+	})
+	return !k.labelBlind
+}
+
+var labelWords = regexp.MustCompile(`(?i)namespaceselector|namespaceobject|apicall|globalreference`)
 
 var userWords = regexp.MustCompile(`(?i)"subjects"|"roles"|"clusterroles"|userinfo|serviceaccount`)
 

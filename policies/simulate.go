@@ -65,12 +65,14 @@ func (inv *Inventory) WithNamespaceLabels(ns string, labels map[string]string) *
 
 // ReadsNamespaceLabels reports whether p's verdict on a request may depend on its
 // namespace's labels: Pod Security (its level is a label), CEL code (it sees namespaceObject),
-// a match with a namespaceSelector, a Kyverno policy, or a Gatekeeper template while the
-// Config syncs objects into data.inventory. Conservative: a re-analysis that changes labels
+// a match with a namespaceSelector, a Kyverno policy when some Kyverno policy or exception may
+// read labels, or a Gatekeeper template while the Config syncs objects into data.inventory. Conservative: a re-analysis that changes labels
 // re-evaluates these and reuses every other verdict.
 func (inv *Inventory) ReadsNamespaceLabels(p *Policy) bool {
 	switch {
-	case p.Engine == EnginePSA || p.Engine == EngineKyverno || p.Engine == EngineVAP:
+	case p.Engine == EngineKyverno:
+		return inv.kyverno == nil || inv.kyverno.readsNamespaceLabels()
+	case p.Engine == EnginePSA || p.Engine == EngineVAP:
 		return true
 	case p.exec == nil:
 		return true
@@ -109,6 +111,11 @@ func (e *Evaluator) ForInventory(inv *Inventory) (*Evaluator, error) {
 		queries: e.queries, blind: e.blind, params: e.params,
 		inputs: map[inputKey]*probeInput{}, bases: map[baseKey]*probeBase{},
 		psa: e.psa, mem: e.mem, referential: e.referential,
+	}
+	if e.kyv != nil {
+		// The CLI's verdicts are kept per probe and namespace, and a namespace's labels may
+		// have changed: this evaluator starts with none.
+		n.kyv = &kyvernoEngine{bin: e.kyv.bin, timeout: e.kyv.timeout, done: map[inputKey]*kyvernoOutcome{}}
 	}
 	var err error
 	if n.store, err = referentialStore(append(n.referential, inv.syncedObjects()...)); err != nil {
