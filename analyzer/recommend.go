@@ -161,10 +161,15 @@ func candidates(ctx context.Context, in *Input, m *model, evals []*stepEval, cau
 		}
 		for _, ref := range se.result.Missing {
 			if level, ok := strings.CutPrefix(ref, "psa:"); ok && psaLevels[level] {
+				// Every namespace below the level at once: one left out keeps the step open.
+				var below []string
 				for _, ns := range in.Namespaces {
 					if psaRank(enforcedLevel(inv, ns)) < psaRank(level) {
-						add(labelCandidate(ns, level, ref), se.node.ID)
+						below = append(below, ns)
 					}
+				}
+				if len(below) > 0 {
+					add(labelCandidate(strings.Join(below, ", "), level, ref), se.node.ID)
 				}
 				continue
 			}
