@@ -57,93 +57,23 @@ type BypassCause struct {
 // opt-out copy; an alternative form of the attack; a variant. Causes are sorted by
 // the steps they explain, most first. Cost: linear in the admitted requests.
 func bypassCauses(in *Input, evals []*stepEval) []BypassCause {
-	byName := make(map[string]*probes.Probe, len(in.Probes))
+	x := &causeIndex{byName: make(map[string]*probes.Probe, len(in.Probes)), textbook: map[string]string{},
+		causes: map[causeKey]*BypassCause{}, stepsOf: map[causeKey]map[string]bool{}, policiesOf: map[causeKey]map[string]bool{}}
 	for i := range in.Probes {
-		byName[in.Probes[i].Name] = &in.Probes[i]
-	}
-	textbook := map[string]string{} // family -> the textbook probe's description
-	for i := range in.Probes {
-		if p := &in.Probes[i]; p.Variant == probes.VariantPod {
-			textbook[p.Family] = p.Description
+		p := &in.Probes[i]
+		x.byName[p.Name] = p
+		if p.Variant == probes.VariantPod {
+			x.textbook[p.Family] = p.Description
 		}
 	}
-	causes := map[causeKey]*BypassCause{}
-	stepsOf := map[causeKey]map[string]bool{}
-	policiesOf := map[causeKey]map[string]bool{}
 	for _, se := range evals {
-		if se.result.Status != StatusBypassed || se.facts.live != nil {
-			continue
-		}
-		f := &se.facts
-		// What is denied, by family: anywhere, and per namespace. A family of the step that
-		// nothing denies is its own cause, whatever variant the request is.
-		type famNS struct{ family, ns string }
-		familyOf := func(k probeKey) string {
-			if p := byName[k.probe]; p != nil {
-				return p.Family
-			}
-			return k.probe
-		}
-		deniedFamily, deniedIn := map[string]bool{}, map[famNS]bool{}
-		for _, k := range f.keys {
-			if f.enforced(k) {
-				deniedFamily[familyOf(k)] = true
-				deniedIn[famNS{familyOf(k), k.ns}] = true
-			}
-		}
-		for _, k := range f.keys {
-			if f.enforced(k) {
-				continue
-			}
-			family := familyOf(k)
-			var kk causeKey
-			switch p := byName[k.probe]; {
-			case !deniedFamily[family]:
-				kk = causeKey{CauseNoDenial, family}
-			case !deniedIn[famNS{family, k.ns}]:
-				kk = causeKey{CauseNamespace, k.ns}
-			case p == nil:
-				kk = causeKey{CauseVariant, k.probe}
-			case strings.HasSuffix(p.Variant, probes.OptOutSuffix):
-				kk = causeKey{CauseOptOut, ""}
-			case standardVariant[p.Variant] != "":
-				kk = causeKey{CauseVariant, p.Variant}
-			default:
-				kk = causeKey{CauseEvasion, p.Name}
-			}
-			c := causes[kk]
-			if c == nil {
-				c = &BypassCause{Kind: kk.kind, Value: kk.value}
-				c.Text, c.Fix = causeText(kk, byName[k.probe], textbook[family])
-				causes[kk] = c
-				stepsOf[kk], policiesOf[kk] = map[string]bool{}, map[string]bool{}
-			}
-			c.Requests++
-			stepsOf[kk][se.node.ID] = true
-			// The policies to fix: those that recognise the attack elsewhere (another
-			// variant or form of the family in this namespace, or the same probe in another
-			// namespace) and let this request through; for a family nothing denies, the
-			// enforcing policies the mapping names.
-			for i := range f.policies {
-				pf := &f.policies[i]
-				if pf.mode != policies.ModeEnforce || pf.declared || pf.proof[k] {
-					continue
-				}
-				if recognises(pf, f.keys, familyOf, family, k, kk.kind) || (kk.kind == CauseNoDenial && pf.mapped) {
-					policiesOf[kk][pf.id] = true
-					if c.stepsOf == nil {
-						c.stepsOf = map[string][]string{}
-					}
-					if ss := c.stepsOf[pf.id]; len(ss) == 0 || ss[len(ss)-1] != se.node.ID {
-						c.stepsOf[pf.id] = append(ss, se.node.ID)
-					}
-				}
-			}
+		if se.result.Status == StatusBypassed && se.facts.live == nil {
+			x.explain(se)
 		}
 	}
-	out := make([]BypassCause, 0, len(causes))
-	for k, c := range causes {
-		c.Steps, c.Policies = slices.Sorted(maps.Keys(stepsOf[k])), slices.Sorted(maps.Keys(policiesOf[k]))
+	out := make([]BypassCause, 0, len(x.causes))
+	for k, c := range x.causes {
+		c.Steps, c.Policies = slices.Sorted(maps.Keys(x.stepsOf[k])), slices.Sorted(maps.Keys(x.policiesOf[k]))
 		if k.kind == CauseNamespace {
 			if label := psaLabel(in.Inventory, c.Policies); label != "" {
 				c.Fix = fmt.Sprintf("label namespace %s %s, as the namespaces where Pod Security denies it are; or, if tenants cannot create workloads there, attest it (a mapping attestation with namespace: %s, docs/mapping.md)", k.value, label, k.value)
@@ -162,6 +92,91 @@ func bypassCauses(in *Input, evals []*stepEval) []BypassCause {
 		return a.Value < b.Value
 	})
 	return out
+}
+
+// causeIndex gathers the causes of the admitted requests, step by step.
+type causeIndex struct {
+	byName              map[string]*probes.Probe
+	textbook            map[string]string // family -> the textbook probe's description
+	causes              map[causeKey]*BypassCause
+	stepsOf, policiesOf map[causeKey]map[string]bool
+}
+
+func (x *causeIndex) family(k probeKey) string {
+	if p := x.byName[k.probe]; p != nil {
+		return p.Family
+	}
+	return k.probe
+}
+
+type famNS struct{ family, ns string }
+
+// explain gives every admitted request of a bypassed step its cause. What is denied is read
+// by family, anywhere and per namespace: a family of the step that nothing denies is its own
+// cause, whatever variant the request is.
+func (x *causeIndex) explain(se *stepEval) {
+	f := &se.facts
+	deniedFamily, deniedIn := map[string]bool{}, map[famNS]bool{}
+	for _, k := range f.keys {
+		if f.enforced(k) {
+			deniedFamily[x.family(k)] = true
+			deniedIn[famNS{x.family(k), k.ns}] = true
+		}
+	}
+	for _, k := range f.keys {
+		if f.enforced(k) {
+			continue
+		}
+		family := x.family(k)
+		var kk causeKey
+		switch p := x.byName[k.probe]; {
+		case !deniedFamily[family]:
+			kk = causeKey{CauseNoDenial, family}
+		case !deniedIn[famNS{family, k.ns}]:
+			kk = causeKey{CauseNamespace, k.ns}
+		case p == nil:
+			kk = causeKey{CauseVariant, k.probe}
+		case strings.HasSuffix(p.Variant, probes.OptOutSuffix):
+			kk = causeKey{CauseOptOut, ""}
+		case standardVariant[p.Variant] != "":
+			kk = causeKey{CauseVariant, p.Variant}
+		default:
+			kk = causeKey{CauseEvasion, p.Name}
+		}
+		x.record(kk, se, k, family)
+	}
+}
+
+// record counts request k of step se under cause kk, with the policies to fix: those that
+// recognise the attack elsewhere (another variant or form of the family in this namespace, or
+// the same probe in another namespace) and let k through; for a family nothing denies, the
+// enforcing policies the mapping names.
+func (x *causeIndex) record(kk causeKey, se *stepEval, k probeKey, family string) {
+	c := x.causes[kk]
+	if c == nil {
+		c = &BypassCause{Kind: kk.kind, Value: kk.value}
+		c.Text, c.Fix = causeText(kk, x.byName[k.probe], x.textbook[family])
+		x.causes[kk] = c
+		x.stepsOf[kk], x.policiesOf[kk] = map[string]bool{}, map[string]bool{}
+	}
+	c.Requests++
+	x.stepsOf[kk][se.node.ID] = true
+	f := &se.facts
+	for i := range f.policies {
+		pf := &f.policies[i]
+		if pf.mode != policies.ModeEnforce || pf.declared || pf.proof[k] {
+			continue
+		}
+		if recognises(pf, f.keys, x.family, family, k, kk.kind) || (kk.kind == CauseNoDenial && pf.mapped) {
+			x.policiesOf[kk][pf.id] = true
+			if c.stepsOf == nil {
+				c.stepsOf = map[string][]string{}
+			}
+			if ss := c.stepsOf[pf.id]; len(ss) == 0 || ss[len(ss)-1] != se.node.ID {
+				c.stepsOf[pf.id] = append(ss, se.node.ID)
+			}
+		}
+	}
 }
 
 type causeKey struct {

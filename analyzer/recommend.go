@@ -154,45 +154,59 @@ func candidates(ctx context.Context, in *Input, m *model, evals []*stepEval, cau
 		}
 		return cur
 	}
-	inv := in.Inventory
 	for _, se := range evals {
-		if !open[se.node.ID] {
-			continue
-		}
-		for _, ref := range se.result.Missing {
-			if level, ok := strings.CutPrefix(ref, "psa:"); ok && psaLevels[level] {
-				// Every namespace below the level at once: one left out keeps the step open.
-				var below []string
-				for _, ns := range in.Namespaces {
-					if psaRank(enforcedLevel(inv, ns)) < psaRank(level) {
-						below = append(below, ns)
-					}
-				}
-				if len(below) > 0 {
-					add(labelCandidate(strings.Join(below, ", "), level, ref), se.node.ID)
-				}
-				continue
-			}
-			src, public := mapping.LibrarySource(ref)
-			switch {
-			case public:
-				add(candidate{action: "deploy", policy: ref, change: fmt.Sprintf("deploy %s from %s (%s)", ref, src.Library, src.Path), source: src.URL}, se.node.ID)
-			case se.step.File != mapping.DefaultFile:
-				// A team's own reference (its mapping names it): its policy, not threatcov's.
-				add(candidate{action: "deploy", policy: ref, change: fmt.Sprintf("deploy %s (named by %s:%d)", ref, se.step.File, se.step.Line)}, se.node.ID)
-			}
-		}
-		for i := range se.facts.policies {
-			p := &se.facts.policies[i]
-			flagsAll := !p.declared && p.provesAll(se.facts.keys)
-			if p.mode == policies.ModeMonitor && (flagsAll || (p.declared && p.mapped)) {
-				add(enforceCandidate(inv.Policy(p.id)), se.node.ID)
-			}
+		if open[se.node.ID] {
+			stepCandidates(in, se, add)
 		}
 	}
-	// Namespaces where Pod Security would deny what gets through, by level: labelled all at
-	// once, since a step bypassed in several namespaces closes only then (one re-analysis
-	// instead of one per namespace, whose steps the combined change closes too).
+	causeCandidates(in.Inventory, causes, add)
+	return establish(ctx, in, m, slices.Collect(maps.Values(byKey)))
+}
+
+// adder records a candidate (merged with an equal one) as closing steps, and returns it.
+type adder func(c candidate, steps ...string) *candidate
+
+// stepCandidates are one open step's changes: deploy or label for its missing references,
+// enforce for its monitoring policies.
+func stepCandidates(in *Input, se *stepEval, add adder) {
+	inv := in.Inventory
+	for _, ref := range se.result.Missing {
+		if level, ok := strings.CutPrefix(ref, "psa:"); ok && psaLevels[level] {
+			// Every namespace below the level at once: one left out keeps the step open.
+			var below []string
+			for _, ns := range in.Namespaces {
+				if psaRank(enforcedLevel(inv, ns)) < psaRank(level) {
+					below = append(below, ns)
+				}
+			}
+			if len(below) > 0 {
+				add(labelCandidate(strings.Join(below, ", "), level, ref), se.node.ID)
+			}
+			continue
+		}
+		src, public := mapping.LibrarySource(ref)
+		switch {
+		case public:
+			add(candidate{action: "deploy", policy: ref, change: fmt.Sprintf("deploy %s from %s (%s)", ref, src.Library, src.Path), source: src.URL}, se.node.ID)
+		case se.step.File != mapping.DefaultFile:
+			// A team's own reference (its mapping names it): its policy, not threatcov's.
+			add(candidate{action: "deploy", policy: ref, change: fmt.Sprintf("deploy %s (named by %s:%d)", ref, se.step.File, se.step.Line)}, se.node.ID)
+		}
+	}
+	for i := range se.facts.policies {
+		p := &se.facts.policies[i]
+		flagsAll := !p.declared && p.provesAll(se.facts.keys)
+		if p.mode == policies.ModeMonitor && (flagsAll || (p.declared && p.mapped)) {
+			add(enforceCandidate(inv.Policy(p.id)), se.node.ID)
+		}
+	}
+}
+
+// causeCandidates are the changes the bypass causes call for: label the namespaces where Pod
+// Security denies the attack elsewhere (all at once, since a step bypassed in several
+// namespaces closes only then), attest a namespace, raise Pod Security to restricted, fix a
+// policy for the causes naming it.
+func causeCandidates(inv *policies.Inventory, causes []BypassCause, add adder) {
 	byLevel := map[string][]BypassCause{}
 	for _, c := range causes {
 		if c.Kind != CauseNamespace {
@@ -204,16 +218,14 @@ func candidates(ctx context.Context, in *Input, m *model, evals []*stepEval, cau
 		}
 	}
 	for _, level := range slices.Sorted(maps.Keys(byLevel)) {
-		cs := byLevel[level]
 		var nss, steps []string
-		for _, c := range cs {
+		for _, c := range byLevel[level] {
 			nss, steps = append(nss, c.Value), append(steps, c.Steps...)
 		}
 		add(labelCandidate(strings.Join(nss, ", "), level, ""), steps...)
 	}
 	for _, c := range causes {
-		switch c.Kind {
-		case CauseNamespace:
+		if c.Kind == CauseNamespace {
 			add(candidate{action: "attest", change: fmt.Sprintf("attest that tenants cannot create workloads in namespace %s (a mapping attestation with namespace: %s, docs/mapping.md), if RBAC keeps them out", c.Value, c.Value),
 				sim: &change{dropNamespace: c.Value}}, c.Steps...)
 			continue
@@ -239,9 +251,14 @@ func candidates(ctx context.Context, in *Input, m *model, evals []*stepEval, cau
 			fc.causes = append(fc.causes, why)
 		}
 	}
+}
 
+// establish re-analyses the candidates threatcov can apply (keeping the steps the re-analysis
+// closes, dropping those that close none), marks the others estimated, and merges candidates
+// that close the same steps into one with alternatives, in a fixed order.
+func establish(ctx context.Context, in *Input, m *model, cands []*candidate) []*candidate {
 	var out []*candidate
-	for _, c := range byKey {
+	for _, c := range cands {
 		if len(c.steps) == 0 {
 			continue
 		}
