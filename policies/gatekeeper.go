@@ -113,9 +113,6 @@ func (inv *Inventory) gatekeeperNotSent(r request) string {
 		return ""
 	}
 	op := r.operation
-	if op == "" {
-		op = "CREATE"
-	}
 	resource := resourceOf(r.kind)
 	for _, rule := range inv.gkRules {
 		if !matchesAny(rule.groups, r.group) || !matchesAny(rule.operations, op) {

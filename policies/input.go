@@ -332,10 +332,6 @@ func inWorkloadNamespaceValue(workload, pod map[string]any, v ast.Value) ast.Val
 // admitted object or the Pod in this namespace, so they are converted anew.
 func (in *probeInput) buildValues(probe probes.Probe, namespace string, limitedAdmitted, limitedPod bool) error {
 	b := in.base
-	op := probe.Operation
-	if op == "" {
-		op = "CREATE"
-	}
 	in.objectValue = placedValue(b.object, b.objectValue, namespace)
 	admittedValue := placedValue(b.admitted, b.admittedValue, namespace)
 	var err error
@@ -348,7 +344,7 @@ func (in *probeInput) buildValues(probe probes.Probe, namespace string, limitedA
 	if b.old != nil {
 		old = placedValue(b.old, b.oldValue, namespace)
 	}
-	if in.objectReview, err = review(admittedValue, old, str(in.object, "apiVersion"), op, probe.SubResource, in.objectRequest); err != nil {
+	if in.objectReview, err = review(admittedValue, old, str(in.object, "apiVersion"), in.objectRequest); err != nil {
 		return err
 	}
 	if in.pod == nil {
@@ -360,12 +356,12 @@ func (in *probeInput) buildValues(probe probes.Probe, namespace string, limitedA
 			return err
 		}
 	}
-	if in.podReview, err = review(podValue, nil, str(in.pod, "apiVersion"), op, "", in.podRequest); err != nil {
+	if in.podReview, err = review(podValue, nil, str(in.pod, "apiVersion"), in.podRequest); err != nil {
 		return err
 	}
 	if in.expanded != nil {
 		expandedValue := inWorkloadNamespaceValue(in.object, b.expanded, b.expandedValue)
-		if in.expandedReview, err = review(expandedValue, nil, str(in.expanded, "apiVersion"), op, "", in.expandedRequest); err != nil {
+		if in.expandedReview, err = review(expandedValue, nil, str(in.expanded, "apiVersion"), in.expandedRequest); err != nil {
 			return err
 		}
 	}
@@ -378,8 +374,12 @@ func (in *probeInput) regoValues() error {
 	return in.valuesErr
 }
 
-// requestFor is the request that sends obj, by user, with an operation and subresource.
+// requestFor is the request that sends obj, by user, with an operation ("" is CREATE) and
+// subresource.
 func requestFor(obj map[string]any, nsLabels map[string]string, user probes.UserInfo, operation, subResource string) request {
+	if operation == "" {
+		operation = "CREATE"
+	}
 	apiVersion := str(obj, "apiVersion")
 	labels := map[string]string{}
 	if m, ok := lookup(obj, "metadata", "labels").(map[string]any); ok {
@@ -396,14 +396,14 @@ func requestFor(obj map[string]any, nsLabels map[string]string, user probes.User
 
 // review is Gatekeeper's input.review: the AdmissionRequest fields templates read, around
 // the already converted object (and old object, nil for none).
-func review(obj, old ast.Value, apiVersion, op, sub string, r request) (*ast.Term, error) {
+func review(obj, old ast.Value, apiVersion string, r request) (*ast.Term, error) {
 	version := apiVersion
 	if i := strings.Index(version, "/"); i >= 0 {
 		version = version[i+1:]
 	}
 	rv := map[string]any{
 		"kind":      map[string]any{"group": r.group, "version": version, "kind": r.kind},
-		"operation": op,
+		"operation": r.operation,
 		"name":      r.name,
 		"uid":       "threatcov-probe",
 		"userInfo":  map[string]any{"username": r.user.Username, "groups": groupsOf(r.user)},
@@ -412,8 +412,8 @@ func review(obj, old ast.Value, apiVersion, op, sub string, r request) (*ast.Ter
 	if !r.clusterScoped() {
 		rv["namespace"] = r.namespace
 	}
-	if sub != "" {
-		rv["subResource"] = sub
+	if r.subResource != "" {
+		rv["subResource"] = r.subResource
 	}
 	v, err := ast.InterfaceToValue(rv)
 	if err != nil {

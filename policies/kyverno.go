@@ -75,12 +75,12 @@ func newKyvernoStatic(obj map[string]any, rules []map[string]any) *kyvernoStatic
 	return s
 }
 
-// covers reports whether some rule takes in the request r (operation op, subresource sub),
-// and if not, why.
-func (s *kyvernoStatic) covers(r request, op, sub string) (bool, string) {
+// covers reports whether some rule takes in the request r (its operation and subresource
+// included), and if not, why.
+func (s *kyvernoStatic) covers(r request) (bool, string) {
 	why := "no rule matches " + r.kind
 	for _, rule := range s.rules {
-		ok, reason := s.ruleCovers(rule, r, op, sub)
+		ok, reason := s.ruleCovers(rule, r)
 		if ok {
 			return true, ""
 		}
@@ -89,10 +89,10 @@ func (s *kyvernoStatic) covers(r request, op, sub string) (bool, string) {
 	return false, why
 }
 
-func (s *kyvernoStatic) ruleCovers(rule map[string]any, r request, op, sub string) (bool, string) {
-	kind := r.kind
-	if sub != "" {
-		kind += "/" + sub
+func (s *kyvernoStatic) ruleCovers(rule map[string]any, r request) (bool, string) {
+	op, kind := r.operation, r.kind
+	if r.subResource != "" {
+		kind += "/" + r.subResource
 	}
 	match := filters(rule["match"])
 	matched := false
@@ -327,17 +327,13 @@ func (e *Evaluator) kyvernoCovers(p *Policy, probe probes.Probe, in *probeInput,
 		ev.Verdict, ev.Messages = VerdictNotApplicable, []string{"a Kyverno ValidatingPolicy is judged only by the kyverno CLI, which is not installed"}
 		return ev
 	}
-	op := probe.Operation
-	if op == "" {
-		op = "CREATE"
-	}
 	cfg := e.inv.kyvernoConfigOf()
-	ok, why := p.kyverno.covers(in.objectRequest, op, probe.SubResource)
+	ok, why := p.kyverno.covers(in.objectRequest)
 	if skip := cfg.skips(in.objectRequest); skip != "" {
 		ok, why = false, skip
 	}
 	if !ok && in.pod != nil && cfg.skips(in.podRequest) == "" {
-		ok, _ = p.kyverno.covers(in.podRequest, "CREATE", "")
+		ok, _ = p.kyverno.covers(in.podRequest)
 	}
 	if !ok {
 		ev.Verdict, ev.Messages = VerdictNotApplicable, []string{why}

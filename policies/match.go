@@ -13,7 +13,8 @@ type request struct {
 	labels                       map[string]string
 	nsLabels                     map[string]string
 	user                         probes.UserInfo
-	// operation and subResource are the admission request's ("" operation: CREATE).
+	// operation and subResource are the admission request's (requestFor: never an empty
+	// operation).
 	operation, subResource string
 	// generated marks an object of Gatekeeper's expansion (an ExpansionTemplate), which
 	// threatcov does not model: the Pod a controller creates is an original request from the
