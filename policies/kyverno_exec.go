@@ -599,7 +599,7 @@ func (e *Evaluator) writeKyvernoInputs(dir string, run *kyvernoRun) (kyvernoFile
 		seen[ns] = true
 		labels := e.nsLabels(ns)
 		selectors = append(selectors, map[string]any{"name": ns, "labels": labels})
-		namespaces = append(namespaces, map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns, "labels": labels}})
+		namespaces = append(namespaces, namespaceObject(ns, labels))
 	}
 	values := map[string]any{"apiVersion": "cli.kyverno.io/v1alpha1", "kind": "Values", "namespaceSelector": selectors, "namespaces": namespaces}
 	if run.op != "CREATE" {

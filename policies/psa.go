@@ -65,6 +65,15 @@ func (b *probeBase) typed() (*corev1.Pod, error) {
 	return b.typedPod, b.typedPodErr
 }
 
+// namespaceObject is the Namespace object of a name and labels, as addNamespace reads one.
+func namespaceObject(name string, labels map[string]string) map[string]any {
+	l := make(map[string]any, len(labels))
+	for k, v := range labels {
+		l[k] = v
+	}
+	return map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name, "labels": l}}
+}
+
 func (b *builder) addNamespace(o Object) {
 	name := str(o.Object, "metadata", "name")
 	labels := map[string]string{}

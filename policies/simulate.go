@@ -42,7 +42,7 @@ func (inv *Inventory) WithNamespaceLabels(ns string, labels map[string]string) *
 		out.Namespaces = slices.Delete(out.Namespaces, i, i+1)
 	}
 	maps.Copy(merged, labels)
-	obj := map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns, "labels": anyMap(merged)}}
+	obj := namespaceObject(ns, merged)
 	out.objects = maps.Clone(inv.objects)
 	if out.objects == nil {
 		out.objects = map[string][]map[string]any{}
@@ -92,14 +92,6 @@ func (inv *Inventory) shallowCopy() *Inventory {
 	out.Policies = slices.Clone(inv.Policies)
 	out.refs = nil
 	return &out
-}
-
-func anyMap(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // ForInventory returns an evaluator for a changed copy of the inventory it was made for
