@@ -75,8 +75,8 @@ func bypassCauses(in *Input, evals []*stepEval) []BypassCause {
 	for k, c := range x.causes {
 		c.Steps, c.Policies = slices.Sorted(maps.Keys(x.stepsOf[k])), slices.Sorted(maps.Keys(x.policiesOf[k]))
 		if k.kind == CauseNamespace {
-			if label := psaLabel(in.Inventory, c.Policies); label != "" {
-				c.Fix = fmt.Sprintf("label namespace %s %s, as the namespaces where Pod Security denies it are; or, if tenants cannot create workloads there, attest it (a mapping attestation with namespace: %s, docs/mapping.md)", k.value, label, k.value)
+			if level := enforcedPSALevel(in.Inventory, c.Policies); level != "" {
+				c.Fix = fmt.Sprintf("label namespace %s %s=%s, as the namespaces where Pod Security denies it are; or, if tenants cannot create workloads there, attest it (a mapping attestation with namespace: %s, docs/mapping.md)", k.value, policies.PSAEnforceLabel, level, k.value)
 			}
 		}
 		out = append(out, *c)
@@ -184,17 +184,14 @@ type causeKey struct {
 	value string
 }
 
-// psaLabel is the Pod Security enforce label of the first Pod Security policy among ids,
-// e.g. "pod-security.kubernetes.io/enforce=baseline", or "".
-func psaLabel(inv *policies.Inventory, ids []string) string {
+// enforcedPSALevel is the level of the first enforcing Pod Security policy among ids, or "".
+func enforcedPSALevel(inv *policies.Inventory, ids []string) string {
 	for _, id := range ids {
 		p := inv.Policy(id)
 		if p == nil || p.Engine != policies.EnginePSA || p.Mode != policies.ModeEnforce {
 			continue
 		}
-		// Action is "enforce=LEVEL[,enforce-version=V]" (policies/psa.go).
-		level, _, _ := strings.Cut(strings.TrimPrefix(p.Action, "enforce="), ",")
-		return policies.PSAEnforceLabel + "=" + level
+		return p.PSALevel()
 	}
 	return ""
 }

@@ -212,8 +212,7 @@ func causeCandidates(inv *policies.Inventory, causes []BypassCause, add adder) {
 		if c.Kind != CauseNamespace {
 			continue
 		}
-		if label := psaLabel(inv, c.Policies); label != "" {
-			level := strings.TrimPrefix(label, policies.PSAEnforceLabel+"=")
+		if level := enforcedPSALevel(inv, c.Policies); level != "" {
 			byLevel[level] = append(byLevel[level], c)
 		}
 	}
@@ -358,8 +357,7 @@ func enforceCandidate(p *policies.Policy) candidate {
 	if p.Engine == policies.EnginePSA {
 		// A Pod Security warn or audit label: the change is the enforce label.
 		ns := strings.TrimPrefix(p.Scope, "namespace=")
-		level, _, _ := strings.Cut(p.Action[strings.Index(p.Action, "=")+1:], ",")
-		c = labelCandidate(ns, level, "")
+		c = labelCandidate(ns, p.PSALevel(), "")
 	}
 	return c
 }

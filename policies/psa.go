@@ -65,6 +65,15 @@ func (b *probeBase) typed() (*corev1.Pod, error) {
 	return b.typedPod, b.typedPodErr
 }
 
+// PSALevel is the Pod Security level a Pod Security policy applies ("baseline",
+// "restricted", ...), or "" for a policy of another engine.
+func (p *Policy) PSALevel() string {
+	if p.Engine != EnginePSA || p.exec == nil {
+		return ""
+	}
+	return string(p.exec.psaLevel.Level)
+}
+
 // namespaceObject is the Namespace object of a name and labels, as addNamespace reads one.
 func namespaceObject(name string, labels map[string]string) map[string]any {
 	l := make(map[string]any, len(labels))
