@@ -56,10 +56,12 @@ func (inv *Inventory) WithNamespaceLabels(ns string, labels map[string]string) *
 	})
 	b := newBuilder()
 	b.addNamespace(Object{Object: obj, Source: src})
+	b.inv.sortAll() // the new policies only: the shared ones are not touched
 	out.Namespaces = append(out.Namespaces, b.inv.Namespaces...)
 	out.Policies = append(out.Policies, b.inv.Policies...)
-	out.refs = nil
-	out.sortAll()
+	slices.SortFunc(out.Policies, func(a, b *Policy) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out.Namespaces, func(a, b Namespace) int { return strings.Compare(a.Name, b.Name) })
+	out.index()
 	return out
 }
 
